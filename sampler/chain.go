@@ -1,0 +1,380 @@
+package sampler
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+)
+
+// Problem supplies the stochastic force. Grad writes the gradient of the
+// minibatch loss L̃ at theta into grad (overwriting it) and returns L̃. Each
+// call uses the next minibatch, so the chain calls it exactly once per step
+// (and once more, on the first minibatch, before the first step).
+type Problem struct {
+	Grad func(grad, theta []float64) float64
+}
+
+// ErrDiverged is matched by every *DivergenceError (errors.Is).
+var ErrDiverged = errors.New("sampler: diverged")
+
+// DivergenceError reports that the loss or the state stopped being finite.
+type DivergenceError struct {
+	// Step is the number of steps completed when the NaN or Inf appeared
+	// (0: already at the initial gradient).
+	Step int64
+	// What names the quantity: "loss", "parameters" or "momenta".
+	What string
+}
+
+func (e *DivergenceError) Error() string {
+	return fmt.Sprintf("sampler: diverged at step %d: %s not finite", e.Step, e.What)
+}
+
+// Is makes errors.Is(err, ErrDiverged) true.
+func (e *DivergenceError) Is(target error) bool { return target == ErrDiverged }
+
+// Chain is one trajectory of a partitioned integrator. It owns its state
+// (parameters θ, momenta p, the latest gradient g, Adam's second moments,
+// thermostat variables ξ) and its random source. A Chain is not safe for
+// concurrent use; distinct chains share nothing.
+//
+// Every integrator uses one gradient evaluation per step. The palindromic
+// schemes B_{h/2}∘X∘B_{h/2} are run in the merged-kick form of the authors'
+// code (algorithms.md §2.2): one B_{h/2} on the first minibatch before the
+// first step, then every step is X, a new gradient, B_h.
+type Chain struct {
+	set  Settings
+	prob Problem
+
+	theta, p, g, v []float64
+	groups         []groupState
+
+	src *rand.PCG
+	rng *rand.Rand
+
+	step   int64
+	loss   float64
+	primed bool
+	err    error
+
+	fingerprint uint64
+}
+
+type groupState struct {
+	n        int
+	xi       []float64
+	tau      float64 // τ(n) of the last step
+	tkin     float64 // |p|²/N after the middle stage of the last step
+	tkinSum  float64
+	tkinN    int64
+	tkinSeen bool
+}
+
+// New returns a chain started at a copy of theta0, with zero momenta and ξ
+// at each adaptive group's Xi0. seed1 and seed2 seed the chain's PCG source.
+func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Chain, error) {
+	if prob.Grad == nil {
+		return nil, errors.New("sampler: Problem.Grad is nil")
+	}
+	n := len(theta0)
+	if err := set.Validate(n); err != nil {
+		return nil, err
+	}
+	c := &Chain{
+		set:   cloneSettings(set),
+		prob:  prob,
+		theta: append([]float64(nil), theta0...),
+		p:     make([]float64, n),
+		g:     make([]float64, n),
+		src:   rand.NewPCG(seed1, seed2),
+	}
+	c.rng = rand.New(c.src)
+	for _, g := range c.set.Groups {
+		if g.Kind == Adam && c.v == nil {
+			c.v = make([]float64, n)
+		}
+	}
+	c.groups = make([]groupState, len(c.set.Groups))
+	for i, g := range c.set.Groups {
+		gs := &c.groups[i]
+		for _, t := range g.Tensors {
+			gs.n += t.Len
+		}
+		if g.Kind == Adaptive {
+			gs.xi = make([]float64, len(g.Tensors))
+			for k := range gs.xi {
+				gs.xi[k] = g.Xi0
+			}
+		}
+		gs.tau = g.Tau * g.Schedule.Factor(0)
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%#v", n, c.set)
+	c.fingerprint = h.Sum64()
+	return c, nil
+}
+
+func cloneSettings(s Settings) Settings {
+	out := Settings{H: s.H, Groups: make([]Group, len(s.Groups))}
+	for i, g := range s.Groups {
+		g.Tensors = append([]Tensor(nil), g.Tensors...)
+		g.Schedule.Steps = append([]int64(nil), g.Schedule.Steps...)
+		g.Schedule.Values = append([]float64(nil), g.Schedule.Values...)
+		out.Groups[i] = g
+	}
+	return out
+}
+
+// Theta returns the current parameters. The slice is the chain's own: do
+// not modify it.
+func (c *Chain) Theta() []float64 { return c.theta }
+
+// Momenta returns the current momenta (the heavy-ball buffer for Momentum,
+// Adam's first moment for Adam). Do not modify.
+func (c *Chain) Momenta() []float64 { return c.p }
+
+// Steps returns the number of completed steps.
+func (c *Chain) Steps() int64 { return c.step }
+
+// Loss returns the minibatch loss of the latest gradient evaluation.
+func (c *Chain) Loss() float64 { return c.loss }
+
+// Err returns the error that stopped the chain, or nil.
+func (c *Chain) Err() error { return c.err }
+
+// Settings returns the chain's settings. Do not modify.
+func (c *Chain) Settings() *Settings { return &c.set }
+
+// GroupDiag is the state of one group after the last step.
+type GroupDiag struct {
+	Name string
+	Kind Kind
+	// N is the number of parameters in the group.
+	N int
+	// Tau is the temperature τ(n) used by the last step (schedule applied).
+	Tau float64
+	// TKin is |p|²/N measured after the middle (O, O∞ or CDEDC) stage of the
+	// last step; TKinMean is its mean over all steps so far. Both are NaN
+	// for groups without physical momenta.
+	TKin, TKinMean float64
+	// Xi holds ξ per tensor for Adaptive groups (a view; do not modify).
+	Xi []float64
+}
+
+// Diag returns the diagnostics of group i. It allocates nothing.
+func (c *Chain) Diag(i int) GroupDiag {
+	g, gs := &c.set.Groups[i], &c.groups[i]
+	d := GroupDiag{Name: g.Name, Kind: g.Kind, N: gs.n, Tau: gs.tau, TKin: math.NaN(), TKinMean: math.NaN(), Xi: gs.xi}
+	if g.Kind.HasMomentum() && gs.tkinSeen {
+		d.TKin = gs.tkin
+		d.TKinMean = gs.tkinSum / float64(gs.tkinN)
+	}
+	return d
+}
+
+// NumGroups returns the number of groups.
+func (c *Chain) NumGroups() int { return len(c.groups) }
+
+func (c *Chain) prime() error {
+	c.loss = c.prob.Grad(c.g, c.theta)
+	c.primed = true
+	if !isFinite(c.loss) {
+		return c.fail("loss")
+	}
+	h := c.set.H
+	for i := range c.set.Groups {
+		g := &c.set.Groups[i]
+		if !g.Kind.HasMomentum() {
+			continue
+		}
+		// B_{h/2}: p ← p − (h/2)·∇L̃(θ₀)
+		for _, t := range g.Tensors {
+			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
+			for j := range p {
+				p[j] -= h / 2 * gr[j]
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Chain) fail(what string) error {
+	c.err = &DivergenceError{Step: c.step, What: what}
+	return c.err
+}
+
+// Step advances the chain by one step: every group's gradient-free part,
+// one gradient evaluation, every group's kick. It returns a
+// *DivergenceError, and keeps returning it, once the loss, the parameters
+// or the momenta stop being finite. It allocates nothing.
+func (c *Chain) Step() error {
+	if c.err != nil {
+		return c.err
+	}
+	if !c.primed {
+		if err := c.prime(); err != nil {
+			return err
+		}
+	}
+	n := c.step
+	for i := range c.set.Groups {
+		c.move(i, n)
+	}
+	c.loss = c.prob.Grad(c.g, c.theta)
+	h := c.set.H
+	for i := range c.set.Groups {
+		g := &c.set.Groups[i]
+		if !g.Kind.HasMomentum() {
+			continue
+		}
+		// B_h: p ← p − h·∇L̃(θ_{n+1})
+		for _, t := range g.Tensors {
+			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
+			for j := range p {
+				p[j] -= h * gr[j]
+			}
+		}
+	}
+	c.step++
+	if !isFinite(c.loss) {
+		return c.fail("loss")
+	}
+	if !isFinite(sum(c.theta)) {
+		return c.fail("parameters")
+	}
+	if !isFinite(sum(c.p)) {
+		return c.fail("momenta")
+	}
+	return nil
+}
+
+// move applies the gradient-free part of step n to group i, using the
+// gradient g evaluated at θ_n. See the Kind constants for the update rules.
+func (c *Chain) move(i int, n int64) {
+	g, gs := &c.set.Groups[i], &c.groups[i]
+	h := c.set.H
+	tau := g.Tau * g.Schedule.Factor(n)
+	gs.tau = tau
+	var pp float64 // Σp² after the middle stage
+	switch g.Kind {
+	case SGD:
+		for _, t := range g.Tensors {
+			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
+			for j := range th {
+				th[j] -= h * gr[j]
+			}
+		}
+		return
+	case Momentum:
+		mu := g.Momentum
+		for _, t := range g.Tensors {
+			th, gr, b := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
+			gr, b = gr[:len(th)], b[:len(th)]
+			for j := range th {
+				b[j] = mu*b[j] + gr[j]
+				th[j] -= h * b[j]
+			}
+		}
+		return
+	case Adam:
+		// PyTorch's single-tensor Adam: m ← m + (1−β₁)(g − m);
+		// v ← β₂v + (1−β₂)g²; θ ← θ − (h/bc₁)·m/(√v/√bc₂ + ε),
+		// bcᵢ = 1 − βᵢᵗ with t = n + 1.
+		b1, b2, eps := g.Beta1, g.Beta2, g.Eps
+		t := float64(n + 1)
+		bc1 := 1 - math.Pow(b1, t)
+		bc2s := math.Sqrt(1 - math.Pow(b2, t))
+		step := h / bc1
+		for _, ts := range g.Tensors {
+			th, gr := c.theta[ts.Off:ts.Off+ts.Len], c.g[ts.Off:ts.Off+ts.Len]
+			m, v := c.p[ts.Off:ts.Off+ts.Len], c.v[ts.Off:ts.Off+ts.Len]
+			gr, m, v = gr[:len(th)], m[:len(th)], v[:len(th)]
+			for j := range th {
+				m[j] += (1 - b1) * (gr[j] - m[j])
+				v[j] = b2*v[j] + (1-b2)*gr[j]*gr[j]
+				th[j] -= step * m[j] / (math.Sqrt(v[j])/bc2s + eps)
+			}
+		}
+		return
+	case SGLD:
+		s := math.Sqrt(2 * h * tau)
+		for _, t := range g.Tensors {
+			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
+			gr = gr[:len(th)]
+			for j := range th {
+				th[j] += -h*gr[j] + s*c.rng.NormFloat64()
+			}
+		}
+		return
+	case Overdamped:
+		// A_{h/2} O∞ A_{h/2}: θ ← θ + (h/2)p; p ← √τ·R; θ ← θ + (h/2)p.
+		s := math.Sqrt(tau)
+		for _, t := range g.Tensors {
+			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
+			p = p[:len(th)]
+			for j := range th {
+				q := s * c.rng.NormFloat64()
+				th[j] += h / 2 * (p[j] + q)
+				p[j] = q
+				pp += q * q
+			}
+		}
+	case Langevin:
+		// A_{h/2} O_h A_{h/2} with O_h: p ← c·p + √((1−c²)τ)·R, c = e^{−γh}.
+		cc := math.Exp(-g.Gamma * h)
+		d := math.Sqrt((1 - cc*cc) * tau)
+		for _, t := range g.Tensors {
+			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
+			p = p[:len(th)]
+			for j := range th {
+				th[j] += h / 2 * p[j]
+				q := cc*p[j] + d*c.rng.NormFloat64()
+				p[j] = q
+				th[j] += h / 2 * q
+				pp += q * q
+			}
+		}
+	case Adaptive:
+		// Per tensor k, A_{h/2} C_{h/2} D_{h/2} E_h D_{h/2} C_{h/2} A_{h/2}:
+		//   C_f: p ← e^{−ξ f h} p;  D_f: p ← p + σ_A √(f h)·R;
+		//   E_h: ξ ← ξ + ε h (pᵀp − N τ).
+		s := g.SigmaA * math.Sqrt(h/2)
+		eh := g.Epsilon * h
+		for k, t := range g.Tensors {
+			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
+			p = p[:len(th)]
+			e := math.Exp(-gs.xi[k] * h / 2)
+			var sq float64
+			for j := range th {
+				th[j] += h / 2 * p[j]
+				q := e*p[j] + s*c.rng.NormFloat64()
+				p[j] = q
+				sq += q * q
+			}
+			gs.xi[k] += eh * (sq - float64(t.Len)*tau)
+			pp += sq
+			e = math.Exp(-gs.xi[k] * h / 2)
+			for j := range th {
+				q := e * (p[j] + s*c.rng.NormFloat64())
+				p[j] = q
+				th[j] += h / 2 * q
+			}
+		}
+	}
+	gs.tkin = pp / float64(gs.n)
+	gs.tkinSum += gs.tkin
+	gs.tkinN++
+	gs.tkinSeen = true
+}
+
+func sum(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
