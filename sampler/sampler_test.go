@@ -484,7 +484,9 @@ func TestValidateNamesField(t *testing.T) {
 		}, "group out: tensor b overlaps group hidden"},
 		{"schedule", func(s *Settings) { s.Groups[0].Schedule = Schedule{Kind: Linear, Start: 10, End: 5} }, "schedule.end = 5"},
 		{"geometric zero", func(s *Settings) { s.Groups[0].Schedule = Schedule{Kind: Geometric, From: 1, To: 0, End: 5} }, "geometric"},
-		{"adam beta", func(s *Settings) { s.Groups[0] = Group{Name: "hidden", Tensors: whole(4), Kind: Adam, Beta1: 1, Beta2: 0.9, Eps: 1e-8} }, "beta1 = 1"},
+		{"adam beta", func(s *Settings) {
+			s.Groups[0] = Group{Name: "hidden", Tensors: whole(4), Kind: Adam, Beta1: 1, Beta2: 0.9, Eps: 1e-8}
+		}, "beta1 = 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
