@@ -124,16 +124,19 @@ type GroupConfig struct {
 	// adaptive.
 	Integrator string `json:"integrator,omitempty"`
 
-	Gamma   float64 `json:"gamma,omitempty"`   // friction γ (langevin)
-	Tau     float64 `json:"tau,omitempty"`     // temperature τ
-	SigmaA  float64 `json:"sigma_a,omitempty"` // driving noise σ_A (adaptive)
-	Epsilon float64 `json:"epsilon,omitempty"` // thermostat coupling ε (adaptive)
-	Xi0     float64 `json:"xi0,omitempty"`     // initial ξ (adaptive; default 0.1)
+	// Hyperparameters are pointers so that an explicit zero (τ = 0, a
+	// noiseless or zero-temperature group) differs from "unset", which
+	// means the documented default of the integrator.
+	Gamma   *float64 `json:"gamma,omitempty"`   // friction γ (langevin)
+	Tau     *float64 `json:"tau,omitempty"`     // temperature τ
+	SigmaA  *float64 `json:"sigma_a,omitempty"` // driving noise σ_A (adaptive)
+	Epsilon *float64 `json:"epsilon,omitempty"` // thermostat coupling ε (adaptive)
+	Xi0     *float64 `json:"xi0,omitempty"`     // initial ξ (adaptive; default 0.1)
 
-	Momentum float64 `json:"momentum,omitempty"` // μ (momentum)
-	Beta1    float64 `json:"beta1,omitempty"`    // Adam β₁ (default 0.9)
-	Beta2    float64 `json:"beta2,omitempty"`    // Adam β₂ (default 0.999)
-	Eps      float64 `json:"eps,omitempty"`      // Adam ε (default 1e-8)
+	Momentum *float64 `json:"momentum,omitempty"` // μ (momentum)
+	Beta1    *float64 `json:"beta1,omitempty"`    // Adam β₁ (default 0.9)
+	Beta2    *float64 `json:"beta2,omitempty"`    // Adam β₂ (default 0.999)
+	Eps      *float64 `json:"eps,omitempty"`      // Adam ε (default 1e-8)
 
 	Schedule ScheduleConfig `json:"schedule,omitempty"`
 }
@@ -152,3 +155,7 @@ type ScheduleConfig struct {
 	Steps  []int64   `json:"steps,omitempty"`
 	Values []float64 `json:"values,omitempty"`
 }
+
+// Float returns a pointer to v, for the optional hyperparameters of
+// GroupConfig.
+func Float(v float64) *float64 { return &v }

@@ -1,0 +1,329 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// MarshalYAML writes one value as a scalar and several as a list.
+func (f Floats) MarshalYAML() (any, error) {
+	if len(f) == 1 {
+		return f[0], nil
+	}
+	return []float64(f), nil
+}
+
+// MarshalYAML writes an explicit ladder as a list and a generated one as a
+// mapping.
+func (l Ladder) MarshalYAML() (any, error) {
+	if len(l.Values) > 0 {
+		return l.Values, nil
+	}
+	return struct {
+		From    float64 `yaml:"from"`
+		To      float64 `yaml:"to"`
+		N       int     `yaml:"n"`
+		Spacing string  `yaml:"spacing,omitempty"`
+	}{l.From, l.To, l.N, l.Spacing}, nil
+}
+
+// Replica is one point of the grid.
+type Replica struct {
+	// ID is "r<index>-<8 hex of the config hash>": stable under resubmission.
+	ID    string `json:"id"`
+	Index int    `json:"index"`
+	// Group joins every setting but the seed ("method=adlala,tau=0.0001").
+	Group string `json:"group"`
+	// Settings are the grid coordinates, always with "method" and "seed".
+	Settings map[string]string      `json:"settings"`
+	Seed     uint64                 `json:"seed"`
+	Config   protocol.ReplicaConfig `json:"config"`
+	Source   string                 `json:"-"` // field path of the method in the spec
+}
+
+// Resolver completes and validates one replica configuration (package
+// train's Resolve): it fills defaults and rejects configurations that can
+// never run, naming the field.
+type Resolver func(*protocol.ReplicaConfig) error
+
+// temperatureKinds are the integrators whose groups have a temperature.
+var temperatureKinds = map[string]bool{"sgld": true, "overdamped": true, "langevin": true, "adaptive": true,
+	"lol": true, "adlala": true, "lala": true}
+
+// Expand returns every replica of the spec in grid order: methods in file
+// order; within a method, its list-valued hyperparameters (in field order,
+// the last varying fastest); then temperatures; then schedules; then seeds.
+// resolve, if not nil, is applied to every replica; its errors are reported
+// at the method's position in the file.
+func (f *File) Expand(resolve Resolver) ([]Replica, error) {
+	s := &f.Spec
+	seeds := s.Seeds
+	if len(seeds) == 0 {
+		seeds = Seeds{1}
+	}
+	var temps []float64
+	if s.Temperatures != nil {
+		var err error
+		if temps, err = s.Temperatures.Temperatures(); err != nil {
+			return nil, f.errorf("temperatures", "%v", err)
+		}
+	}
+	labels := methodLabels(s.Methods)
+	var out []Replica
+	for mi := range s.Methods {
+		m := &s.Methods[mi]
+		src := fmt.Sprintf("methods[%d]", mi)
+		axes := methodAxes(m)
+		points := grid(axes)
+		usesTemp := temperatureKinds[m.Name]
+		if m.Name == "partitioned" {
+			for _, g := range m.Groups {
+				usesTemp = usesTemp || temperatureKinds[g.Integrator]
+			}
+		}
+		tauAxis := []float64{-1}
+		if usesTemp && len(temps) > 0 {
+			tauAxis = temps
+		}
+		schedAxis := []*protocol.ScheduleConfig{nil}
+		if usesTemp && m.Schedule == nil && len(s.Schedules) > 0 {
+			schedAxis = schedAxis[:0]
+			for i := range s.Schedules {
+				schedAxis = append(schedAxis, &s.Schedules[i])
+			}
+		}
+		for _, pt := range points {
+			for _, tau := range tauAxis {
+				for _, sch := range schedAxis {
+					for _, seed := range seeds {
+						cfg := protocol.ReplicaConfig{
+							Data: s.Data, Model: s.Model, Steps: s.Steps, EvalEvery: s.EvalEvery,
+							Batch: s.Batch, BatchFraction: s.BatchFraction, Sampling: s.Sampling,
+							Seed: seed, DataSeed: s.DataSeed,
+						}
+						cfg.Model.Hidden = append([]int(nil), s.Model.Hidden...)
+						cfg.Data.Digits = append([]int(nil), s.Data.Digits...)
+						settings := map[string]string{"method": labels[mi], "seed": strconv.FormatUint(seed, 10)}
+						cfg.Method = buildMethod(m, axes, pt, settings)
+						if tau >= 0 {
+							applyLadder(&cfg.Method, m, tau)
+							settings["tau"] = fmtFloat(tau)
+						}
+						if sch != nil {
+							cfg.Method.Schedule = *sch
+							settings["schedule"] = scheduleLabel(sch)
+						}
+						if resolve != nil {
+							if err := resolve(&cfg); err != nil {
+								return nil, fmt.Errorf("%s: %v", f.At(src), err)
+							}
+						}
+						idx := len(out)
+						out = append(out, Replica{
+							ID:       fmt.Sprintf("r%04d-%s", idx, configHash(&cfg)),
+							Index:    idx,
+							Group:    groupKey(settings),
+							Settings: settings,
+							Seed:     seed,
+							Config:   cfg,
+							Source:   src,
+						})
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func methodLabels(ms []MethodSpec) []string {
+	count := map[string]int{}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		if m.Label != "" {
+			out[i] = m.Label
+			continue
+		}
+		count[m.Name]++
+		out[i] = m.Name
+		if count[m.Name] > 1 {
+			out[i] = fmt.Sprintf("%s-%d", m.Name, count[m.Name])
+		}
+	}
+	return out
+}
+
+type axis struct {
+	name string // settings key, e.g. "h", "hidden.tau", "groups[1].gamma"
+	vals Floats
+	set  func(*protocol.MethodConfig, float64)
+}
+
+func methodAxes(m *MethodSpec) []axis {
+	var ax []axis
+	h := m.H
+	if len(m.LR) > 0 {
+		h = m.LR
+	}
+	ax = append(ax, axis{"h", h, func(c *protocol.MethodConfig, v float64) { c.H = v }})
+	add := func(prefix string, g *GroupSpec, get func(*protocol.MethodConfig) *protocol.GroupConfig) {
+		for _, fl := range g.fields() {
+			if len(*fl.v) == 0 {
+				continue
+			}
+			name := fl.name
+			ax = append(ax, axis{prefix + name, *fl.v, func(c *protocol.MethodConfig, v float64) {
+				setGroupField(get(c), name, v)
+			}})
+		}
+	}
+	add("hidden.", &m.Hidden, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Hidden })
+	add("output.", &m.Output, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Output })
+	for i := range m.Groups {
+		i := i
+		add(fmt.Sprintf("groups[%d].", i), &m.Groups[i], func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Groups[i] })
+	}
+	return ax
+}
+
+func setGroupField(g *protocol.GroupConfig, name string, v float64) {
+	p := protocol.Float(v)
+	switch name {
+	case "gamma":
+		g.Gamma = p
+	case "tau":
+		g.Tau = p
+	case "sigma_a":
+		g.SigmaA = p
+	case "epsilon":
+		g.Epsilon = p
+	case "xi0":
+		g.Xi0 = p
+	case "momentum":
+		g.Momentum = p
+	case "beta1":
+		g.Beta1 = p
+	case "beta2":
+		g.Beta2 = p
+	case "eps":
+		g.Eps = p
+	default:
+		panic("spec: unknown group field " + name)
+	}
+}
+
+// grid enumerates the cartesian product of the axes, the last axis varying
+// fastest; each point holds one index per axis.
+func grid(ax []axis) [][]int {
+	points := [][]int{{}}
+	for _, a := range ax {
+		var next [][]int
+		for _, p := range points {
+			for i := range a.vals {
+				q := append(append([]int(nil), p...), i)
+				next = append(next, q)
+			}
+		}
+		points = next
+	}
+	return points
+}
+
+func buildMethod(m *MethodSpec, ax []axis, pt []int, settings map[string]string) protocol.MethodConfig {
+	c := protocol.MethodConfig{Name: m.Name}
+	c.Hidden = protoGroup(&m.Hidden)
+	c.Output = protoGroup(&m.Output)
+	for i := range m.Groups {
+		c.Groups = append(c.Groups, protoGroup(&m.Groups[i]))
+	}
+	if m.Schedule != nil {
+		c.Schedule = *m.Schedule
+	}
+	for i, a := range ax {
+		v := a.vals[pt[i]]
+		a.set(&c, v)
+		if len(a.vals) > 1 {
+			settings[a.name] = fmtFloat(v)
+		}
+	}
+	return c
+}
+
+func protoGroup(g *GroupSpec) protocol.GroupConfig {
+	out := protocol.GroupConfig{Tensors: append([]string(nil), g.Tensors...), Integrator: g.Integrator}
+	if g.Schedule != nil {
+		out.Schedule = *g.Schedule
+	}
+	return out
+}
+
+// applyLadder sets τ on every temperature group whose τ the method leaves
+// unset: a method that sets tau itself is not crossed with the ladder.
+func applyLadder(c *protocol.MethodConfig, m *MethodSpec, tau float64) {
+	switch c.Name {
+	case "partitioned":
+		for i := range c.Groups {
+			if temperatureKinds[c.Groups[i].Integrator] && len(m.Groups[i].Tau) == 0 {
+				c.Groups[i].Tau = protocol.Float(tau)
+			}
+		}
+	default:
+		if len(m.Hidden.Tau) == 0 {
+			c.Hidden.Tau = protocol.Float(tau)
+		}
+		if len(m.Output.Tau) == 0 {
+			c.Output.Tau = protocol.Float(tau)
+		}
+	}
+}
+
+func scheduleLabel(s *protocol.ScheduleConfig) string {
+	switch s.Kind {
+	case "", "constant":
+		return "constant"
+	case "piecewise", "step":
+		var parts []string
+		for i := range s.Steps {
+			if i < len(s.Values) {
+				parts = append(parts, fmt.Sprintf("%d:%s", s.Steps[i], fmtFloat(s.Values[i])))
+			}
+		}
+		return "piecewise(" + strings.Join(parts, ";") + ")"
+	}
+	from := s.From
+	if from == 0 {
+		from = 1
+	}
+	end := "end"
+	if s.End > 0 {
+		end = strconv.FormatInt(s.End, 10)
+	}
+	return fmt.Sprintf("%s(%s>%s@%d-%s)", s.Kind, fmtFloat(from), fmtFloat(s.To), s.Start, end)
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func groupKey(settings map[string]string) string {
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		if k != "seed" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		// method first, then alphabetical
+		if (keys[i] == "method") != (keys[j] == "method") {
+			return keys[i] == "method"
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + settings[k]
+	}
+	return strings.Join(parts, ",")
+}
