@@ -86,7 +86,7 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 			}
 		}
 		tauAxis := []float64{-1}
-		if usesTemp && len(temps) > 0 {
+		if usesTemp && len(temps) > 0 && !setsTau(m) {
 			tauAxis = temps
 		}
 		schedAxis := []*protocol.ScheduleConfig{nil}
@@ -110,7 +110,7 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 						settings := map[string]string{"method": labels[mi], "seed": strconv.FormatUint(seed, 10)}
 						cfg.Method = buildMethod(m, axes, pt, settings)
 						if tau >= 0 {
-							applyLadder(&cfg.Method, m, tau)
+							applyLadder(&cfg.Method, tau)
 							settings["tau"] = fmtFloat(tau)
 						}
 						if sch != nil {
@@ -170,7 +170,7 @@ func methodAxes(m *MethodSpec) []axis {
 		h = m.LR
 	}
 	ax = append(ax, axis{"h", h, func(c *protocol.MethodConfig, v float64) { c.H = v }})
-	add := func(prefix string, g *GroupSpec, get func(*protocol.MethodConfig) *protocol.GroupConfig) {
+	add := func(prefix string, g *ParamSpec, get func(*protocol.MethodConfig) *protocol.GroupConfig) {
 		for _, fl := range g.fields() {
 			if len(*fl.v) == 0 {
 				continue
@@ -181,11 +181,12 @@ func methodAxes(m *MethodSpec) []axis {
 			}})
 		}
 	}
-	add("hidden.", &m.Hidden, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Hidden })
-	add("output.", &m.Output, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Output })
+	add("", &m.ParamSpec, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Params })
+	add("hidden.", &m.Hidden.ParamSpec, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Hidden })
+	add("output.", &m.Output.ParamSpec, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Output })
 	for i := range m.Groups {
 		i := i
-		add(fmt.Sprintf("groups[%d].", i), &m.Groups[i], func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Groups[i] })
+		add(fmt.Sprintf("groups[%d].", i), &m.Groups[i].ParamSpec, func(c *protocol.MethodConfig) *protocol.GroupConfig { return &c.Groups[i] })
 	}
 	return ax
 }
@@ -261,24 +262,24 @@ func protoGroup(g *GroupSpec) protocol.GroupConfig {
 	return out
 }
 
-// applyLadder sets τ on every temperature group whose τ the method leaves
-// unset: a method that sets tau itself is not crossed with the ladder.
-func applyLadder(c *protocol.MethodConfig, m *MethodSpec, tau float64) {
-	switch c.Name {
-	case "partitioned":
-		for i := range c.Groups {
-			if temperatureKinds[c.Groups[i].Integrator] && len(m.Groups[i].Tau) == 0 {
-				c.Groups[i].Tau = protocol.Float(tau)
-			}
-		}
-	default:
-		if len(m.Hidden.Tau) == 0 {
-			c.Hidden.Tau = protocol.Float(tau)
-		}
-		if len(m.Output.Tau) == 0 {
-			c.Output.Tau = protocol.Float(tau)
+// applyLadder sets the method-level τ, which every temperature group
+// inherits, unless the method's spec sets tau anywhere itself: such a
+// method is not crossed with the ladder (see Expand).
+func applyLadder(c *protocol.MethodConfig, tau float64) {
+	c.Params.Tau = protocol.Float(tau)
+}
+
+// setsTau reports whether the method's spec gives a temperature itself.
+func setsTau(m *MethodSpec) bool {
+	if len(m.Tau) > 0 || len(m.Hidden.Tau) > 0 || len(m.Output.Tau) > 0 {
+		return true
+	}
+	for _, g := range m.Groups {
+		if len(g.Tau) > 0 {
+			return true
 		}
 	}
+	return false
 }
 
 func scheduleLabel(s *protocol.ScheduleConfig) string {

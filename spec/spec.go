@@ -200,23 +200,30 @@ func (l *Ladder) Temperatures() ([]float64, error) {
 	return out, nil
 }
 
+// ParamSpec holds the sweepable numeric hyperparameters of a group.
+type ParamSpec struct {
+	Gamma    Floats `yaml:"gamma"`
+	Tau      Floats `yaml:"tau"`
+	SigmaA   Floats `yaml:"sigma_a"`
+	Epsilon  Floats `yaml:"epsilon"`
+	Xi0      Floats `yaml:"xi0"`
+	Momentum Floats `yaml:"momentum"`
+	Beta1    Floats `yaml:"beta1"`
+	Beta2    Floats `yaml:"beta2"`
+	Eps      Floats `yaml:"eps"`
+}
+
 // GroupSpec is protocol.GroupConfig with sweepable hyperparameters.
 type GroupSpec struct {
-	Tensors    []string                 `yaml:"tensors"`
-	Integrator string                   `yaml:"integrator"`
-	Gamma      Floats                   `yaml:"gamma"`
-	Tau        Floats                   `yaml:"tau"`
-	SigmaA     Floats                   `yaml:"sigma_a"`
-	Epsilon    Floats                   `yaml:"epsilon"`
-	Xi0        Floats                   `yaml:"xi0"`
-	Momentum   Floats                   `yaml:"momentum"`
-	Beta1      Floats                   `yaml:"beta1"`
-	Beta2      Floats                   `yaml:"beta2"`
-	Eps        Floats                   `yaml:"eps"`
+	Tensors    []string `yaml:"tensors"`
+	Integrator string   `yaml:"integrator"`
+	ParamSpec  `yaml:",inline"`
 	Schedule   *protocol.ScheduleConfig `yaml:"schedule"`
 }
 
-// MethodSpec is protocol.MethodConfig with sweepable hyperparameters.
+// MethodSpec is protocol.MethodConfig with sweepable hyperparameters. The
+// hyperparameters written at method level (tau, gamma, ...) are those of a
+// single method, and the defaults of every group of a preset or partition.
 type MethodSpec struct {
 	// Name is the method (see protocol.MethodConfig.Name).
 	Name string `yaml:"name"`
@@ -224,12 +231,13 @@ type MethodSpec struct {
 	// when a name repeats).
 	Label string `yaml:"label"`
 	// H is the step size (or learning rate); LR is accepted as an alias.
-	H        Floats                   `yaml:"h"`
-	LR       Floats                   `yaml:"lr"`
-	Hidden   GroupSpec                `yaml:"hidden"`
-	Output   GroupSpec                `yaml:"output"`
-	Groups   []GroupSpec              `yaml:"groups"`
-	Schedule *protocol.ScheduleConfig `yaml:"schedule"`
+	H         Floats `yaml:"h"`
+	LR        Floats `yaml:"lr"`
+	ParamSpec `yaml:",inline"`
+	Hidden    GroupSpec                `yaml:"hidden"`
+	Output    GroupSpec                `yaml:"output"`
+	Groups    []GroupSpec              `yaml:"groups"`
+	Schedule  *protocol.ScheduleConfig `yaml:"schedule"`
 }
 
 // CheckpointSpec sets how often workers checkpoint a running replica.
@@ -444,13 +452,13 @@ func (f *File) check() error {
 		}
 		groups := []struct {
 			name string
-			g    *GroupSpec
-		}{{base + ".hidden", &s.Methods[i].Hidden}, {base + ".output", &s.Methods[i].Output}}
+			g    *ParamSpec
+		}{{base, &s.Methods[i].ParamSpec}, {base + ".hidden", &s.Methods[i].Hidden.ParamSpec}, {base + ".output", &s.Methods[i].Output.ParamSpec}}
 		for j := range m.Groups {
 			groups = append(groups, struct {
 				name string
-				g    *GroupSpec
-			}{fmt.Sprintf("%s.groups[%d]", base, j), &s.Methods[i].Groups[j]})
+				g    *ParamSpec
+			}{fmt.Sprintf("%s.groups[%d]", base, j), &s.Methods[i].Groups[j].ParamSpec})
 		}
 		for _, gs := range groups {
 			for _, fl := range gs.g.fields() {
@@ -472,7 +480,7 @@ type namedFloats struct {
 	v    *Floats
 }
 
-func (g *GroupSpec) fields() []namedFloats {
+func (g *ParamSpec) fields() []namedFloats {
 	return []namedFloats{
 		{"gamma", &g.Gamma}, {"tau", &g.Tau}, {"sigma_a", &g.SigmaA}, {"epsilon", &g.Epsilon}, {"xi0", &g.Xi0},
 		{"momentum", &g.Momentum}, {"beta1", &g.Beta1}, {"beta2", &g.Beta2}, {"eps", &g.Eps},
@@ -508,4 +516,14 @@ func configHash(c *protocol.ReplicaConfig) string {
 	b, _ := json.Marshal(c)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:4])
+}
+
+// New checks a spec built in code (for example from command-line flags)
+// as Parse checks a file; errors name path and the field.
+func New(path string, s Spec) (*File, error) {
+	f := &File{Path: path, Spec: s}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f, nil
 }

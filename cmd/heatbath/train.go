@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/spec"
+	"github.com/heatbath/heatbath/train"
+)
+
+func trainCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "train",
+		Usage:     "run one chain in-process (no NATS) and write a result directory",
+		ArgsUsage: "[SPEC]",
+		Description: "Runs one replica from a spec file (with --replica to pick one point of a grid) or from flags.\n" +
+			"Writes replica.json, result.json, trajectory.csv, params.bin, init_params.bin, predictions.json,\n" +
+			"interp.csv and (2-D data) grid.json to --out; see docs/formats.md.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "runs/train", Usage: "result directory"},
+			&cli.IntFlag{Name: "replica", Value: -1, Usage: "index of the replica to run when the spec expands to several"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
+			&cli.StringFlag{Name: "data", Value: "spiral", Usage: "data set: trig, spiral, rings, mnist, csv"},
+			&cli.StringFlag{Name: "preset", Usage: "data preset: fig1, fig2 (trig); authors, abstract (spiral)"},
+			&cli.StringFlag{Name: "data-path", Usage: "CSV file (data csv) or IDX folder (data mnist)"},
+			&cli.IntFlag{Name: "train-size", Usage: "training points (default per data set)"},
+			&cli.IntFlag{Name: "val-size", Usage: "validation points"},
+			&cli.IntFlag{Name: "test-size", Usage: "test points (default per data set)"},
+			&cli.StringFlag{Name: "hidden", Value: "100", Usage: "hidden layer widths, comma separated"},
+			&cli.StringFlag{Name: "activation", Value: "relu", Usage: "relu or tanh"},
+			&cli.StringFlag{Name: "method", Value: "adlala", Usage: "sgd, momentum, adam, sgld, overdamped, langevin, adaptive, lol, adlala, lala"},
+			&cli.Float64Flag{Name: "step-size", Aliases: []string{"lr"}, Value: 0.25, Usage: "step size (learning rate for sgd, momentum, adam, sgld)"},
+			&cli.StringFlag{Name: "tau", Usage: "temperature τ of every group (default 1e-4)"},
+			&cli.StringFlag{Name: "gamma", Usage: "friction γ (default 0.1)"},
+			&cli.StringFlag{Name: "sigma-a", Usage: "adaptive driving noise σ_A (default 0.01)"},
+			&cli.StringFlag{Name: "epsilon", Usage: "adaptive thermostat coupling ε (default 0.05)"},
+			&cli.StringFlag{Name: "xi0", Usage: "initial thermostat ξ (default 0.1)"},
+			&cli.Int64Flag{Name: "steps", Value: 80000, Usage: "integrator steps"},
+			&cli.Int64Flag{Name: "eval-every", Value: 200, Usage: "steps between evaluations"},
+			&cli.IntFlag{Name: "batch", Value: 25, Usage: "minibatch size (0: use --batch-fraction)"},
+			&cli.Float64Flag{Name: "batch-fraction", Usage: "minibatch size as a fraction of the training set"},
+			&cli.StringFlag{Name: "sampling", Value: "reshuffle", Usage: "reshuffle (per epoch) or replacement"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "chain seed (initialization, minibatches, noise)"},
+			&cli.Uint64Flag{Name: "data-seed", Value: 1, Usage: "data generation and split seed"},
+		},
+		Action: trainAction,
+	}
+}
+
+// specFlags are the flags that describe the chain; they may not be mixed
+// with a spec file.
+var specFlags = []string{"data", "preset", "data-path", "train-size", "val-size", "test-size", "hidden", "activation",
+	"method", "step-size", "tau", "gamma", "sigma-a", "epsilon", "xi0", "steps", "eval-every", "batch", "batch-fraction",
+	"sampling", "seed", "data-seed"}
+
+func trainAction(c *cli.Context) error {
+	if c.NArg() > 1 {
+		return fmt.Errorf("train: one spec file at most, got %d arguments", c.NArg())
+	}
+	var f *spec.File
+	var err error
+	if c.NArg() == 1 {
+		for _, name := range specFlags {
+			if c.IsSet(name) {
+				return fmt.Errorf("train: --%s: give the chain either as a spec file or as flags, not both", name)
+			}
+		}
+		if f, err = spec.Load(c.Args().First()); err != nil {
+			return err
+		}
+	} else if f, err = specFromFlags(c); err != nil {
+		return err
+	}
+	reps, err := f.Expand(train.Resolve)
+	if err != nil {
+		return err
+	}
+	idx := c.Int("replica")
+	switch {
+	case idx < 0 && len(reps) == 1:
+		idx = 0
+	case idx < 0:
+		return fmt.Errorf("train: %s expands to %d replicas; pick one with --replica 0..%d (or run the sweep with heatbath run)", f.Path, len(reps), len(reps)-1)
+	case idx >= len(reps):
+		return fmt.Errorf("train: --replica %d: the spec has replicas 0..%d", idx, len(reps)-1)
+	}
+	rep := reps[idx]
+	var progress io.Writer = os.Stderr
+	if c.Bool("quiet") {
+		progress = nil
+	}
+	res, err := runReplica(c.Context, rep, c.String("out"), progress)
+	if err != nil {
+		return err
+	}
+	printResult(os.Stdout, c.String("out"), res)
+	if res.Status == "diverged" {
+		return cli.Exit(fmt.Sprintf("heatbath: train: the chain diverged at step %d (%s); results so far are in %s", res.DivergedAt, res.Error, c.String("out")), 3)
+	}
+	return nil
+}
+
+func parseOptFloat(c *cli.Context, name string) (spec.Floats, error) {
+	if !c.IsSet(name) {
+		return nil, nil
+	}
+	var out spec.Floats
+	for _, s := range strings.Split(c.String(name), ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %q is not a number", name, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// specFromFlags builds the one-replica spec the flags describe.
+func specFromFlags(c *cli.Context) (*spec.File, error) {
+	var hidden []int
+	for _, s := range strings.Split(c.String("hidden"), ",") {
+		w, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("--hidden: %q is not a layer width", s)
+		}
+		hidden = append(hidden, w)
+	}
+	m := spec.MethodSpec{Name: c.String("method"), H: spec.Floats{c.Float64("step-size")}}
+	for _, p := range []struct {
+		flag string
+		dst  *spec.Floats
+	}{{"tau", &m.Tau}, {"gamma", &m.Gamma}, {"sigma-a", &m.SigmaA}, {"epsilon", &m.Epsilon}, {"xi0", &m.Xi0}} {
+		v, err := parseOptFloat(c, p.flag)
+		if err != nil {
+			return nil, err
+		}
+		if len(v) > 1 {
+			return nil, fmt.Errorf("--%s: train runs one chain; give one value (sweeps take lists in a spec file)", p.flag)
+		}
+		*p.dst = v
+	}
+	s := spec.Spec{
+		Name: "train",
+		Data: protocol.DataConfig{Kind: c.String("data"), Preset: c.String("preset"),
+			Train: c.Int("train-size"), Validation: c.Int("val-size"), Test: c.Int("test-size")},
+		DataSeed:      c.Uint64("data-seed"),
+		Model:         protocol.ModelConfig{Hidden: hidden, Activation: c.String("activation")},
+		Steps:         c.Int64("steps"),
+		EvalEvery:     c.Int64("eval-every"),
+		Batch:         c.Int("batch"),
+		BatchFraction: c.Float64("batch-fraction"),
+		Sampling:      c.String("sampling"),
+		Seeds:         spec.Seeds{c.Uint64("seed")},
+		Methods:       []spec.MethodSpec{m},
+	}
+	if c.IsSet("batch-fraction") && !c.IsSet("batch") {
+		s.Batch = 0
+	}
+	switch s.Data.Kind {
+	case "csv":
+		s.Data.Path = c.String("data-path")
+	case "mnist":
+		s.Data.Dir = c.String("data-path")
+	}
+	return spec.New("flags", s)
+}
+
+// replicaMeta is replica.json.
+type replicaMeta struct {
+	ID       string                 `json:"id"`
+	Index    int                    `json:"index"`
+	Group    string                 `json:"group"`
+	Settings map[string]string      `json:"settings"`
+	Seed     uint64                 `json:"seed"`
+	Config   protocol.ReplicaConfig `json:"config"`
+}
+
+// runReplica runs one replica in-process and writes its directory.
+func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.Writer) (train.Result, error) {
+	r, err := train.Build(rep.Config)
+	if err != nil {
+		return train.Result{}, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return train.Result{}, err
+	}
+	meta, _ := json.MarshalIndent(replicaMeta{rep.ID, rep.Index, rep.Group, rep.Settings, rep.Seed, r.Config}, "", "  ")
+	if err := train.WriteFileAtomic(filepath.Join(dir, "replica.json"), meta); err != nil {
+		return train.Result{}, err
+	}
+	tf, err := os.Create(filepath.Join(dir, "trajectory.csv"))
+	if err != nil {
+		return train.Result{}, err
+	}
+	defer tf.Close()
+	tw, err := train.NewTrajectoryWriter(tf, r.Columns())
+	if err != nil {
+		return train.Result{}, err
+	}
+	bar := newBar(progress, r.Config.Steps)
+	start := time.Now()
+	chunk := max(r.Config.EvalEvery, 1000)
+	for !r.Done() {
+		if err := ctx.Err(); err != nil {
+			tw.Flush()
+			return train.Result{}, fmt.Errorf("train: interrupted at step %d; partial trajectory in %s", r.Chain.Steps(), dir)
+		}
+		if err := r.RunUntil(r.Chain.Steps()+chunk, tw.Write); err != nil {
+			return train.Result{}, err
+		}
+		bar.update(r.Chain.Steps(), r.Last(), time.Since(start))
+	}
+	bar.finish()
+	if err := tw.Flush(); err != nil {
+		return train.Result{}, err
+	}
+	res := r.Result()
+	res.ElapsedSeconds = time.Since(start).Seconds()
+	if res.ElapsedSeconds > 0 {
+		res.StepsPerSecond = float64(res.Steps) / res.ElapsedSeconds
+	}
+	if err := r.WriteArtifacts(dir, res); err != nil {
+		return train.Result{}, err
+	}
+	return res, nil
+}
+
+// bar shows the progress of one chain: a line redrawn in place on a
+// terminal, a line per 10% otherwise.
+type bar struct {
+	w        io.Writer
+	tty      bool
+	total    int64
+	lastPct  int64
+	lastDraw time.Time
+}
+
+func newBar(w io.Writer, total int64) *bar {
+	b := &bar{w: w, total: total, lastPct: -1}
+	if f, ok := w.(*os.File); ok {
+		b.tty = isatty.IsTerminal(f.Fd())
+	}
+	return b
+}
+
+func (b *bar) update(step int64, m train.Metrics, elapsed time.Duration) {
+	if b.w == nil {
+		return
+	}
+	pct := 100 * step / b.total
+	rate := float64(step) / elapsed.Seconds()
+	eta := time.Duration(float64(b.total-step)/rate) * time.Second
+	line := fmt.Sprintf("step %d/%d (%3d%%)  test acc %.3f  test loss %.4f  %.0f steps/s  ETA %s",
+		step, b.total, pct, m.TestAcc, m.TestLoss, rate, eta.Round(time.Second))
+	if b.tty {
+		if time.Since(b.lastDraw) > 100*time.Millisecond || step == b.total {
+			fmt.Fprintf(b.w, "\r\033[K%s", line)
+			b.lastDraw = time.Now()
+		}
+		return
+	}
+	if pct/10 != b.lastPct/10 {
+		fmt.Fprintln(b.w, line)
+		b.lastPct = pct
+	}
+}
+
+func (b *bar) finish() {
+	if b.w != nil && b.tty {
+		fmt.Fprintln(b.w)
+	}
+}
+
+func fmtMetric(p *float64) string {
+	if p == nil || math.IsNaN(*p) {
+		return "-"
+	}
+	return strconv.FormatFloat(*p, 'f', 4, 64)
+}
+
+func printResult(w io.Writer, dir string, res train.Result) {
+	fmt.Fprintf(w, "status %s after %d steps (%.0f steps/s)\n", res.Status, res.Steps, res.StepsPerSecond)
+	fmt.Fprintf(w, "final: train acc %s  test acc %s  test loss %s\n", fmtMetric(res.Final.TrainAcc), fmtMetric(res.Final.TestAcc), fmtMetric(res.Final.TestLoss))
+	fmt.Fprintf(w, "best by %s (step %d): test acc %s  test loss %s\n", res.BestBy, res.Best.Step, fmtMetric(res.Best.TestAcc), fmtMetric(res.Best.TestLoss))
+	for _, g := range res.Groups {
+		line := fmt.Sprintf("group %-7s %-10s tau %.3g", g.Name, g.Integrator, g.Tau)
+		if g.TKinMean != nil {
+			line += fmt.Sprintf("  mean T_kin %.3g", *g.TKinMean)
+		}
+		for k, v := range g.Xi {
+			line += fmt.Sprintf("  xi[%s] %.3g", k, v)
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "results in %s\n", dir)
+}
