@@ -1,0 +1,361 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/train"
+)
+
+// attempt is one worker's run of one replica.
+type attempt struct {
+	w     *Worker
+	m     jetstream.Msg
+	task  *protocol.Task
+	key   string
+	state protocol.ReplicaState
+	rev   uint64
+	log   hclog.Logger
+
+	rep      *train.Replica
+	rows     [][]float64
+	seq      int64
+	progSeq  int64
+	lastBeat time.Time
+	lastCkpt time.Time
+	ckptStep int64
+}
+
+// errStale means the attempt was superseded: drop everything.
+var errStale = errors.New("worker: attempt superseded")
+
+func (a *attempt) opctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+func (a *attempt) run(ctx context.Context) {
+	t := a.task
+	rep, err := train.Build(t.Config)
+	if err != nil {
+		a.fail(protocol.CodeInvalidConfig, err.Error())
+		return
+	}
+	a.rep = rep
+	if a.state.Checkpoint != "" {
+		if err := a.restore(); err != nil {
+			a.log.Warn("cannot restore the checkpoint; starting from step 0", "error", err)
+			if rep, err = train.Build(t.Config); err != nil {
+				a.fail(protocol.CodeInvalidConfig, err.Error())
+				return
+			}
+			a.rep = rep
+		} else {
+			a.log.Info("resumed from checkpoint", "step", a.rep.Chain.Steps())
+		}
+	}
+	a.ckptStep = a.rep.Chain.Steps()
+	a.lastBeat, a.lastCkpt = time.Now(), time.Now()
+	progEvery := t.ProgressEvery
+	if progEvery <= 0 {
+		progEvery = a.rep.Config.EvalEvery
+	}
+	chunk := a.rep.Config.EvalEvery
+	if t.CheckpointEvery > 0 {
+		chunk = min(chunk, t.CheckpointEvery)
+	}
+	chunk = min(max(chunk, 1), max(progEvery, 1))
+	chunkRows := t.TrajChunkRows
+	if chunkRows <= 0 {
+		chunkRows = protocol.DefaultTrajChunk
+	}
+	collect := func(row []float64) error {
+		a.rows = append(a.rows, append([]float64(nil), row...))
+		return nil
+	}
+	for !a.rep.Done() {
+		if ctx.Err() != nil {
+			a.preempt()
+			return
+		}
+		if _, ok := a.w.cancelled.Load(t.Sweep); ok {
+			a.log.Info("sweep cancelled; abandoning the replica")
+			_ = a.m.TermWithReason("sweep cancelled")
+			return
+		}
+		next := (a.rep.Chain.Steps()/chunk + 1) * chunk
+		if err := a.rep.RunUntil(next, collect); err != nil {
+			a.fail(protocol.CodeInternal, err.Error())
+			return
+		}
+		n := a.rep.Chain.Steps()
+		if len(a.rows) >= chunkRows {
+			if err := a.flushRows(); err != nil {
+				a.transient(err)
+				return
+			}
+		}
+		if n%progEvery == 0 || a.rep.Done() {
+			a.progress()
+		}
+		if time.Since(a.lastBeat) >= a.heartbeat() {
+			_ = a.m.InProgress()
+			a.lastBeat = time.Now()
+		}
+		due := (t.CheckpointEvery > 0 && n-a.ckptStep >= t.CheckpointEvery) ||
+			(t.CheckpointSeconds > 0 && time.Since(a.lastCkpt).Seconds() >= t.CheckpointSeconds)
+		if due && !a.rep.Done() {
+			if err := a.checkpoint(protocol.StateRunning); err != nil {
+				if errors.Is(err, errStale) {
+					a.log.Warn("attempt superseded; dropping it")
+					return
+				}
+				a.transient(err)
+				return
+			}
+		}
+	}
+	a.finish()
+}
+
+func (a *attempt) heartbeat() time.Duration {
+	if a.w.cfg.Heartbeat > 0 {
+		return a.w.cfg.Heartbeat
+	}
+	return 5 * time.Second
+}
+
+func (a *attempt) restore() error {
+	ctx, cancel := a.opctx()
+	defer cancel()
+	b, err := a.w.obs.GetBytes(ctx, a.state.Checkpoint)
+	if err != nil {
+		return err
+	}
+	// The checkpoint starts with the spec hash it was written under.
+	hash, body, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok || string(hash) != a.task.SpecHash {
+		return fmt.Errorf("checkpoint was written for spec %q, task has %q", hash, a.task.SpecHash)
+	}
+	return a.rep.UnmarshalBinary(body)
+}
+
+// flushRows publishes the buffered trajectory rows as one chunk.
+func (a *attempt) flushRows() error {
+	if len(a.rows) == 0 {
+		return nil
+	}
+	t := a.task
+	ctx, cancel := a.opctx()
+	defer cancel()
+	first := int64(a.rows[0][0])
+	// The chunk id is keyed by its first step, so that a resumed attempt's
+	// re-sent rows and a retried publish are recognised as duplicates.
+	id := protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventTraj), first)
+	err := a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventTraj, id, &protocol.TrajChunk{
+		Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Seq: a.seq,
+		Columns: a.rep.Columns(), Rows: a.rows,
+	})
+	if err != nil {
+		return fmt.Errorf("publish trajectory chunk: %w", err)
+	}
+	a.seq++
+	a.rows = a.rows[:0]
+	return nil
+}
+
+func (a *attempt) progress() {
+	t := a.task
+	last := a.rep.Last()
+	metrics := map[string]float64{}
+	for k, v := range map[string]float64{"train_loss": last.TrainLoss, "train_acc": last.TrainAcc, "val_loss": last.ValLoss,
+		"val_acc": last.ValAcc, "test_loss": last.TestLoss, "test_acc": last.TestAcc} {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			metrics[k] = v
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	step := max(a.rep.Chain.Steps(), 1)
+	id := protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventProgress), step)
+	if err := a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventProgress, id, &protocol.Progress{
+		Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
+		Step: step, Steps: t.Config.Steps, Metrics: metrics,
+	}); err != nil {
+		a.log.Debug("progress event lost", "error", err)
+	}
+}
+
+// checkpoint flushes the trajectory, stores the replica's state and
+// records it in the replica's KV record (state running, or preempted).
+func (a *attempt) checkpoint(state protocol.State) error {
+	if err := a.flushRows(); err != nil {
+		return err
+	}
+	t := a.task
+	body, err := a.rep.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	name, _ := protocol.CheckpointObject(t.Sweep, t.Replica)
+	ctx, cancel := a.opctx()
+	defer cancel()
+	// Fence first: a superseded attempt must not overwrite the newer
+	// attempt's checkpoint.
+	cur, rev, err := a.w.stateOf(ctx, a.key)
+	if err != nil {
+		return err
+	}
+	if cur.Attempt != a.state.Attempt || cur.Worker != a.w.cfg.Name || rev != a.rev {
+		return errStale
+	}
+	data := append([]byte(t.SpecHash+"\n"), body...)
+	if _, err := a.w.obs.PutBytes(ctx, name, data); err != nil {
+		return fmt.Errorf("store checkpoint: %w", err)
+	}
+	next := a.state
+	next.State, next.Step, next.Checkpoint = state, a.rep.Chain.Steps(), name
+	nrev, err := a.w.cas(ctx, a.key, &a.state, a.rev, next)
+	if err != nil {
+		if protocol.CodeOf(err) == protocol.CodeStale {
+			return errStale
+		}
+		return err
+	}
+	a.state, a.rev = next, nrev
+	a.ckptStep, a.lastCkpt = next.Step, time.Now()
+	return nil
+}
+
+// preempt checkpoints and hands the task back (shutdown).
+func (a *attempt) preempt() {
+	if err := a.checkpoint(protocol.StatePreempted); err != nil {
+		a.log.Warn("checkpoint on shutdown failed; the replica restarts from its last checkpoint", "error", err)
+	} else {
+		a.log.Info("checkpointed and handed back", "step", a.state.Step)
+	}
+	_ = a.m.NakWithDelay(0)
+}
+
+// transient hands the task back after a NATS error; it will be retried.
+func (a *attempt) transient(err error) {
+	a.log.Warn("attempt interrupted by an error; handing the task back", "error", err)
+	_ = a.m.NakWithDelay(2 * time.Second)
+}
+
+// fail records a deterministic failure: the replica is failed with the
+// reason and the task is terminated, never retried.
+func (a *attempt) fail(code protocol.Code, reason string) {
+	t := a.task
+	a.log.Error("replica failed", "code", code, "reason", reason)
+	ctx, cancel := a.opctx()
+	defer cancel()
+	step := int64(0)
+	if a.rep != nil {
+		step = a.rep.Chain.Steps()
+	}
+	_ = a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventFailure,
+		protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventFailure), 0),
+		&protocol.Failure{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
+			Code: code, Message: truncate(reason, 4096), Step: step})
+	next := a.state
+	next.State, next.ErrorCode, next.Error, next.Step = protocol.StateFailed, code, truncate(reason, 4096), step
+	if _, err := a.w.cas(ctx, a.key, &a.state, a.rev, next); err != nil {
+		a.log.Warn("cannot record the failure", "error", err)
+	}
+	_ = a.m.TermWithReason(truncate(reason, 1024))
+}
+
+// artifactOrder fixes the order in which files are uploaded; result.json
+// goes last, so that its presence means every other file is there.
+func artifactOrder(files map[string][]byte) []string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if n != "result.json" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return append(names, "result.json")
+}
+
+// finish uploads the replica's files, publishes the result and marks the
+// replica done (a diverged chain is a result too, recorded as failed with
+// the divergence as its reason), then acknowledges the task.
+func (a *attempt) finish() {
+	t := a.task
+	if err := a.flushRows(); err != nil {
+		a.transient(err)
+		return
+	}
+	res := a.rep.Result()
+	files, err := a.rep.Artifacts(res)
+	if err != nil {
+		a.fail(protocol.CodeInternal, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cur, rev, err := a.w.stateOf(ctx, a.key)
+	if err != nil {
+		a.transient(err)
+		return
+	}
+	if cur.Attempt != a.state.Attempt || rev != a.rev {
+		a.log.Warn("attempt superseded before its result; dropping it")
+		return
+	}
+	var refs []protocol.ObjectRef
+	for _, name := range artifactOrder(files) {
+		obj, _ := protocol.ArtifactObject(t.Sweep, t.Replica, name)
+		info, err := a.w.obs.PutBytes(ctx, obj, files[name])
+		if err != nil {
+			a.transient(fmt.Errorf("store %s: %w", name, err))
+			return
+		}
+		refs = append(refs, protocol.ObjectRef{Name: obj, File: name, Digest: info.Digest, Size: int64(info.Size)})
+	}
+	status := protocol.ResultDone
+	if res.Status == "diverged" {
+		status = protocol.ResultDiverged
+	}
+	summary, _ := json.Marshal(res)
+	err = a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventResult,
+		protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventResult), 0),
+		&protocol.Result{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
+			Status: status, Summary: summary, Artifacts: refs})
+	if err != nil {
+		a.transient(fmt.Errorf("publish result: %w", err))
+		return
+	}
+	next := a.state
+	next.Step = a.rep.Chain.Steps()
+	if status == protocol.ResultDiverged {
+		next.State, next.ErrorCode, next.Error = protocol.StateFailed, protocol.CodeDiverged, res.Error
+	} else {
+		next.State = protocol.StateDone
+	}
+	if _, err := a.w.cas(ctx, a.key, &a.state, a.rev, next); err != nil {
+		if protocol.CodeOf(err) == protocol.CodeStale {
+			a.log.Warn("attempt superseded at the finish; its result is ignored")
+			return
+		}
+		a.transient(err)
+		return
+	}
+	if status == protocol.ResultDiverged {
+		_ = a.m.TermWithReason(truncate(res.Error, 1024))
+	} else if err := a.m.DoubleAck(ctx); err != nil {
+		a.log.Warn("final ack not confirmed; a redelivery will find the replica done", "error", err)
+	}
+	a.log.Info("replica finished", "status", status, "steps", next.Step)
+}

@@ -1,0 +1,319 @@
+// Package worker runs replicas for a Heatbath coordinator over NATS
+// JetStream: it pulls tasks from the work-queue stream, fences each attempt
+// with a compare-and-set on the replica's KV record, runs the chain
+// (package train) with periodic checkpoints in the object store and
+// heartbeats, streams thinned progress and trajectory chunks to the events
+// stream, and finishes with the replica's files and a result.
+//
+// A replica redelivered after a worker died resumes from its last
+// checkpoint and, because a chain's whole state is in the checkpoint, ends
+// bit-identical to an uninterrupted run. On shutdown (context cancelled) a
+// worker stops pulling, checkpoints its running replicas, marks them
+// preempted and hands the tasks back.
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// Config configures a worker. The zero value of each field means its
+// documented default.
+type Config struct {
+	// Name identifies the worker in replica records (a token); default
+	// "<host>-<pid>-<random>".
+	Name string
+	// Pool is the worker pool whose tasks it pulls; default "cpu".
+	Pool string
+	// Slots is the number of chains run at once; default runtime.NumCPU().
+	Slots int
+	// FetchWait bounds one pull request; default 2s.
+	FetchWait time.Duration
+	// Heartbeat is the interval of InProgress acks while a chain runs;
+	// default 1/3 of the consumer's AckWait.
+	Heartbeat time.Duration
+	// Logger receives the worker's logs; default a null logger.
+	Logger hclog.Logger
+}
+
+// Worker pulls and runs replicas.
+type Worker struct {
+	cfg  Config
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	log  hclog.Logger
+	kv   jetstream.KeyValue
+	obs  jetstream.ObjectStore
+	cons jetstream.Consumer
+
+	cancelled sync.Map // sweep id → struct{}
+}
+
+// New returns a worker on the connection nc.
+func New(nc *nats.Conn, cfg Config) (*Worker, error) {
+	if cfg.Pool == "" {
+		cfg.Pool = "cpu"
+	}
+	if !protocol.ValidToken(cfg.Pool) {
+		return nil, fmt.Errorf("worker: pool %q is not a valid token", cfg.Pool)
+	}
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		host = strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '-'
+		}, host)
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		cfg.Name = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if !protocol.ValidToken(cfg.Name) {
+		return nil, fmt.Errorf("worker: name %q is not a valid token", cfg.Name)
+	}
+	if cfg.Slots <= 0 {
+		cfg.Slots = runtime.NumCPU()
+	}
+	if cfg.FetchWait <= 0 {
+		cfg.FetchWait = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("worker: jetstream: %w", err)
+	}
+	return &Worker{cfg: cfg, nc: nc, js: js, log: cfg.Logger.Named("worker").With("worker", cfg.Name)}, nil
+}
+
+// Name returns the worker's name.
+func (w *Worker) Name() string { return w.cfg.Name }
+
+// bind waits until the coordinator has created the streams, buckets and
+// the pool's consumer, then opens them.
+func (w *Worker) bind(ctx context.Context) error {
+	name, _ := protocol.WorkerConsumer(w.cfg.Pool)
+	warned := false
+	for {
+		var err error
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if w.cons, err = w.js.Consumer(cctx, protocol.StreamTasks, name); err == nil {
+			if w.kv, err = w.js.KeyValue(cctx, protocol.BucketReplicas); err == nil {
+				w.obs, err = w.js.ObjectStore(cctx, protocol.BucketArtifacts)
+			}
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !warned {
+			w.log.Info("waiting for a coordinator to create the task stream", "consumer", name, "error", err)
+			warned = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Run pulls and runs tasks until ctx is cancelled, then checkpoints the
+// running replicas, hands their tasks back and returns nil.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.bind(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	sub, err := w.nc.Subscribe(protocol.CancelFilter, func(m *nats.Msg) {
+		sweep := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+		w.cancelled.Store(sweep, struct{}{})
+		w.log.Info("sweep cancelled", "sweep", sweep)
+	})
+	if err != nil {
+		return fmt.Errorf("worker: subscribe to cancellations: %w", err)
+	}
+	defer sub.Unsubscribe()
+	w.log.Info("worker started", "pool", w.cfg.Pool, "slots", w.cfg.Slots)
+	var wg sync.WaitGroup
+	for i := 0; i < w.cfg.Slots; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.slot(ctx)
+		}()
+	}
+	wg.Wait()
+	w.log.Info("worker stopped")
+	return nil
+}
+
+func (w *Worker) slot(ctx context.Context) {
+	for ctx.Err() == nil {
+		m, err := w.cons.Next(jetstream.FetchMaxWait(w.cfg.FetchWait))
+		if err != nil {
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || ctx.Err() != nil {
+				continue
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				w.log.Warn("task consumer gone; binding again", "error", err)
+				if err := w.bind(ctx); err != nil {
+					return
+				}
+				continue
+			}
+			w.log.Warn("pull failed", "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		w.handle(ctx, m)
+	}
+}
+
+// stateOf reads and decodes a replica record.
+func (w *Worker) stateOf(ctx context.Context, key string) (*protocol.ReplicaState, uint64, error) {
+	e, err := w.kv.Get(ctx, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := protocol.DecodeReplicaState(e.Value())
+	if err != nil {
+		return nil, 0, err
+	}
+	return st, e.Revision(), nil
+}
+
+// cas writes next over the record at revision rev after checking the
+// transition; a stale or conflicting write is a *protocol.Error with
+// CodeStale.
+func (w *Worker) cas(ctx context.Context, key string, prev *protocol.ReplicaState, rev uint64, next protocol.ReplicaState) (uint64, error) {
+	next.Updated = time.Now().UTC()
+	if err := protocol.CheckTransition(*prev, next); err != nil {
+		return 0, err
+	}
+	b, err := protocol.Encode(&next)
+	if err != nil {
+		return 0, err
+	}
+	nrev, err := w.kv.Update(ctx, key, b, rev)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) || strings.Contains(err.Error(), "wrong last sequence") {
+			return 0, protocol.Errorf(protocol.CodeStale, "replica %s was updated by someone else", key)
+		}
+		return 0, err
+	}
+	return nrev, nil
+}
+
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
+	task, err := protocol.DecodeTask(m.Data())
+	if err != nil {
+		w.poison(ctx, m, err)
+		return
+	}
+	log := w.log.With("sweep", task.Sweep, "replica", task.Replica)
+	key, _ := protocol.ReplicaKey(task.Sweep, task.Replica)
+	if _, ok := w.cancelled.Load(task.Sweep); ok {
+		_ = m.TermWithReason("sweep cancelled")
+		return
+	}
+	opctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, rev, err := w.stateOf(opctx, key)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			log.Error("task without a replica record; terminating it", "key", key)
+			_ = m.TermWithReason("no replica record")
+			return
+		}
+		log.Warn("cannot read replica record; retrying later", "error", err)
+		_ = m.NakWithDelay(2 * time.Second)
+		return
+	}
+	if st.State.Terminal() {
+		log.Debug("replica already finished; dropping the task", "state", st.State)
+		_ = m.Ack()
+		return
+	}
+	run := *st
+	run.State, run.Attempt, run.Worker, run.Steps = protocol.StateRunning, st.Attempt+1, w.cfg.Name, task.Config.Steps
+	run.ErrorCode, run.Error = protocol.CodeUnknown, ""
+	rev, err = w.cas(opctx, key, st, rev, run)
+	if err != nil {
+		log.Warn("cannot claim replica; handing the task back", "error", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	a := &attempt{w: w, m: m, task: task, key: key, state: run, rev: rev, log: log.With("attempt", run.Attempt)}
+	a.run(ctx)
+}
+
+// poison handles a task that cannot be decoded: it can never run, so it is
+// terminated and, if its subject names a replica, the replica is failed.
+func (w *Worker) poison(ctx context.Context, m jetstream.Msg, cause error) {
+	_, sweep, replica, err := protocol.ParseTaskSubject(m.Subject())
+	w.log.Error("undecodable task; terminating it", "subject", m.Subject(), "error", cause)
+	_ = m.TermWithReason(truncate(cause.Error(), 1024))
+	if err != nil {
+		return
+	}
+	key, _ := protocol.ReplicaKey(sweep, replica)
+	opctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, rev, err := w.stateOf(opctx, key)
+	if err != nil || st.State.Terminal() {
+		return
+	}
+	next := *st
+	next.State, next.ErrorCode, next.Error = protocol.StateFailed, protocol.CodeMalformed, truncate(cause.Error(), 4096)
+	if _, err := w.cas(opctx, key, st, rev, next); err != nil {
+		w.log.Warn("cannot mark the replica failed", "key", key, "error", err)
+	}
+	w.publish(opctx, sweep, replica, protocol.EventFailure, protocol.MsgID(sweep, replica, st.Attempt, "failure", 0),
+		&protocol.Failure{Sweep: sweep, Replica: replica, Attempt: max(st.Attempt, 1), Worker: w.cfg.Name,
+			Code: protocol.CodeMalformed, Message: truncate(cause.Error(), 4096)})
+}
+
+func (w *Worker) publish(ctx context.Context, sweep, replica string, kind protocol.EventKind, id string, msg protocol.Message) error {
+	subj, err := protocol.EventSubject(sweep, replica, kind)
+	if err != nil {
+		return err
+	}
+	b, err := protocol.Encode(msg)
+	if err != nil {
+		return err
+	}
+	_, err = w.js.Publish(ctx, subj, b, jetstream.WithMsgID(id))
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
