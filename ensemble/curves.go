@@ -175,6 +175,8 @@ func (a *CurveAccumulator) series(s int) Series {
 		Lo:   make([]float64, n),
 		Hi:   make([]float64, n),
 	}
+	// t quantiles by sample size: replicas per step rarely vary.
+	tq := make(map[int]float64)
 	for i, w := range a.cells[s] {
 		out.N[i] = w.n
 		if w.n == 0 {
@@ -187,7 +189,17 @@ func (a *CurveAccumulator) series(s int) Series {
 			sd = math.Sqrt(w.m2 / float64(w.n-1))
 		}
 		out.SD[i] = sd
-		out.Lo[i], out.Hi[i] = TInterval(w.m, sd, w.n, 0.95)
+		if w.n < 2 {
+			out.Lo[i], out.Hi[i] = math.NaN(), math.NaN()
+			continue
+		}
+		t, ok := tq[w.n]
+		if !ok {
+			t = tQuantile(0.975, w.n-1)
+			tq[w.n] = t
+		}
+		half := t * sd / math.Sqrt(float64(w.n))
+		out.Lo[i], out.Hi[i] = w.m-half, w.m+half
 	}
 	return out
 }

@@ -78,6 +78,9 @@ func Quantile(p float64, x []float64) float64 {
 	if i >= len(x)-1 {
 		return x[len(x)-1]
 	}
+	if h == lo {
+		return x[i] // exact order statistic (also avoids 0·∞ with infinite data)
+	}
 	return x[i] + (h-lo)*(x[i+1]-x[i])
 }
 
@@ -112,9 +115,13 @@ func TInterval(mean, sd float64, n int, level float64) (lo, hi float64) {
 	if n < 2 || math.IsNaN(sd) {
 		return math.NaN(), math.NaN()
 	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile((1 + level) / 2)
-	half := t * sd / math.Sqrt(float64(n))
+	half := tQuantile((1+level)/2, n-1) * sd / math.Sqrt(float64(n))
 	return mean - half, mean + half
+}
+
+// tQuantile returns the p-quantile of Student's t with nu degrees of freedom.
+func tQuantile(p float64, nu int) float64 {
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(nu)}.Quantile(p)
 }
 
 // BootstrapDiff returns diff = mean(a) − mean(b) and its 95% percentile

@@ -1,0 +1,434 @@
+package ensemble
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteJSON writes s as indented JSON (the schema of docs/summary.md), with
+// NaN and infinite numbers written as null.
+func WriteJSON(w io.Writer, s *Summary) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("ensemble: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// MarshalJSON encodes s like encoding/json would, except that NaN and
+// infinite numbers, which encoding/json rejects, are written as null.
+func (s *Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jsonSafe(reflect.ValueOf(*s)))
+}
+
+// jsonObject is a JSON object that keeps its keys in struct field order.
+type jsonObject struct {
+	keys []string
+	vals []any
+}
+
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(kb)
+		buf.WriteByte(':')
+		vb, err := json.Marshal(o.vals[i])
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(vb)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// jsonSafe converts v into values encoding/json encodes as it would encode
+// v (field names and omitempty from the json tags), with non-finite floats
+// replaced by nil. Only the kinds used by Summary are handled.
+func jsonSafe(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return jsonSafe(v.Elem())
+	case reflect.Struct:
+		t := v.Type()
+		var o jsonObject
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" && opts == "" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fv := v.Field(i)
+			if strings.Contains(opts, "omitempty") && isEmptyValue(fv) {
+				continue
+			}
+			o.keys = append(o.keys, name)
+			o.vals = append(o.vals, jsonSafe(fv))
+		}
+		return o
+	case reflect.Slice:
+		if v.IsNil() {
+			return nil
+		}
+		fallthrough
+	case reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = jsonSafe(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
+		out := make(map[string]any, v.Len())
+		iter := v.MapRange()
+		for iter.Next() {
+			out[fmt.Sprint(iter.Key().Interface())] = jsonSafe(iter.Value())
+		}
+		return out
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return f
+	}
+	return v.Interface()
+}
+
+// isEmptyValue is encoding/json's omitempty rule.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
+}
+
+// num formats x with prec significant digits, "–" for NaN.
+func num(x float64, prec int) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	if math.IsInf(x, 1) {
+		return "∞"
+	}
+	if math.IsInf(x, -1) {
+		return "−∞"
+	}
+	return strconv.FormatFloat(x, 'g', prec, 64)
+}
+
+// fix formats x with digits decimals, "–" for NaN.
+func fix(x float64, digits int) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return num(x, 4)
+	}
+	return strconv.FormatFloat(x, 'f', digits, 64)
+}
+
+// meanSD formats "mean ± sd".
+func meanSD(s Stats, digits int) string {
+	if s.N == 0 {
+		return "–"
+	}
+	if s.N == 1 {
+		return fix(s.Mean, digits)
+	}
+	return fix(s.Mean, digits) + " ± " + fix(s.SD, digits)
+}
+
+// ci formats "[lo, hi]".
+func ci(lo, hi float64, digits int) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return "–"
+	}
+	return "[" + fix(lo, digits) + ", " + fix(hi, digits) + "]"
+}
+
+func pval(p float64) string {
+	if math.IsNaN(p) {
+		return "–"
+	}
+	if p < 1e-4 {
+		return "<1e-4"
+	}
+	return strconv.FormatFloat(p, 'f', 4, 64)
+}
+
+// mdEscape makes text safe inside a Markdown table cell.
+func mdEscape(s string) string {
+	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+// settingsText joins settings as k=v in key order.
+func settingsText(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+// mdWriter writes Markdown and remembers the first error.
+type mdWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
+
+func (m *mdWriter) row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = mdEscape(c)
+	}
+	m.printf("| %s |\n", strings.Join(cells, " | "))
+}
+
+func (m *mdWriter) header(cells ...string) {
+	m.row(cells...)
+	sep := make([]string, len(cells))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	m.printf("|%s|\n", strings.Join(sep, "|"))
+}
+
+func scoreCells(s *Score) []string {
+	if s == nil {
+		return []string{"–", "–", "–"}
+	}
+	return []string{fix(s.Accuracy, 4), fix(s.NLL, 4), fix(s.ECE, 4)}
+}
+
+// WriteMarkdown writes s as a readable Markdown report: status counts,
+// groups, steps to reach the thresholds, comparisons, the best
+// parameterization, temperature ladders, convergence and equipartition
+// diagnostics, model averaging and warnings.
+func WriteMarkdown(w io.Writer, s *Summary) error {
+	m := &mdWriter{w: w}
+	title := s.Run.Name
+	if title == "" {
+		title = s.Run.ID
+	}
+	m.printf("# Ensemble summary: %s\n\n", title)
+	m.printf("Run `%s` (spec %s, created %s). Selection metric: best.%s. Burn-in: first %g of each trace.\n\n",
+		s.Run.ID, s.Run.SpecHash, s.Run.Created, s.ChosenBy, s.BurnIn)
+
+	m.printf("## Status\n\n")
+	m.header("group", "total", "done", "diverged", "failed", "cancelled", "incomplete")
+	statusRow := func(name string, c StatusCounts) {
+		m.row(name, strconv.Itoa(c.Total), strconv.Itoa(c.Done), strconv.Itoa(c.Diverged),
+			strconv.Itoa(c.Failed), strconv.Itoa(c.Cancelled), strconv.Itoa(c.Incomplete))
+	}
+	for _, g := range s.Groups {
+		statusRow(g.Group, g.Status)
+	}
+	statusRow("**all**", s.Status)
+	m.printf("\nOnly done replicas enter the statistics below.\n\n")
+
+	m.printf("## Groups\n\n")
+	m.printf("Final test accuracy over seeds (mean ± sd, 95%% t-interval of the mean, median [IQR], range), final test loss, and test accuracy at each replica's best-validation evaluation.\n\n")
+	m.header("group", "n", "test acc", "95% CI", "median [Q1, Q3]", "min–max", "test loss", "test acc @best val")
+	for _, g := range s.Groups {
+		a := g.FinalTestAcc
+		m.row(g.Group, strconv.Itoa(a.N), meanSD(a, 4), ci(a.CILo, a.CIHi, 4),
+			fix(a.Median, 4)+" "+ci(a.Q1, a.Q3, 4), fix(a.Min, 4)+"–"+fix(a.Max, 4),
+			meanSD(g.FinalTestLoss, 4), meanSD(g.BestTestAcc, 4))
+	}
+	m.printf("\n")
+
+	if len(s.Options.Thresholds) > 0 {
+		m.printf("## Steps to reach test accuracy\n\n")
+		m.printf("Over done replicas with a trajectory; steps are those of the replicas that reached the threshold; the overall median counts \"never\" as ∞.\n\n")
+		m.header("group", "threshold", "reached / n", "never", "median steps (reached)", "mean steps (reached)", "median (all)")
+		for _, g := range s.Groups {
+			for _, r := range g.Reach {
+				m.row(g.Group, num(r.Threshold, 4), fmt.Sprintf("%d / %d", r.Reached, r.N), strconv.Itoa(r.Never),
+					num(r.Steps.Median, 6), num(r.Steps.Mean, 6), num(r.MedianAll, 6))
+			}
+		}
+		m.printf("\n")
+	}
+
+	m.printf("## Comparisons\n\n")
+	if len(s.Comparisons) == 0 {
+		m.printf("No comparisons (fewer than two groups with done replicas).\n\n")
+	} else {
+		m.printf("Δ = mean final test accuracy of A − B with a 95%% percentile bootstrap interval (%d resamples, seed %d); Brown–Forsythe test of equal variance over seeds.\n\n",
+			s.Options.Resamples, s.Options.Seed)
+		m.header("A", "B", "n A / B", "Δ test acc", "95% bootstrap CI", "sd A", "sd B", "F (df)", "p")
+		for _, c := range s.Comparisons {
+			m.row(c.A, c.B, fmt.Sprintf("%d / %d", c.NA, c.NB), fix(c.Diff, 4), ci(c.DiffLo, c.DiffHi, 4),
+				fix(c.SDA, 4), fix(c.SDB, 4), fmt.Sprintf("%s (%d, %d)", num(c.Levene.F, 4), c.Levene.DF1, c.Levene.DF2), pval(c.Levene.P))
+		}
+		m.printf("\n")
+	}
+	if sp := s.Spread; sp != nil {
+		m.printf("### Spread over initializations, by method\n\n")
+		m.printf("Each method's best group (lowest mean best.%s); Brown–Forsythe test across them: F = %s (%d, %d), p = %s.\n\n",
+			s.ChosenBy, num(sp.Levene.F, 4), sp.Levene.DF1, sp.Levene.DF2, pval(sp.Levene.P))
+		m.header("method", "group", "n", "sd of test acc", "IQR of test acc")
+		for i := range sp.Groups {
+			m.row(sp.Methods[i], sp.Groups[i], strconv.Itoa(sp.N[i]), fix(sp.SD[i], 4), fix(sp.IQR[i], 4))
+		}
+		m.printf("\n")
+	}
+
+	m.printf("## Best parameterization\n\n")
+	if b := s.Best; b == nil {
+		m.printf("No done replica.\n\n")
+	} else {
+		m.printf("Chosen by the lowest best.%s (never on test).\n\n", b.ChosenBy)
+		m.header("", "value")
+		m.row("replica", b.ID)
+		m.row("group", b.Group)
+		m.row("settings", settingsText(b.Settings))
+		m.row("best."+b.ChosenBy, num(b.Value, 6))
+		m.row("test acc / loss at best evaluation (step "+strconv.FormatInt(b.AtBest.Step, 10)+")", fix(b.AtBest.TestAcc, 4)+" / "+fix(b.AtBest.TestLoss, 4))
+		m.row("test acc / loss final (step "+strconv.FormatInt(b.Final.Step, 10)+", = params.bin)", fix(b.Final.TestAcc, 4)+" / "+fix(b.Final.TestLoss, 4))
+		m.row("params.bin", b.ParamsPath)
+		if b.Predictions != nil {
+			c := scoreCells(b.Predictions)
+			m.row("final predictions: acc / NLL / ECE", strings.Join(c, " / "))
+		}
+		m.printf("\n")
+	}
+	if g := s.BestGroup; g != nil {
+		m.printf("Best group on average (lowest mean best.%s): **%s**, n = %d, best.%s = %s, final test acc %s %s.\n\n",
+			g.ChosenBy, mdEscape(g.Group), g.Selection.N, g.ChosenBy, meanSD(g.Selection, 4),
+			meanSD(g.FinalTestAcc, 4), ci(g.FinalTestAcc.CILo, g.FinalTestAcc.CIHi, 4))
+	}
+
+	if len(s.Ladders) > 0 {
+		m.printf("## Temperature ladders\n\n")
+		m.printf("Final test metrics against τ (mean and 95%% t-interval over seeds). The Goldilocks τ maximizes the mean metric named below; its interval holds the central 95%% of the bootstrap distribution of the argmax over seeds, P(best) the frequency of each τ.\n\n")
+		for _, l := range s.Ladders {
+			m.printf("### %s (%s)\n\n", l.Method, settingsText(l.Fixed))
+			m.header("τ", "done / total", "test acc", "95% CI", "test loss", "95% CI", "P(best)")
+			for _, p := range l.Points {
+				m.row(num(p.Tau, 6), fmt.Sprintf("%d / %d", p.Status.Done, p.Status.Total),
+					fix(p.TestAcc.Mean, 4), ci(p.TestAcc.CILo, p.TestAcc.CIHi, 4),
+					fix(p.TestLoss.Mean, 4), ci(p.TestLoss.CILo, p.TestLoss.CIHi, 4), fix(p.PBest, 3))
+			}
+			if g := l.Goldilocks; g != nil {
+				m.printf("\nGoldilocks τ = %s (by %s; 95%% bootstrap interval [%s, %s], P(best) = %s), test acc %s.\n\n",
+					num(g.Tau, 6), g.ChosenBy, num(g.Lo, 6), num(g.Hi, 6), fix(g.PBest, 3), meanSD(g.TestAcc, 4))
+			} else {
+				m.printf("\nNo done replicas.\n\n")
+			}
+		}
+	}
+
+	m.printf("## Convergence diagnostics\n\n")
+	m.printf("Chains are the done replicas of a group; first %g of each loss trace discarded as burn-in. Split R̂ (BDA3), rank-normalized split R̂ and bulk ESS (Vehtari et al. 2021). R̂ below 1.01 indicates chains that agree.\n\n", s.BurnIn)
+	m.header("group", "metric", "chains", "draws", "split R̂", "rank R̂", "bulk ESS")
+	for _, c := range s.Convergence {
+		m.row(c.Group, c.Metric, strconv.Itoa(c.Chains), strconv.Itoa(c.Draws), fix(c.SplitRHat, 3), fix(c.RankRHat, 3), fix(c.BulkESS, 0))
+	}
+	m.printf("\n")
+
+	if len(s.Equipartition) > 0 {
+		m.printf("## Equipartition\n\n")
+		m.printf("Relative error |⟨T_kin⟩ − τ|/τ of the time-averaged kinetic temperature per thermostat group, over done replicas (\"scheduled\" compares with the mean scheduled τ(n)).\n\n")
+		m.header("method", "group", "integrator", "replicas", "rel. error mean ± sd", "max", "⟨T_kin⟩/τ", "rel. error (scheduled)")
+		for _, e := range s.Equipartition {
+			m.row(e.Method, e.Name, e.Integrator, strconv.Itoa(e.Replicas), meanSD(e.RelErr, 4), fix(e.RelErr.Max, 4),
+				meanSD(e.Ratio, 4), meanSD(e.RelErrScheduled, 4))
+		}
+		m.printf("\n")
+	}
+
+	if len(s.ModelAveraging) > 0 {
+		m.printf("## Model averaging\n\n")
+		m.printf("Test accuracy / NLL / ECE (%d bins) of the posterior predictive (last-K averages averaged over chains), of the group's best replica by best.%s (final sample), and the mean over chains of single-chain scores.\n\n", ECEBins, s.ChosenBy)
+		m.header("group", "chains", "ensemble acc", "NLL", "ECE", "best single acc", "NLL", "ECE", "mean chain acc", "NLL", "ECE")
+		for _, a := range s.ModelAveraging {
+			cells := []string{a.Group, strconv.Itoa(a.Chains)}
+			cells = append(cells, scoreCells(a.Ensemble)...)
+			cells = append(cells, scoreCells(a.Best)...)
+			cells = append(cells, scoreCells(a.ChainFinal)...)
+			m.row(cells...)
+		}
+		m.printf("\n")
+	}
+
+	if len(s.Warnings) > 0 {
+		m.printf("## Warnings\n\n")
+		for _, w := range s.Warnings {
+			m.printf("- %s\n", w)
+		}
+		m.printf("\n")
+	}
+	return m.err
+}
+
+// WriteTable writes the key table for a terminal: per group the number of
+// done and listed replicas, the final test accuracy (mean ± sd, median, the
+// maximum over seeds) and the mean test accuracy at the best-validation
+// evaluation.
+func WriteTable(w io.Writer, s *Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tDONE/TOTAL\tTEST ACC\tMEDIAN\tMAX\tACC@BEST VAL\tFAILED")
+	for _, g := range s.Groups {
+		a := g.FinalTestAcc
+		bad := g.Status.Diverged + g.Status.Failed + g.Status.Cancelled
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", g.Group, g.Status.Done, g.Status.Total,
+			meanSD(a, 4), fix(a.Median, 4), fix(a.Max, 4), fix(g.BestTestAcc.Mean, 4), bad)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if b := s.Best; b != nil {
+		_, err := fmt.Fprintf(w, "\nbest replica (by best.%s): %s  %s  final test acc %s\n", b.ChosenBy, b.ID, b.Group, fix(b.Final.TestAcc, 4))
+		return err
+	}
+	return nil
+}
