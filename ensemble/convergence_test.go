@@ -92,6 +92,9 @@ func TestESS(t *testing.T) {
 		// AR(1): τ = (1+φ)/(1−φ) = 19, ESS ≈ 20000/19 ≈ 1053. The
 		// estimate's relative sd is ~ sqrt(2·τ_window/S) ≈ 8% here.
 		{"ar1-0.9", ar1Chains(rng, 4, 5000, 0.9), 20000 * (1 - 0.9) / (1 + 0.9), 0.20},
+		// Antithetic AR(1), φ = −0.5: τ = 1/3, ESS ≈ 3·S = 12000, above
+		// the number of draws (Geyer's pairs of even and odd lags).
+		{"ar1-neg0.5", ar1Chains(rng, 4, 1000, -0.5), 4000 * 1.5 / 0.5, 0.15},
 	}
 	for _, c := range cases {
 		for name, f := range map[string]func([][]float64) float64{"bulk": ESS, "basic": BasicESS} {

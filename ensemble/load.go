@@ -274,6 +274,7 @@ func (l *loader) loadReplica(dir string, e sweepReplica) (*Replica, error) {
 		r.Thermostats = append(r.Thermostats, th)
 	}
 	if st != StatusDone {
+		zeroMissingTkin(r)
 		return r, nil
 	}
 
@@ -287,11 +288,7 @@ func (l *loader) loadReplica(dir string, e sweepReplica) (*Replica, error) {
 	} else {
 		l.warn("replica %s: done without trajectory.csv", e.ID)
 	}
-	for i := range r.Thermostats {
-		if math.IsNaN(r.Thermostats[i].TkinMean) {
-			r.Thermostats[i].TkinMean = 0
-		}
-	}
+	zeroMissingTkin(r)
 
 	predPath := filepath.Join(rdir, "predictions.json")
 	if ok, err := exists(predPath); err != nil {
@@ -311,6 +308,16 @@ func (l *loader) loadReplica(dir string, e sweepReplica) (*Replica, error) {
 		r.ParamsPath = paramsPath
 	}
 	return r, nil
+}
+
+// zeroMissingTkin sets to zero (no momenta) the TkinMean that neither
+// result.json nor trajectory.csv gave.
+func zeroMissingTkin(r *Replica) {
+	for i := range r.Thermostats {
+		if math.IsNaN(r.Thermostats[i].TkinMean) {
+			r.Thermostats[i].TkinMean = 0
+		}
+	}
 }
 
 // column kinds of trajectory.csv that are kept.

@@ -27,8 +27,8 @@ func WriteJSON(w io.Writer, s *Summary) error {
 
 // MarshalJSON encodes s like encoding/json would, except that NaN and
 // infinite numbers, which encoding/json rejects, are written as null.
-func (s *Summary) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jsonSafe(reflect.ValueOf(*s)))
+func (s Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jsonSafe(reflect.ValueOf(s)))
 }
 
 // jsonObject is a JSON object that keeps its keys in struct field order.
@@ -37,6 +37,7 @@ type jsonObject struct {
 	vals []any
 }
 
+// MarshalJSON writes the object with its keys in order.
 func (o jsonObject) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteByte('{')
