@@ -101,10 +101,14 @@ type MethodConfig struct {
 	// H is the step size shared by every group (the learning rate for sgd,
 	// momentum, adam and sgld).
 	H float64 `json:"h"`
+	// Params holds hyperparameters for every group of the method: the
+	// hyperparameters of a single method (langevin, adam, ...), and
+	// defaults for the groups of presets and partitions. A group's own
+	// value wins over Params, and Params over the integrator's default.
+	Params GroupConfig `json:"params,omitempty"`
 	// Hidden and Output hold the per-group hyperparameters of the two-part
 	// presets (lol, adlala, lala): Hidden applies to every hidden layer,
-	// Output to the output layer. For a single method, Hidden holds its
-	// hyperparameters.
+	// Output to the output layer.
 	Hidden GroupConfig `json:"hidden,omitempty"`
 	Output GroupConfig `json:"output,omitempty"`
 	// Groups is the explicit partition for Name "partitioned".

@@ -237,9 +237,9 @@ type ResultStatus string
 const (
 	// ResultDone: the chain ran all its steps.
 	ResultDone ResultStatus = "done"
-	// ResultDiverged: the chain stopped at a non-finite value. This is an
-	// outcome of the experiment, not an error: the result and its files are
-	// kept, and the replica becomes done.
+	// ResultDiverged: the chain stopped at a non-finite value. The result
+	// and its files are kept, and the replica is recorded as failed with
+	// CodeDiverged: a deterministic failure that is never retried.
 	ResultDiverged ResultStatus = "diverged"
 )
 

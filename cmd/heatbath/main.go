@@ -52,6 +52,13 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			trainCommand(),
 			validateCommand(),
+			runCommand(),
+			workerCommand(),
+			submitCommand(),
+			statusCommand(),
+			resumeCommand(),
+			cancelCommand(),
+			reportCommand(),
 		},
 		// Errors are printed once by main, without usage text or traces.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/worker"
+)
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "run replicas for a NATS cluster until SIGTERM",
+		Description: "Pulls tasks of --pool, runs --slots chains at once, checkpoints, and on SIGTERM or Ctrl-C\n" +
+			"stops pulling, checkpoints its running replicas and hands them back before exiting.",
+		Flags: append(natsFlags(),
+			&cli.IntFlag{Name: "slots", Value: runtime.NumCPU(), Usage: "chains run at once"},
+			&cli.StringFlag{Name: "name", Usage: "worker name in replica records (default host-pid-random)"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return fmt.Errorf("worker: no arguments expected, got %q", c.Args().First())
+			}
+			if c.Int("slots") < 1 {
+				return fmt.Errorf("worker: --slots %d must be at least 1", c.Int("slots"))
+			}
+			log := newLogger(c)
+			nc, err := connect(c, log, "heatbath-worker")
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			w, err := worker.New(nc, worker.Config{Name: c.String("name"), Pool: c.String("pool"), Slots: c.Int("slots"), Logger: log})
+			if err != nil {
+				return err
+			}
+			return w.Run(c.Context)
+		},
+	}
+}
+
+func coordinatorFor(c *cli.Context) (*coordinator.Coordinator, func(), error) {
+	log := newLogger(c)
+	nc, err := connect(c, log, "heatbath-coordinator")
+	if err != nil {
+		return nil, nil, err
+	}
+	co, err := coordinator.New(nc, coordinator.Config{Pool: c.String("pool"), Logger: log})
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	if err := co.Setup(c.Context); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return co, nc.Close, nil
+}
+
+func followFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run directory (default runs/<sweep id>)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return at once instead of following the sweep to its end"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
+		&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
+	}
+}
+
+// follow collects a sweep into its run directory with progress, then
+// writes the report.
+func follow(c *cli.Context, co *coordinator.Coordinator, id string) error {
+	if c.Bool("detach") {
+		fmt.Printf("sweep %s submitted; follow it with: heatbath resume %s --nats %s\n", id, id, c.String("nats"))
+		return nil
+	}
+	out := c.String("out")
+	if out == "" {
+		out = filepath.Join("runs", id)
+	}
+	prog := newSweepProgress(newLogger(c), c.Bool("quiet"))
+	sum, err := co.Collect(c.Context, id, out, prog.update)
+	prog.close()
+	if err != nil {
+		if c.Context.Err() != nil {
+			return fmt.Errorf("interrupted; the sweep goes on. Pick it up again with: heatbath resume %s --out %s", id, out)
+		}
+		return err
+	}
+	printSummary(os.Stdout, sum, out)
+	if !c.Bool("no-report") {
+		return writeReport(out, os.Stdout)
+	}
+	return nil
+}
+
+func submitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "submit",
+		Usage:     "submit a sweep to a NATS cluster and follow it",
+		ArgsUsage: "SPEC",
+		Flags:     append(natsFlags(), followFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("submit: want one spec file, got %d arguments", c.NArg())
+			}
+			sw, _, err := loadSweep(c.Args().First())
+			if err != nil {
+				return err
+			}
+			co, closeFn, err := coordinatorFor(c)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			n, err := co.Submit(c.Context, sw)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("sweep %s: %d replicas, %d enqueued now\n", sw.ID, len(sw.Replicas), n)
+			return follow(c, co, sw.ID)
+		},
+	}
+}
+
+func resumeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "resume",
+		Usage:     "re-enqueue the unfinished replicas of a sweep and follow it (safe to repeat)",
+		ArgsUsage: "SWEEP",
+		Flags:     append(natsFlags(), followFlags()...),
+		Action: func(c *cli.Context) error {
+			id, err := sweepArg(c, "resume")
+			if err != nil {
+				return err
+			}
+			co, closeFn, err := coordinatorFor(c)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			n, err := co.Resume(c.Context, id)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("sweep %s: %d unfinished replicas re-enqueued\n", id, n)
+			return follow(c, co, id)
+		},
+	}
+}
+
+func cancelCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "cancel",
+		Usage:     "stop a sweep; finished replicas are kept",
+		ArgsUsage: "SWEEP",
+		Flags:     natsFlags(),
+		Action: func(c *cli.Context) error {
+			id, err := sweepArg(c, "cancel")
+			if err != nil {
+				return err
+			}
+			co, closeFn, err := coordinatorFor(c)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := co.Cancel(c.Context, id); err != nil {
+				return err
+			}
+			fmt.Printf("sweep %s cancelled; resume it with: heatbath resume %s\n", id, id)
+			return nil
+		},
+	}
+}
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show the state of every replica of a sweep",
+		ArgsUsage: "SWEEP",
+		Flags:     natsFlags(),
+		Action: func(c *cli.Context) error {
+			id, err := sweepArg(c, "status")
+			if err != nil {
+				return err
+			}
+			co, closeFn, err := coordinatorFor(c)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			sts, err := co.Status(c.Context, id)
+			if err != nil {
+				return err
+			}
+			counts := map[protocol.State]int{}
+			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "replica\tstate\tattempt\tstep\tgroup\terror")
+			for _, s := range sts {
+				counts[s.State.State]++
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.ID, s.State.State, s.State.Attempt, s.State.Step, s.State.Steps, s.Group, s.State.Error)
+			}
+			tw.Flush()
+			var keys []string
+			for k := range counts {
+				keys = append(keys, string(k))
+			}
+			sort.Strings(keys)
+			fmt.Printf("sweep %s:", id)
+			for _, k := range keys {
+				fmt.Printf(" %d %s", counts[protocol.State(k)], k)
+			}
+			fmt.Println()
+			return nil
+		},
+	}
+}

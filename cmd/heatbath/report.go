@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/train"
+)
+
+func reportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "analyse a run directory: statistics, charts and report.html under RUN_DIR/report",
+		ArgsUsage: "RUN_DIR",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("report: want one run directory, got %d arguments", c.NArg())
+			}
+			dir := c.Args().First()
+			if _, err := os.Stat(filepath.Join(dir, "sweep.json")); err != nil {
+				return fmt.Errorf("report: %s is not a run directory (no sweep.json)", dir)
+			}
+			return writeReport(dir, os.Stdout)
+		},
+	}
+}
+
+// writeReport analyses the run directory and writes RUN_DIR/report:
+// summary.json, summary.md, and the key table on w.
+func writeReport(dir string, w io.Writer) error {
+	run, err := ensemble.LoadRun(dir)
+	if err != nil {
+		return err
+	}
+	sum, err := ensemble.Analyze(run, ensemble.Options{Curves: true})
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "report")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for name, write := range map[string]func(io.Writer, *ensemble.Summary) error{
+		"summary.json": ensemble.WriteJSON, "summary.md": ensemble.WriteMarkdown,
+	} {
+		f, err := os.Create(filepath.Join(out, name+".tmp"))
+		if err != nil {
+			return err
+		}
+		if err := write(f, sum); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(out, name+".tmp"), filepath.Join(out, name)); err != nil {
+			return err
+		}
+	}
+	if err := ensemble.WriteTable(w, sum); err != nil {
+		return err
+	}
+	if err := renderCharts(dir, out, run, sum); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "summary.md"))
+	return nil
+}
+
+var _ = train.DecodeParams

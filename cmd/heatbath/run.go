@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/spec"
+	"github.com/heatbath/heatbath/worker"
+)
+
+//go:embed demo.yaml
+var demoSpec []byte
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a whole sweep on an embedded NATS server with local workers",
+		ArgsUsage: "[SPEC]",
+		Description: "Starts an in-process nats-server with JetStream (files under OUT/.jetstream, every write synced),\n" +
+			"local workers and the coordinator; runs the sweep, writes the run directory and the report, and exits.\n" +
+			"Without SPEC it runs the built-in demo sweep (AdLaLa and LOL vs Adam on spirals, 3 seeds, 3 temperatures).\n" +
+			"Run it again with the same --out to resume an interrupted sweep.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run directory (default runs/<sweep id>)"},
+			&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "chains run at once"},
+			&cli.StringFlag{Name: "listen", Usage: "also accept remote workers on this address (host:port); default in-process only"},
+			&cli.BoolFlag{Name: "no-sync", Usage: "do not fsync every JetStream write (faster, loses acknowledged data on a power cut)"},
+			&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HEATBATH_LOG_LEVEL"}, Usage: "trace, debug, info, warn, error"},
+		},
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	var f *spec.File
+	var err error
+	switch c.NArg() {
+	case 0:
+		f, err = spec.Parse("demo.yaml (built in)", demoSpec)
+	case 1:
+		f, err = spec.Load(c.Args().First())
+	default:
+		return fmt.Errorf("run: one spec file at most, got %d arguments", c.NArg())
+	}
+	if err != nil {
+		return err
+	}
+	sw, _, err := sweepOf(f)
+	if err != nil {
+		return err
+	}
+	if c.Int("workers") < 1 {
+		return fmt.Errorf("run: --workers %d must be at least 1", c.Int("workers"))
+	}
+	out := c.String("out")
+	if out == "" {
+		out = filepath.Join("runs", sw.ID)
+	}
+	log := newLogger(c)
+	sum, err := runEmbedded(c.Context, sw, out, embeddedOptions{
+		workers: c.Int("workers"), listen: c.String("listen"), sync: !c.Bool("no-sync"),
+		quiet: c.Bool("quiet"), log: log,
+	})
+	if err != nil {
+		return err
+	}
+	printSummary(os.Stdout, sum, out)
+	if !c.Bool("no-report") {
+		if err := writeReport(out, os.Stdout); err != nil {
+			return fmt.Errorf("run: the sweep finished, but the report failed: %w", err)
+		}
+	}
+	return nil
+}
+
+type embeddedOptions struct {
+	workers int
+	listen  string
+	sync    bool
+	quiet   bool
+	log     hclog.Logger
+}
+
+// runEmbedded runs a sweep on an in-process server with local workers.
+func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embeddedOptions) (*coordinator.RunSummary, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	eo := embedded.Options{StoreDir: filepath.Join(out, ".jetstream"), SyncAlways: o.sync}
+	if o.listen != "" {
+		host, port, err := splitHostPort(o.listen)
+		if err != nil {
+			return nil, fmt.Errorf("--listen: %w", err)
+		}
+		eo.Listen, eo.Host, eo.Port = true, host, port
+	}
+	srv, err := embedded.Start(eo)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	if o.listen != "" {
+		o.log.Info("embedded NATS server accepts remote workers", "url", srv.ClientURL())
+	}
+	cnc, err := srv.Connect()
+	if err != nil {
+		return nil, err
+	}
+	defer cnc.Close()
+	co, err := coordinator.New(cnc, coordinator.Config{Logger: o.log})
+	if err != nil {
+		return nil, err
+	}
+	if err := co.Setup(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := co.Submit(ctx, sw); err != nil {
+		return nil, err
+	}
+	wnc, err := srv.Connect()
+	if err != nil {
+		return nil, err
+	}
+	defer wnc.Close()
+	wk, err := worker.New(wnc, worker.Config{Slots: o.workers, Logger: o.log.Named("local"), Heartbeat: co.AckWait() / 3})
+	if err != nil {
+		return nil, err
+	}
+	wctx, stopWorkers := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := wk.Run(wctx); err != nil {
+			o.log.Error("local worker stopped", "error", err)
+		}
+	}()
+	defer func() {
+		stopWorkers()
+		wg.Wait()
+	}()
+	prog := newSweepProgress(o.log, o.quiet)
+	sum, err := co.Collect(ctx, sw.ID, out, prog.update)
+	prog.close()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			// Hand running replicas back with a checkpoint before exiting.
+			stopWorkers()
+			wg.Wait()
+			return nil, fmt.Errorf("run: interrupted; run the same command again to resume the sweep from its checkpoints")
+		}
+		return nil, err
+	}
+	return sum, nil
+}
+
+func splitHostPort(s string) (string, int, error) {
+	var host string
+	var port int
+	i := len(s) - 1
+	for i >= 0 && s[i] != ':' {
+		i--
+	}
+	if i < 0 {
+		return "", 0, fmt.Errorf("%q: want host:port", s)
+	}
+	host = s[:i]
+	if _, err := fmt.Sscanf(s[i+1:], "%d", &port); err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: bad port", s)
+	}
+	return host, port, nil
+}
+
+var _ = time.Second

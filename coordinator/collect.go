@@ -1,0 +1,544 @@
+package coordinator
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// Snapshot is the progress of a sweep, passed to a ProgressFunc.
+type Snapshot struct {
+	Sweep  string
+	Total  int
+	Counts map[protocol.State]int
+	// Steps holds each replica's latest known step, by replica id, and
+	// StepsTotal each replica's step budget.
+	Steps      map[string]int64
+	StepsTotal map[string]int64
+	Groups     map[string]string // replica id → group
+	// TestAcc holds each replica's latest test accuracy, where known.
+	TestAcc map[string]float64
+}
+
+// ProgressFunc receives snapshots while Collect runs (at most a few per
+// second) and a final one at the end.
+type ProgressFunc func(Snapshot)
+
+// ReplicaSummary is one replica's line of summary.json.
+type ReplicaSummary struct {
+	ID        string            `json:"id"`
+	Index     int               `json:"index"`
+	Group     string            `json:"group"`
+	Settings  map[string]string `json:"settings"`
+	Seed      uint64            `json:"seed"`
+	State     protocol.State    `json:"state"`
+	Status    string            `json:"status"`
+	Attempts  int               `json:"attempts"`
+	Steps     int64             `json:"steps"`
+	ErrorCode string            `json:"error_code,omitempty"`
+	Error     string            `json:"error,omitempty"`
+	Final     json.RawMessage   `json:"final,omitempty"`
+	Best      json.RawMessage   `json:"best,omitempty"`
+}
+
+// RunSummary is summary.json of a run directory (docs/formats.md).
+type RunSummary struct {
+	Version  int              `json:"version"`
+	Sweep    string           `json:"sweep"`
+	Name     string           `json:"name"`
+	Counts   map[string]int   `json:"counts"`
+	Replicas []ReplicaSummary `json:"replicas"`
+}
+
+type collector struct {
+	c        *Coordinator
+	sweep    *Sweep
+	dir      string
+	states   map[string]*protocol.ReplicaState
+	lastStep map[string]int64
+	have     map[string]bool // result.json written
+	byID     map[string]*Replica
+	snap     Snapshot
+	progress ProgressFunc
+}
+
+// Collect gathers the events of a sweep into the run directory dir until
+// every replica is finished (done, failed or cancelled) and every result
+// is on disk, then writes summary.json. It can be stopped (ctx) and called
+// again, also by another coordinator process: events are consumed through
+// a durable consumer and written idempotently.
+func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress ProgressFunc) (*RunSummary, error) {
+	s, err := c.Manifest(ctx, sweepID)
+	if err != nil {
+		return nil, err
+	}
+	col := &collector{c: c, sweep: s, dir: dir, states: map[string]*protocol.ReplicaState{},
+		lastStep: map[string]int64{}, have: map[string]bool{}, byID: map[string]*Replica{}, progress: progress}
+	if err := col.prepare(); err != nil {
+		return nil, err
+	}
+	filter, _ := protocol.EventFilter(sweepID)
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, protocol.StreamEvents, jetstream.ConsumerConfig{
+		Durable: "collect-" + sweepID, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: time.Minute, MaxAckPending: 10000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: events consumer: %w", err)
+	}
+	// Poison tasks: the server announces a task that ran out of deliveries.
+	name, _ := protocol.WorkerConsumer(c.cfg.Pool)
+	adv, err := c.nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+protocol.StreamTasks+"."+name, func(m *nats.Msg) {
+		c.maxDeliveries(m.Data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: subscribe to advisories: %w", err)
+	}
+	defer adv.Unsubscribe()
+
+	lastReport := time.Time{}
+	lastStates := time.Time{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(300*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			c.log.Warn("fetching events failed", "error", err)
+			time.Sleep(500 * time.Millisecond)
+			continue
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			col.handle(ctx, m)
+		}
+		if time.Since(lastStates) > time.Second || got == 0 {
+			if err := col.refreshStates(ctx); err != nil {
+				c.log.Warn("reading replica states failed", "error", err)
+			}
+			lastStates = time.Now()
+		}
+		if progress != nil && time.Since(lastReport) > 250*time.Millisecond {
+			progress(col.snapshot())
+			lastReport = time.Now()
+		}
+		if got == 0 && col.finished(ctx) {
+			sum, err := col.summary()
+			if progress != nil {
+				progress(col.snapshot())
+			}
+			return sum, err
+		}
+	}
+}
+
+func (col *collector) prepare() error {
+	s := col.sweep
+	if err := os.MkdirAll(filepath.Join(col.dir, "replicas"), 0o755); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(col.dir, "spec.yaml"), []byte(s.Spec)); err != nil {
+		return err
+	}
+	type entry struct {
+		ID       string            `json:"id"`
+		Index    int               `json:"index"`
+		Group    string            `json:"group"`
+		Settings map[string]string `json:"settings"`
+		Seed     uint64            `json:"seed"`
+	}
+	man := struct {
+		Version  int       `json:"version"`
+		ID       string    `json:"id"`
+		Name     string    `json:"name"`
+		SpecHash string    `json:"spec_hash"`
+		Created  time.Time `json:"created"`
+		Replicas []entry   `json:"replicas"`
+	}{1, s.ID, s.Name, s.SpecHash, s.Created, nil}
+	col.snap = Snapshot{Sweep: s.ID, Total: len(s.Replicas), Counts: map[protocol.State]int{},
+		Steps: map[string]int64{}, StepsTotal: map[string]int64{}, Groups: map[string]string{}, TestAcc: map[string]float64{}}
+	for i := range s.Replicas {
+		r := &s.Replicas[i]
+		col.byID[r.ID] = r
+		man.Replicas = append(man.Replicas, entry{r.ID, r.Index, r.Group, r.Settings, r.Seed})
+		col.snap.StepsTotal[r.ID] = r.Config.Steps
+		col.snap.Groups[r.ID] = r.Group
+		rdir := filepath.Join(col.dir, "replicas", r.ID)
+		if _, err := os.Stat(filepath.Join(rdir, "result.json")); err == nil {
+			col.have[r.ID] = true
+		}
+		last, err := lastTrajectoryStep(filepath.Join(rdir, "trajectory.csv"))
+		if err != nil {
+			return err
+		}
+		col.lastStep[r.ID] = last
+	}
+	b, _ := json.MarshalIndent(man, "", "  ")
+	return writeAtomic(filepath.Join(col.dir, "sweep.json"), b)
+}
+
+// lastTrajectoryStep returns the step of the last complete row of a
+// trajectory file, −1 if there is none. A torn last line (a crash while
+// writing) is cut off.
+func lastTrajectoryStep(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
+		if err := os.WriteFile(path, b[:i+1], 0o644); err != nil {
+			return 0, err
+		}
+		b = b[:i+1]
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) < 2 {
+		return -1, nil
+	}
+	first, _, _ := strings.Cut(lines[len(lines)-1], ",")
+	step, err := strconv.ParseInt(first, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: last row: %v", path, err)
+	}
+	return step, nil
+}
+
+func (col *collector) handle(ctx context.Context, m jetstream.Msg) {
+	log := col.c.log
+	_, replica, kind, err := protocol.ParseEventSubject(m.Subject())
+	if err != nil {
+		log.Warn("event with a malformed subject dropped", "subject", m.Subject(), "error", err)
+		_ = m.Term()
+		return
+	}
+	if _, ok := col.byID[replica]; !ok {
+		log.Warn("event for an unknown replica dropped", "subject", m.Subject())
+		_ = m.Term()
+		return
+	}
+	switch kind {
+	case protocol.EventTraj:
+		ch, err := protocol.DecodeTrajChunk(m.Data())
+		if err != nil {
+			log.Warn("malformed trajectory chunk dropped", "replica", replica, "error", err)
+			break
+		}
+		if err := col.appendRows(ch); err != nil {
+			log.Error("cannot write trajectory; will retry", "replica", replica, "error", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+	case protocol.EventProgress:
+		p, err := protocol.DecodeProgress(m.Data())
+		if err != nil {
+			log.Warn("malformed progress event dropped", "replica", replica, "error", err)
+			break
+		}
+		if p.Step > col.snap.Steps[replica] {
+			col.snap.Steps[replica] = p.Step
+		}
+		if v, ok := p.Metrics["test_acc"]; ok {
+			col.snap.TestAcc[replica] = v
+		}
+	case protocol.EventResult:
+		res, err := protocol.DecodeResult(m.Data())
+		if err != nil {
+			log.Warn("malformed result dropped", "replica", replica, "error", err)
+			break
+		}
+		st, _, err := col.c.state(ctx, col.sweep.ID, replica)
+		if err != nil {
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		if st.Attempt != res.Attempt {
+			log.Warn("stale result ignored", "replica", replica, "attempt", res.Attempt, "current", st.Attempt, "worker", res.Worker)
+			break
+		}
+		if err := col.fetchArtifacts(ctx, replica, res.Artifacts); err != nil {
+			log.Error("cannot fetch the replica's files; will retry", "replica", replica, "error", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+	case protocol.EventFailure:
+		f, err := protocol.DecodeFailure(m.Data())
+		if err != nil {
+			log.Warn("malformed failure event dropped", "replica", replica, "error", err)
+			break
+		}
+		log.Warn("replica failed", "replica", replica, "code", f.Code, "reason", f.Message)
+	}
+	_ = m.Ack()
+}
+
+// appendRows appends the rows of a chunk that are newer than what the
+// trajectory file holds; resumed attempts resend rows after their
+// checkpoint, and those are identical, so they are skipped.
+func (col *collector) appendRows(ch *protocol.TrajChunk) error {
+	rdir := filepath.Join(col.dir, "replicas", ch.Replica)
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(rdir, "trajectory.csv")
+	last := col.lastStep[ch.Replica]
+	var buf bytes.Buffer
+	if last < 0 {
+		buf.WriteString(strings.Join(ch.Columns, ","))
+		buf.WriteByte('\n')
+	}
+	wrote := false
+	for _, row := range ch.Rows {
+		step := int64(row[0])
+		if step <= last {
+			continue
+		}
+		for j, v := range row {
+			if j > 0 {
+				buf.WriteByte(',')
+			}
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				buf.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+			}
+		}
+		buf.WriteByte('\n')
+		last = step
+		wrote = true
+	}
+	if !wrote {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	col.lastStep[ch.Replica] = last
+	return nil
+}
+
+// fetchArtifacts copies a replica's files from the object store into its
+// directory, result.json last.
+func (col *collector) fetchArtifacts(ctx context.Context, replica string, refs []protocol.ObjectRef) error {
+	rdir := filepath.Join(col.dir, "replicas", replica)
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return err
+	}
+	var result *protocol.ObjectRef
+	for i := range refs {
+		if refs[i].File == "result.json" {
+			result = &refs[i]
+			continue
+		}
+		if err := col.fetch(ctx, rdir, refs[i].Name, refs[i].File); err != nil {
+			return err
+		}
+	}
+	if result == nil {
+		return fmt.Errorf("result of %s lists no result.json", replica)
+	}
+	if err := col.writeReplicaJSON(rdir, replica); err != nil {
+		return err
+	}
+	if err := col.fetch(ctx, rdir, result.Name, "result.json"); err != nil {
+		return err
+	}
+	col.have[replica] = true
+	return nil
+}
+
+func (col *collector) fetch(ctx context.Context, rdir, object, file string) error {
+	b, err := col.c.obs.GetBytes(ctx, object)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", object, err)
+	}
+	return writeAtomic(filepath.Join(rdir, file), b)
+}
+
+func (col *collector) writeReplicaJSON(rdir, replica string) error {
+	b, _ := json.MarshalIndent(col.byID[replica], "", "  ")
+	return writeAtomic(filepath.Join(rdir, "replica.json"), b)
+}
+
+func (col *collector) refreshStates(ctx context.Context) error {
+	counts := map[protocol.State]int{}
+	for id := range col.byID {
+		st, _, err := col.c.state(ctx, col.sweep.ID, id)
+		if err != nil {
+			return err
+		}
+		col.states[id] = st
+		counts[st.State]++
+		if st.Step > col.snap.Steps[id] {
+			col.snap.Steps[id] = st.Step
+		}
+		if st.State == protocol.StateDone {
+			col.snap.Steps[id] = st.Steps
+		}
+	}
+	col.snap.Counts = counts
+	return nil
+}
+
+// finished reports whether every replica is terminal and every finished
+// one is on disk; it fetches the files of replicas whose result event was
+// missed (they are in the object store).
+func (col *collector) finished(ctx context.Context) bool {
+	if len(col.states) < len(col.byID) {
+		return false
+	}
+	for id, st := range col.states {
+		if !st.State.Terminal() {
+			return false
+		}
+		hasResult := st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged)
+		if hasResult && !col.have[id] {
+			if err := col.reconcile(ctx, id); err != nil {
+				col.c.log.Debug("result not yet available", "replica", id, "error", err)
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// reconcile fetches a finished replica's files straight from the object
+// store.
+func (col *collector) reconcile(ctx context.Context, id string) error {
+	files := []string{"grid.json", "init_params.bin", "interp.csv", "params.bin", "predictions.json", "result.json"}
+	var refs []protocol.ObjectRef
+	for _, f := range files {
+		name, _ := protocol.ArtifactObject(col.sweep.ID, id, f)
+		if _, err := col.c.obs.GetInfo(ctx, name); err != nil {
+			if f == "grid.json" && errors.Is(err, jetstream.ErrObjectNotFound) {
+				continue
+			}
+			return err
+		}
+		refs = append(refs, protocol.ObjectRef{Name: name, File: f})
+	}
+	col.c.log.Info("fetched a result whose event was missed", "replica", id)
+	return col.fetchArtifacts(ctx, id, refs)
+}
+
+func (col *collector) snapshot() Snapshot {
+	s := col.snap
+	return s
+}
+
+func (col *collector) summary() (*RunSummary, error) {
+	sum := &RunSummary{Version: 1, Sweep: col.sweep.ID, Name: col.sweep.Name, Counts: map[string]int{}}
+	for _, r := range col.sweep.Replicas {
+		st := col.states[r.ID]
+		rs := ReplicaSummary{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed,
+			State: st.State, Status: string(st.State), Attempts: st.Attempt, Steps: st.Step, Error: st.Error}
+		if st.ErrorCode != protocol.CodeUnknown {
+			rs.ErrorCode = st.ErrorCode.String()
+		}
+		if col.have[r.ID] {
+			b, err := os.ReadFile(filepath.Join(col.dir, "replicas", r.ID, "result.json"))
+			if err != nil {
+				return nil, err
+			}
+			var res struct {
+				Status string          `json:"status"`
+				Steps  int64           `json:"steps"`
+				Final  json.RawMessage `json:"final"`
+				Best   json.RawMessage `json:"best"`
+			}
+			if err := json.Unmarshal(b, &res); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.ID, err)
+			}
+			rs.Status, rs.Steps, rs.Final, rs.Best = res.Status, res.Steps, res.Final, res.Best
+		}
+		sum.Counts[rs.Status]++
+		sum.Replicas = append(sum.Replicas, rs)
+	}
+	b, _ := json.MarshalIndent(sum, "", "  ")
+	return sum, writeAtomic(filepath.Join(col.dir, "summary.json"), b)
+}
+
+// maxDeliveries handles the advisory of a task that ran out of deliveries:
+// the replica fails with CodeMaxDeliver and the task leaves the stream, so
+// that resume can retry it.
+func (c *Coordinator) maxDeliveries(data []byte) {
+	var adv struct {
+		StreamSeq uint64 `json:"stream_seq"`
+	}
+	if err := json.Unmarshal(data, &adv); err != nil || adv.StreamSeq == 0 {
+		c.log.Warn("malformed max-deliveries advisory", "error", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msg, err := c.tasks.GetMsg(ctx, adv.StreamSeq)
+	if err != nil {
+		c.log.Warn("poison task not found", "seq", adv.StreamSeq, "error", err)
+		return
+	}
+	_, sweep, replica, err := protocol.ParseTaskSubject(msg.Subject)
+	if err != nil {
+		c.log.Warn("poison task with a malformed subject", "subject", msg.Subject)
+	} else {
+		reason := fmt.Sprintf("task delivered %d times without finishing (worker crashes?)", c.cfg.MaxDeliver)
+		if _, err := c.setState(ctx, sweep, replica, func(x *protocol.ReplicaState) bool {
+			if x.State.Terminal() {
+				return false
+			}
+			x.State, x.ErrorCode, x.Error = protocol.StateFailed, protocol.CodeMaxDeliver, reason
+			return true
+		}); err != nil {
+			c.log.Warn("cannot mark poison replica failed", "replica", replica, "error", err)
+		}
+		c.log.Error("poison task: replica failed", "sweep", sweep, "replica", replica, "reason", reason)
+	}
+	if err := c.tasks.DeleteMsg(ctx, adv.StreamSeq); err != nil {
+		c.log.Warn("cannot delete poison task", "seq", adv.StreamSeq, "error", err)
+	}
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if _, err := w.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

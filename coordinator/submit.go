@@ -1,0 +1,301 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// Replica is one replica of a sweep, as the spec expanded it.
+type Replica struct {
+	ID       string                 `json:"id"`
+	Index    int                    `json:"index"`
+	Group    string                 `json:"group"`
+	Settings map[string]string      `json:"settings"`
+	Seed     uint64                 `json:"seed"`
+	Config   protocol.ReplicaConfig `json:"config"`
+}
+
+// Sweep is a submission: the canonical spec and its expansion. It is
+// stored as the sweep's manifest (sweep.json of the run directory).
+type Sweep struct {
+	Version  int       `json:"version"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	SpecHash string    `json:"spec_hash"`
+	Spec     string    `json:"spec"`
+	Created  time.Time `json:"created"`
+	Replicas []Replica `json:"replicas"`
+	// CheckpointEvery and CheckpointSeconds set the workers' checkpoint
+	// cadence; ProgressEvery the steps between progress events.
+	CheckpointEvery   int64   `json:"checkpoint_every"`
+	CheckpointSeconds float64 `json:"checkpoint_seconds"`
+	ProgressEvery     int64   `json:"progress_every"`
+}
+
+func manifestObject(sweep string) string {
+	name, _ := protocol.ArtifactObject(sweep, "sweep", "sweep.json")
+	return name
+}
+
+// Submit records the sweep and enqueues one task per replica. Submitting
+// the same sweep again is a no-op for replicas that already exist, so it is
+// safe to repeat; it returns the number of tasks enqueued.
+func (c *Coordinator) Submit(ctx context.Context, s *Sweep) (int, error) {
+	if !protocol.ValidToken(s.ID) {
+		return 0, fmt.Errorf("coordinator: sweep id %q is not a valid token", s.ID)
+	}
+	if len(s.Replicas) == 0 {
+		return 0, fmt.Errorf("coordinator: sweep %s has no replicas", s.ID)
+	}
+	if s.Created.IsZero() {
+		s.Created = time.Now().UTC()
+	}
+	s.Version = 1
+	man, err := json.Marshal(s)
+	if err != nil {
+		return 0, err
+	}
+	rec := &protocol.SweepRecord{ID: s.ID, Name: s.Name, Spec: s.Spec, SpecHash: s.SpecHash,
+		Replicas: len(s.Replicas), Created: s.Created, Status: protocol.SweepRunning}
+	b, err := protocol.Encode(rec)
+	if err != nil {
+		return 0, fmt.Errorf("coordinator: %w", err)
+	}
+	key, _ := protocol.SweepKey(s.ID)
+	if _, err := c.sw.Create(ctx, key, b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, fmt.Errorf("coordinator: record sweep: %w", err)
+	}
+	if _, err := c.obs.PutBytes(ctx, manifestObject(s.ID), man); err != nil {
+		return 0, fmt.Errorf("coordinator: store manifest: %w", err)
+	}
+	n := 0
+	for i := range s.Replicas {
+		r := &s.Replicas[i]
+		key, err := protocol.ReplicaKey(s.ID, r.ID)
+		if err != nil {
+			return n, err
+		}
+		st := &protocol.ReplicaState{State: protocol.StatePending, Steps: r.Config.Steps, Updated: time.Now().UTC()}
+		sb, _ := protocol.Encode(st)
+		if _, err := c.kv.Create(ctx, key, sb); err != nil {
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				continue // resubmission: the replica exists already
+			}
+			return n, fmt.Errorf("coordinator: record replica %s: %w", r.ID, err)
+		}
+		if err := c.enqueue(ctx, s, r, 0); err != nil {
+			return n, err
+		}
+		n++
+	}
+	c.log.Info("sweep submitted", "sweep", s.ID, "replicas", len(s.Replicas), "enqueued", n)
+	return n, nil
+}
+
+// enqueue publishes a replica's task. A task still pending for the
+// replica makes this a no-op (the stream holds one per replica).
+func (c *Coordinator) enqueue(ctx context.Context, s *Sweep, r *Replica, gen int) error {
+	subj, err := protocol.TaskSubject(c.cfg.Pool, s.ID, r.ID)
+	if err != nil {
+		return err
+	}
+	task := &protocol.Task{Sweep: s.ID, Replica: r.ID, Index: r.Index, Group: r.Group, Config: r.Config,
+		CheckpointEvery: s.CheckpointEvery, CheckpointSeconds: s.CheckpointSeconds,
+		ProgressEvery: s.ProgressEvery, SpecHash: s.SpecHash}
+	if task.Group == "" {
+		task.Group = "all"
+	}
+	b, err := protocol.Encode(task)
+	if err != nil {
+		return fmt.Errorf("coordinator: task %s: %w", r.ID, err)
+	}
+	_, err = c.js.Publish(ctx, subj, b, jetstream.WithMsgID(protocol.MsgID(s.ID, r.ID, gen, "task", 0)))
+	if err != nil && strings.Contains(err.Error(), "maximum messages per subject") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("coordinator: enqueue %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Manifest returns a submitted sweep's manifest.
+func (c *Coordinator) Manifest(ctx context.Context, sweep string) (*Sweep, error) {
+	b, err := c.obs.GetBytes(ctx, manifestObject(sweep))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return nil, fmt.Errorf("coordinator: no sweep %q on this server", sweep)
+		}
+		return nil, fmt.Errorf("coordinator: read manifest of %s: %w", sweep, err)
+	}
+	var s Sweep
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("coordinator: manifest of %s: %w", sweep, err)
+	}
+	return &s, nil
+}
+
+// ReplicaStatus is a replica's state as recorded in KV.
+type ReplicaStatus struct {
+	Replica
+	State protocol.ReplicaState
+}
+
+// Status returns every replica's state, in grid order.
+func (c *Coordinator) Status(ctx context.Context, sweep string) ([]ReplicaStatus, error) {
+	s, err := c.Manifest(ctx, sweep)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReplicaStatus, 0, len(s.Replicas))
+	for _, r := range s.Replicas {
+		st, _, err := c.state(ctx, sweep, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ReplicaStatus{Replica: r, State: *st})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out, nil
+}
+
+func (c *Coordinator) state(ctx context.Context, sweep, replica string) (*protocol.ReplicaState, uint64, error) {
+	key, err := protocol.ReplicaKey(sweep, replica)
+	if err != nil {
+		return nil, 0, err
+	}
+	e, err := c.kv.Get(ctx, key)
+	if err != nil {
+		return nil, 0, fmt.Errorf("coordinator: replica %s: %w", replica, err)
+	}
+	st, err := protocol.DecodeReplicaState(e.Value())
+	if err != nil {
+		return nil, 0, fmt.Errorf("coordinator: replica %s: %w", replica, err)
+	}
+	return st, e.Revision(), nil
+}
+
+// setState moves a replica to a new state by compare-and-set, retrying on
+// conflicts; update returns false to leave the record alone.
+func (c *Coordinator) setState(ctx context.Context, sweep, replica string, update func(*protocol.ReplicaState) bool) (bool, error) {
+	key, _ := protocol.ReplicaKey(sweep, replica)
+	for try := 0; try < 10; try++ {
+		st, rev, err := c.state(ctx, sweep, replica)
+		if err != nil {
+			return false, err
+		}
+		next := *st
+		if !update(&next) {
+			return false, nil
+		}
+		next.Updated = time.Now().UTC()
+		if err := protocol.CheckTransition(*st, next); err != nil {
+			return false, err
+		}
+		b, err := protocol.Encode(&next)
+		if err != nil {
+			return false, err
+		}
+		if _, err := c.kv.Update(ctx, key, b, rev); err == nil {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("coordinator: replica %s: too many concurrent updates", replica)
+}
+
+// Resume re-enqueues every replica of the sweep that is not done and has
+// no task pending: failed and cancelled replicas become pending again.
+// It is safe to repeat and returns the number of tasks enqueued.
+func (c *Coordinator) Resume(ctx context.Context, sweep string) (int, error) {
+	s, err := c.Manifest(ctx, sweep)
+	if err != nil {
+		return 0, err
+	}
+	key, _ := protocol.SweepKey(sweep)
+	if e, err := c.sw.Get(ctx, key); err == nil {
+		if rec, err := protocol.DecodeSweepRecord(e.Value()); err == nil && rec.Status != protocol.SweepRunning {
+			rec.Status = protocol.SweepRunning
+			if b, err := protocol.Encode(rec); err == nil {
+				_, _ = c.sw.Update(ctx, key, b, e.Revision())
+			}
+		}
+	}
+	n := 0
+	for i := range s.Replicas {
+		r := &s.Replicas[i]
+		st, _, err := c.state(ctx, sweep, r.ID)
+		if err != nil {
+			return n, err
+		}
+		switch st.State {
+		case protocol.StateDone:
+			continue
+		case protocol.StateFailed, protocol.StateCancelled:
+			if _, err := c.setState(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {
+				if x.State != protocol.StateFailed && x.State != protocol.StateCancelled {
+					return false
+				}
+				x.State, x.ErrorCode, x.Error = protocol.StatePending, protocol.CodeUnknown, ""
+				return true
+			}); err != nil {
+				return n, err
+			}
+		}
+		// pending, running, preempted: re-publishing is a no-op while a
+		// task is queued, and restores a task that was lost.
+		if err := c.enqueue(ctx, s, r, st.Attempt+1); err != nil {
+			return n, err
+		}
+		n++
+	}
+	c.log.Info("sweep resumed", "sweep", sweep, "replicas", n)
+	return n, nil
+}
+
+// Cancel stops the sweep: queued tasks are removed, running workers are
+// told to abandon the sweep's replicas, and every replica that is not
+// finished becomes cancelled. Finished replicas and their files are kept.
+func (c *Coordinator) Cancel(ctx context.Context, sweep string) error {
+	s, err := c.Manifest(ctx, sweep)
+	if err != nil {
+		return err
+	}
+	key, _ := protocol.SweepKey(sweep)
+	if e, err := c.sw.Get(ctx, key); err == nil {
+		if rec, err := protocol.DecodeSweepRecord(e.Value()); err == nil {
+			rec.Status = protocol.SweepCancelled
+			if b, err := protocol.Encode(rec); err == nil {
+				_, _ = c.sw.Update(ctx, key, b, e.Revision())
+			}
+		}
+	}
+	subj, _ := protocol.CancelSubject(sweep)
+	if err := c.nc.Publish(subj, nil); err != nil {
+		return fmt.Errorf("coordinator: broadcast cancel: %w", err)
+	}
+	if err := c.tasks.Purge(ctx, jetstream.WithPurgeSubject(protocol.Prefix+".task."+c.cfg.Pool+"."+sweep+".>")); err != nil {
+		return fmt.Errorf("coordinator: purge tasks: %w", err)
+	}
+	for _, r := range s.Replicas {
+		if _, err := c.setState(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {
+			if x.State.Terminal() {
+				return false
+			}
+			x.State, x.ErrorCode, x.Error = protocol.StateCancelled, protocol.CodeCancelled, "sweep cancelled"
+			return true
+		}); err != nil {
+			return err
+		}
+	}
+	c.log.Info("sweep cancelled", "sweep", sweep)
+	return nil
+}

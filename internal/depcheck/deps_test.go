@@ -1,0 +1,146 @@
+// Package depcheck enforces the import graph of the module, in the spirit
+// of go/build/deps_test.go: the allowed edges are policy, written down here;
+// do not edit them to make a build pass.
+package depcheck
+
+import (
+	"encoding/json"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/heatbath/heatbath"
+
+// allowed maps each project package to the project packages it may import
+// directly, and to the external module prefixes it may use.
+var allowed = map[string]struct {
+	project  []string
+	external []string
+}{
+	"protocol":          {nil, nil},
+	"nn":                {nil, []string{"gonum.org/v1/gonum"}},
+	"dataset":           {nil, nil},
+	"sampler":           {nil, []string{"gonum.org/v1/gonum"}},
+	"ensemble":          {nil, []string{"gonum.org/v1/gonum"}},
+	"charts":            {[]string{"ensemble"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
+	"spec":              {[]string{"protocol"}, []string{"github.com/goccy/go-yaml"}},
+	"train":             {[]string{"protocol", "nn", "dataset", "sampler"}, nil},
+	"worker":            {[]string{"protocol", "train"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"coordinator":       {[]string{"protocol", "ensemble"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"internal/embedded": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "internal/embedded"},
+		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
+			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8"}},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Standard   bool
+}
+
+// TestImportGraph lists every package of the module (tests excluded) and
+// checks each direct import against the allow list. Standard-library
+// imports are always allowed.
+func TestImportGraph(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if rel == "internal/depcheck" {
+			continue
+		}
+		rule, ok := allowed[rel]
+		if !ok {
+			t.Errorf("package %s is not in the import policy of internal/depcheck", rel)
+			continue
+		}
+		seen++
+		for _, imp := range p.Imports {
+			if isStd(imp) {
+				continue
+			}
+			if strings.HasPrefix(imp, module+"/") {
+				dep := strings.TrimPrefix(imp, module+"/")
+				if !contains(rule.project, dep) {
+					t.Errorf("%s imports %s: not allowed (allowed: %v)", rel, dep, rule.project)
+				}
+				continue
+			}
+			okExt := false
+			for _, prefix := range rule.external {
+				if imp == prefix || strings.HasPrefix(imp, prefix+"/") {
+					okExt = true
+				}
+			}
+			if !okExt {
+				t.Errorf("%s imports %s: external import not allowed (allowed: %v)", rel, imp, rule.external)
+			}
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("only %d packages checked: go list found too little", seen)
+	}
+}
+
+// TestPolicyIsADAG checks that the allow list itself has no cycle, and that
+// the two NATS edges never import each other.
+func TestPolicyIsADAG(t *testing.T) {
+	state := map[string]int{}
+	var visit func(string, []string)
+	visit = func(p string, path []string) {
+		switch state[p] {
+		case 1:
+			t.Fatalf("import policy has a cycle: %s -> %s", strings.Join(path, " -> "), p)
+		case 2:
+			return
+		}
+		state[p] = 1
+		for _, d := range allowed[p].project {
+			visit(d, append(path, p))
+		}
+		state[p] = 2
+	}
+	keys := make([]string, 0, len(allowed))
+	for k := range allowed {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		visit(k, nil)
+	}
+	if contains(allowed["worker"].project, "coordinator") || contains(allowed["coordinator"].project, "worker") {
+		t.Fatal("worker and coordinator must never import each other")
+	}
+	for _, leaf := range []string{"protocol", "nn", "dataset", "sampler", "ensemble"} {
+		for _, ext := range allowed[leaf].external {
+			if strings.Contains(ext, "nats") || strings.Contains(ext, "hclog") || strings.Contains(ext, "urfave") {
+				t.Fatalf("leaf package %s may not use %s", leaf, ext)
+			}
+		}
+	}
+}
+
+func isStd(path string) bool {
+	first := strings.SplitN(path, "/", 2)[0]
+	return !strings.Contains(first, ".")
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
