@@ -1,0 +1,569 @@
+package main
+
+// Integration tests of the distributed system on a real, in-process
+// nats-server with JetStream (no Docker, no mocks): a sweep completes with
+// the same bits as in-process chains; a worker process killed with SIGKILL
+// mid-replica is replaced and the replica resumes from its checkpoint to an
+// identical result; a coordinator restarted mid-sweep loses and duplicates
+// nothing; a stale attempt's result is ignored; poison and malformed tasks
+// fail with their reason; malformed and wrong-version events are dropped.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/spec"
+	"github.com/heatbath/heatbath/train"
+	"github.com/heatbath/heatbath/worker"
+)
+
+// testLogger sends hclog output through t.Log, so it shows only on failure
+// or with -v.
+func testLogger(t testing.TB) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: hclog.Debug, Output: tWriter{t}})
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// logBuffer records log lines for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type cluster struct {
+	t   testing.TB
+	srv *embedded.Server
+	dir string
+}
+
+func startServer(t testing.TB, listen bool) *cluster {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(dir, "js"), Listen: listen, Port: -1, SyncAlways: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return &cluster{t: t, srv: srv, dir: dir}
+}
+
+func (c *cluster) conn() *nats.Conn {
+	c.t.Helper()
+	nc, err := c.srv.Connect()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(nc.Close)
+	return nc
+}
+
+func (c *cluster) coordinator(ackWait time.Duration, maxDeliver int, log hclog.Logger) *coordinator.Coordinator {
+	c.t.Helper()
+	co, err := coordinator.New(c.conn(), coordinator.Config{AckWait: ackWait, MaxDeliver: maxDeliver, Logger: log})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := co.Setup(ctx); err != nil {
+		c.t.Fatal(err)
+	}
+	return co
+}
+
+// startWorker runs an in-process worker until the test ends or stop is
+// called.
+func (c *cluster) startWorker(slots int, heartbeat time.Duration, name string) (stop func()) {
+	c.t.Helper()
+	w, err := worker.New(c.conn(), worker.Config{Name: name, Slots: slots, FetchWait: 300 * time.Millisecond,
+		Heartbeat: heartbeat, Logger: testLogger(c.t)})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Run(ctx)
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	c.t.Cleanup(stop)
+	return stop
+}
+
+const smallSpec = `
+name: itest
+data: {kind: spiral, train: 100, validation: 40, test: 100}
+model: {hidden: [12]}
+steps: %d
+eval_every: 100
+batch: 10
+seeds: %d
+methods:
+  - name: adlala
+    h: 0.25
+  - name: adam
+    lr: 0.01
+checkpoint: {every: %d}
+`
+
+func smallSweep(t testing.TB, steps, seeds, ckpt int) *coordinator.Sweep {
+	t.Helper()
+	f, err := spec.Parse("itest.yaml", []byte(fmt.Sprintf(smallSpec, steps, seeds, ckpt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, _, err := sweepOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sw
+}
+
+// localParams runs a replica in-process, without NATS, and returns its
+// final parameters file and trajectory.
+func localParams(t testing.TB, cfg protocol.ReplicaConfig) (params []byte, traj string) {
+	t.Helper()
+	r, err := train.Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	tw, _ := train.NewTrajectoryWriter(&b, r.Columns())
+	if err := r.RunUntil(cfg.Steps, tw.Write); err != nil {
+		t.Fatal(err)
+	}
+	tw.Flush()
+	return train.EncodeParams(r.Chain.Theta()), b.String()
+}
+
+func collect(t testing.TB, co *coordinator.Coordinator, id, dir string, timeout time.Duration) *coordinator.RunSummary {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	sum, err := co.Collect(ctx, id, dir, nil)
+	if err != nil {
+		t.Fatalf("collect: %v", err)
+	}
+	return sum
+}
+
+// checkRunMatchesLocal checks every replica of a finished run against the
+// same chain run in-process: identical parameters and trajectory.
+func checkRunMatchesLocal(t *testing.T, sw *coordinator.Sweep, dir string) {
+	t.Helper()
+	for _, r := range sw.Replicas {
+		want, wantTraj := localParams(t, r.Config)
+		got, err := os.ReadFile(filepath.Join(dir, "replicas", r.ID, "params.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want, got) {
+			t.Errorf("replica %s: params.bin differs from the in-process run", r.ID)
+		}
+		traj, err := os.ReadFile(filepath.Join(dir, "replicas", r.ID, "trajectory.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(traj) != wantTraj {
+			t.Errorf("replica %s: trajectory.csv differs from the in-process run", r.ID)
+		}
+	}
+}
+
+// TestSweepCompletesSameBitsAnyWorkerCount: the same sweep through NATS
+// with one worker slot and with three gives exactly the files of chains run
+// in-process without NATS.
+func TestSweepCompletesSameBitsAnyWorkerCount(t *testing.T) {
+	for _, slots := range []int{1, 3} {
+		t.Run(fmt.Sprintf("slots=%d", slots), func(t *testing.T) {
+			c := startServer(t, false)
+			co := c.coordinator(10*time.Second, 5, testLogger(t))
+			sw := smallSweep(t, 1000, 2, 300)
+			if _, err := co.Submit(context.Background(), sw); err != nil {
+				t.Fatal(err)
+			}
+			c.startWorker(slots, time.Second, "")
+			dir := filepath.Join(c.dir, "run")
+			sum := collect(t, co, sw.ID, dir, time.Minute)
+			if sum.Counts["done"] != len(sw.Replicas) {
+				t.Fatalf("counts %v, want %d done", sum.Counts, len(sw.Replicas))
+			}
+			checkRunMatchesLocal(t, sw, dir)
+			// Resubmitting the same sweep enqueues nothing.
+			n, err := co.Submit(context.Background(), sw)
+			if err != nil || n != 0 {
+				t.Fatalf("resubmit: %d enqueued, err %v; want 0", n, err)
+			}
+		})
+	}
+}
+
+// The worker subprocess: the test binary re-executed with
+// HEATBATH_TEST_WORKER_URL set runs a worker against that server.
+func TestMain(m *testing.M) {
+	if url := os.Getenv("HEATBATH_TEST_WORKER_URL"); url != "" {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		w, err := worker.New(nc, worker.Config{Name: "subprocess", Slots: 1, FetchWait: 300 * time.Millisecond, Heartbeat: 300 * time.Millisecond,
+			Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Info})})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		if err := w.Run(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestWorkerKilledMidReplicaResumesIdentically kills a worker process with
+// SIGKILL after its replica checkpointed; after AckWait the task goes to a
+// new worker, which resumes from the checkpoint, and the replica ends
+// bit-identical to an uninterrupted run.
+func TestWorkerKilledMidReplicaResumesIdentically(t *testing.T) {
+	st := interruptWorker(t, syscall.SIGKILL)
+	t.Logf("killed after the checkpoint at step %d; resumed by a new worker; result identical", st.Step)
+}
+
+// TestWorkerSIGTERMHandsBack: on SIGTERM a worker stops pulling,
+// checkpoints its replica, marks it preempted, hands the task back and
+// exits with status 0; the next worker resumes from that checkpoint.
+func TestWorkerSIGTERMHandsBack(t *testing.T) {
+	st := interruptWorker(t, syscall.SIGTERM)
+	if st.State != protocol.StatePreempted {
+		t.Errorf("state after SIGTERM %s, want preempted", st.State)
+	}
+	t.Logf("preempted at step %d; resumed by a new worker; result identical", st.Step)
+}
+
+// interruptWorker runs one replica on a worker subprocess, sends it sig
+// once the replica has checkpointed, lets an in-process worker finish the
+// replica and checks the result against an uninterrupted in-process run.
+// It returns the replica's record right after the subprocess exited.
+func interruptWorker(t *testing.T, sig syscall.Signal) protocol.ReplicaState {
+	c := startServer(t, true)
+	co := c.coordinator(2*time.Second, 5, testLogger(t))
+	sw := smallSweep(t, 60000, 1, 2000)
+	sw.Replicas = sw.Replicas[:1] // one AdLaLa replica
+	if _, err := co.Submit(context.Background(), sw); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HEATBATH_TEST_WORKER_URL="+c.srv.ClientURL())
+	var stderr logBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	nc := c.conn()
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(context.Background(), protocol.BucketReplicas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := protocol.ReplicaKey(sw.ID, sw.Replicas[0].ID)
+	read := func() *protocol.ReplicaState {
+		e, err := kv.Get(context.Background(), key)
+		if err != nil {
+			return nil
+		}
+		st, _ := protocol.DecodeReplicaState(e.Value())
+		return st
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := read()
+		if st != nil && st.State == protocol.StateRunning && st.Step >= 4000 && st.Checkpoint != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the subprocess never checkpointed; state %+v; its log:\n%s", st, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if sig == syscall.SIGTERM && err != nil {
+		t.Errorf("worker exit after SIGTERM: %v (want status 0); log:\n%s", err, stderr.String())
+	}
+	after := *read()
+	if after.Step >= sw.Replicas[0].Config.Steps {
+		t.Fatalf("the replica finished before the signal (step %d)", after.Step)
+	}
+	c.startWorker(1, 300*time.Millisecond, "replacement")
+	dir := filepath.Join(c.dir, "run")
+	sum := collect(t, co, sw.ID, dir, 2*time.Minute)
+	if sum.Counts["done"] != 1 {
+		t.Fatalf("counts %v", sum.Counts)
+	}
+	if sum.Replicas[0].Attempts != 2 {
+		t.Errorf("attempts %d, want 2 (the interrupted one and the resumed one)", sum.Replicas[0].Attempts)
+	}
+	checkRunMatchesLocal(t, sw, dir)
+	return after
+}
+
+// TestCoordinatorRestartLosesNothing stops the collecting coordinator in
+// the middle of a sweep and starts a new one on a new connection: the
+// sweep finishes with every replica present once, and every trajectory has
+// each evaluation exactly once.
+func TestCoordinatorRestartLosesNothing(t *testing.T) {
+	c := startServer(t, false)
+	co := c.coordinator(10*time.Second, 5, testLogger(t))
+	sw := smallSweep(t, 3000, 3, 500)
+	if _, err := co.Submit(context.Background(), sw); err != nil {
+		t.Fatal(err)
+	}
+	c.startWorker(2, time.Second, "")
+	dir := filepath.Join(c.dir, "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	var firstDone int
+	go func() {
+		// Stop the first coordinator once some, not all, replicas are done.
+		for ctx.Err() == nil {
+			entries, _ := os.ReadDir(filepath.Join(dir, "replicas"))
+			firstDone = 0
+			for _, e := range entries {
+				if _, err := os.Stat(filepath.Join(dir, "replicas", e.Name(), "result.json")); err == nil {
+					firstDone++
+				}
+			}
+			if firstDone >= 2 {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if _, err := co.Collect(ctx, sw.ID, dir, nil); err == nil {
+		t.Fatal("the first coordinator should have been stopped mid-sweep")
+	}
+	if firstDone >= len(sw.Replicas) {
+		t.Fatalf("the first coordinator saw all %d replicas; the test did not restart mid-sweep", firstDone)
+	}
+	co2 := c.coordinator(10*time.Second, 5, testLogger(t))
+	sum := collect(t, co2, sw.ID, dir, time.Minute)
+	if sum.Counts["done"] != len(sw.Replicas) || len(sum.Replicas) != len(sw.Replicas) {
+		t.Fatalf("after restart: counts %v, %d replicas; want %d done", sum.Counts, len(sum.Replicas), len(sw.Replicas))
+	}
+	checkRunMatchesLocal(t, sw, dir) // no row lost, none duplicated
+	t.Logf("restarted after %d of %d replicas", firstDone, len(sw.Replicas))
+}
+
+// TestStaleResultIgnored: a result from an attempt that has been
+// superseded (a zombie worker) is ignored; the replica's files come from
+// the current attempt.
+func TestStaleResultIgnored(t *testing.T) {
+	c := startServer(t, false)
+	var logs logBuffer
+	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, tWriter{t}), Level: hclog.Debug})
+	co := c.coordinator(10*time.Second, 5, log)
+	sw := smallSweep(t, 500, 1, 0)
+	sw.Replicas = sw.Replicas[:1]
+	r := sw.Replicas[0]
+	if _, err := co.Submit(context.Background(), sw); err != nil {
+		t.Fatal(err)
+	}
+	nc := c.conn()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
+	key, _ := protocol.ReplicaKey(sw.ID, r.ID)
+	// A zombie took attempt 1; a newer worker took over as attempt 2.
+	for _, next := range []protocol.ReplicaState{
+		{State: protocol.StateRunning, Attempt: 1, Worker: "zombie", Steps: r.Config.Steps},
+		{State: protocol.StateRunning, Attempt: 2, Worker: "newer", Steps: r.Config.Steps},
+	} {
+		e, err := kv.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Updated = time.Now()
+		b, _ := protocol.Encode(&next)
+		if _, err := kv.Update(ctx, key, b, e.Revision()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The zombie's late result, with a bogus result.json.
+	obs, _ := js.ObjectStore(ctx, protocol.BucketArtifacts)
+	obj, _ := protocol.ArtifactObject(sw.ID, r.ID, "result.json")
+	info, err := obs.PutBytes(ctx, obj, []byte(`{"status":"done","bogus":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := protocol.EventSubject(sw.ID, r.ID, protocol.EventResult)
+	b, _ := protocol.Encode(&protocol.Result{Sweep: sw.ID, Replica: r.ID, Attempt: 1, Worker: "zombie", Status: protocol.ResultDone,
+		Summary: json.RawMessage(`{"status":"done"}`), Artifacts: []protocol.ObjectRef{{Name: obj, File: "result.json", Digest: info.Digest, Size: int64(info.Size)}}})
+	if _, err := js.Publish(ctx, subj, b); err != nil {
+		t.Fatal(err)
+	}
+	// A real worker finds the replica running and takes over (attempt 3).
+	c.startWorker(1, time.Second, "real")
+	dir := filepath.Join(c.dir, "run")
+	sum := collect(t, co, sw.ID, dir, time.Minute)
+	if sum.Counts["done"] != 1 {
+		t.Fatalf("counts %v", sum.Counts)
+	}
+	res, _ := os.ReadFile(filepath.Join(dir, "replicas", r.ID, "result.json"))
+	if bytes.Contains(res, []byte("bogus")) {
+		t.Fatal("the stale attempt's result.json was written")
+	}
+	if !strings.Contains(logs.String(), "stale result ignored") {
+		t.Error("the stale result was not reported in the log")
+	}
+	checkRunMatchesLocal(t, sw, dir)
+}
+
+// TestPoisonAndMalformedTasksFail: a task whose config can never run fails
+// with its reason (not retried); an undecodable task body and a task of
+// another protocol version fail their replicas as malformed; a task that
+// keeps getting lost (never acknowledged) fails after MaxDeliver with the
+// max-deliveries reason; malformed events do not stop the coordinator.
+func TestPoisonAndMalformedTasksFail(t *testing.T) {
+	c := startServer(t, false)
+	var logs logBuffer
+	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, tWriter{t}), Level: hclog.Debug})
+	co := c.coordinator(700*time.Millisecond, 2, log)
+	ctx := context.Background()
+	nc := c.conn()
+	js, _ := jetstream.New(nc)
+
+	// Sweep A, one replica whose task keeps getting lost: a "worker" takes
+	// it and dies (never acks) until the server gives up (MaxDeliver 2).
+	lostSweep := smallSweep(t, 300, 1, 0)
+	lostSweep.ID += "-lost"
+	lostSweep.Replicas = lostSweep.Replicas[:1]
+	if _, err := co.Submit(ctx, lostSweep); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, protocol.StreamTasks, "workers-cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lostDone := make(chan *coordinator.RunSummary, 1)
+	go func() {
+		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		sum, err := co.Collect(cctx, lostSweep.ID, filepath.Join(c.dir, "lost"), nil)
+		if err != nil {
+			t.Errorf("collect: %v", err)
+		}
+		lostDone <- sum
+	}()
+	takes := 0
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(lostDone) == 0; {
+		// Keep a pull outstanding: the advisory fires when the server
+		// next tries, and fails, to deliver.
+		if _, err := cons.Next(jetstream.FetchMaxWait(time.Second)); err == nil {
+			takes++
+		}
+	}
+	sumA := <-lostDone
+	if sumA == nil {
+		t.FailNow()
+	}
+	if takes != 2 {
+		t.Errorf("the lost task was delivered %d times, want MaxDeliver = 2", takes)
+	}
+	if r := sumA.Replicas[0]; r.State != protocol.StateFailed || r.ErrorCode != "max_deliver" || !strings.Contains(r.Error, "delivered 2 times") {
+		t.Errorf("lost replica: state %s code %q error %q; want failed max_deliver", r.State, r.ErrorCode, r.Error)
+	}
+
+	// Sweep B: an invalid config, a garbage body, a version-2 body and a
+	// good replica, plus malformed events.
+	sw := smallSweep(t, 300, 2, 0)
+	// Replica 0 can never run: its CSV file does not exist.
+	sw.Replicas[0].Config.Data = protocol.DataConfig{Kind: "csv", Path: "/nonexistent/data.csv"}
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	stream, _ := js.Stream(ctx, protocol.StreamTasks)
+	for i, body := range map[int]string{1: "{not json", 2: `{"v":2,"sweep":"x"}`} {
+		subj, _ := protocol.TaskSubject("cpu", sw.ID, sw.Replicas[i].ID)
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, subj, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evSubj, _ := protocol.EventSubject(sw.ID, sw.Replicas[3].ID, protocol.EventTraj)
+	js.Publish(ctx, evSubj, []byte(`{"v":99}`))
+	js.Publish(ctx, evSubj, []byte(`garbage`))
+	c.startWorker(1, time.Second, "real")
+	sum := collect(t, co, sw.ID, filepath.Join(c.dir, "run"), time.Minute)
+	byID := map[string]coordinator.ReplicaSummary{}
+	for _, r := range sum.Replicas {
+		byID[r.ID] = r
+	}
+	check := func(i int, state protocol.State, code, reason string) {
+		t.Helper()
+		r := byID[sw.Replicas[i].ID]
+		if r.State != state || r.ErrorCode != code || !strings.Contains(r.Error, reason) {
+			t.Errorf("replica %d: state %s code %q error %q; want %s %s containing %q", i, r.State, r.ErrorCode, r.Error, state, code, reason)
+		}
+	}
+	check(0, protocol.StateFailed, "invalid_config", "data.path")
+	check(1, protocol.StateFailed, "malformed", "")
+	check(2, protocol.StateFailed, "malformed", "version 2")
+	check(3, protocol.StateDone, "", "")
+	if !strings.Contains(logs.String(), "malformed trajectory chunk dropped") {
+		t.Error("the malformed events were not logged")
+	}
+	for i := 0; i < 3; i++ {
+		if a := byID[sw.Replicas[i].ID].Attempts; a > 1 {
+			t.Errorf("replica %d was retried (%d attempts): deterministic failures must not be", i, a)
+		}
+	}
+}
