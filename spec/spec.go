@@ -293,7 +293,7 @@ func Parse(path string, src []byte) (*File, error) {
 	}
 	af, err := parser.ParseBytes(src, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s", path, oneLine(yaml.FormatError(err, false, false)))
+		return nil, f.wrap(err)
 	}
 	f.ast = af
 	if err := yaml.UnmarshalWithOptions(src, &f.Spec, yaml.Strict()); err != nil {
