@@ -53,7 +53,7 @@ func coordinatorFor(c *cli.Context) (*coordinator.Coordinator, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	co, err := coordinator.New(nc, coordinator.Config{Pool: c.String("pool"), Logger: log})
+	co, err := coordinator.New(nc, coordinator.Config{Pool: c.String("pool"), Replicas: c.Int("stream-replicas"), Logger: log})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
@@ -64,6 +64,11 @@ func coordinatorFor(c *cli.Context) (*coordinator.Coordinator, func(), error) {
 	}
 	return co, nc.Close, nil
 }
+
+// streamReplicasFlag sets the replication of the streams and buckets the
+// coordinator creates.
+var streamReplicasFlag = &cli.IntFlag{Name: "stream-replicas", Value: 1, EnvVars: []string{"HEATBATH_STREAM_REPLICAS"},
+	Usage: "JetStream replicas of the streams and buckets (3 on a 3-node cluster)"}
 
 func followFlags() []cli.Flag {
 	return []cli.Flag{
@@ -106,7 +111,7 @@ func submitCommand() *cli.Command {
 		Name:      "submit",
 		Usage:     "submit a sweep to a NATS cluster and follow it",
 		ArgsUsage: "SPEC",
-		Flags:     append(natsFlags(), followFlags()...),
+		Flags:     append(append(natsFlags(), followFlags()...), streamReplicasFlag),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("submit: want one spec file, got %d arguments", c.NArg())
@@ -135,7 +140,7 @@ func resumeCommand() *cli.Command {
 		Name:      "resume",
 		Usage:     "re-enqueue the unfinished replicas of a sweep and follow it (safe to repeat)",
 		ArgsUsage: "SWEEP",
-		Flags:     append(natsFlags(), followFlags()...),
+		Flags:     append(append(natsFlags(), followFlags()...), streamReplicasFlag),
 		Action: func(c *cli.Context) error {
 			id, err := sweepArg(c, "resume")
 			if err != nil {
@@ -161,7 +166,7 @@ func cancelCommand() *cli.Command {
 		Name:      "cancel",
 		Usage:     "stop a sweep; finished replicas are kept",
 		ArgsUsage: "SWEEP",
-		Flags:     natsFlags(),
+		Flags:     append(natsFlags(), streamReplicasFlag),
 		Action: func(c *cli.Context) error {
 			id, err := sweepArg(c, "cancel")
 			if err != nil {
@@ -186,7 +191,7 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the state of every replica of a sweep",
 		ArgsUsage: "SWEEP",
-		Flags:     natsFlags(),
+		Flags:     append(natsFlags(), streamReplicasFlag),
 		Action: func(c *cli.Context) error {
 			id, err := sweepArg(c, "status")
 			if err != nil {

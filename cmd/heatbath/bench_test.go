@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/spec"
+	"github.com/heatbath/heatbath/train"
+)
+
+func benchSweep(b *testing.B, src string) *coordinator.Sweep {
+	b.Helper()
+	f, err := spec.Parse("bench.yaml", []byte(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sw, _, err := sweepOf(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sw
+}
+
+// backToBack runs the sweep's chains one after the other in this process,
+// doing the work a worker does for each (build, run with trajectory rows,
+// result files) but with no NATS.
+func backToBack(b *testing.B, sw *coordinator.Sweep, dir string) {
+	for _, r := range sw.Replicas {
+		rep, err := train.Build(r.Config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rdir := filepath.Join(dir, r.ID)
+		os.MkdirAll(rdir, 0o755)
+		f, _ := os.Create(filepath.Join(rdir, "trajectory.csv"))
+		tw, _ := train.NewTrajectoryWriter(f, rep.Columns())
+		if err := rep.RunUntil(r.Config.Steps, tw.Write); err != nil {
+			b.Fatal(err)
+		}
+		tw.Flush()
+		f.Close()
+		if err := rep.WriteArtifacts(rdir, rep.Result()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func embeddedRun(b *testing.B, sw *coordinator.Sweep, dir string, workers int, sync bool) {
+	log := hclog.NewNullLogger()
+	if _, err := runEmbedded(context.Background(), sw, dir, embeddedOptions{workers: workers, sync: sync, quiet: true, log: log}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+const overheadSpec = `
+name: overhead
+data: {kind: spiral, train: 500, validation: 200, test: 1000}
+model: {hidden: [100]}
+steps: 20000
+eval_every: 200
+batch: 25
+seeds: 16
+methods:
+  - {name: adlala, h: 0.25}
+  - {name: adam, lr: 0.005}
+checkpoint: {seconds: 30}
+`
+
+// BenchmarkSweepOverhead runs the same 32-replica sweep back to back in one
+// process and through the embedded default (one worker slot: this machine
+// has about one core of throughput), alternating, and reports the ratio of
+// the medians.
+func BenchmarkSweepOverhead(b *testing.B) {
+	sw := benchSweep(b, overheadSpec)
+	var local, nats []float64
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		backToBack(b, sw, b.TempDir())
+		local = append(local, time.Since(t0).Seconds())
+		t0 = time.Now()
+		embeddedRun(b, sw, b.TempDir(), 1, true)
+		nats = append(nats, time.Since(t0).Seconds())
+	}
+	b.ReportMetric(median(local), "s-local")
+	b.ReportMetric(median(nats), "s-embedded")
+	b.ReportMetric(median(nats)/median(local), "ratio")
+}
+
+// BenchmarkTrivialReplicas pushes 500 replicas of 5 steps each through the
+// embedded default and reports replicas per second, with every JetStream
+// write fsynced (the default) and without.
+func BenchmarkTrivialReplicas(b *testing.B) {
+	src := `
+name: trivial
+data: {kind: spiral, train: 40, test: 40}
+model: {hidden: [4]}
+steps: 5
+eval_every: 5
+batch: 10
+seeds: 250
+methods:
+  - {name: sgd, h: 0.1}
+  - {name: langevin, h: 0.1}
+checkpoint: {every: 0, seconds: 60}
+`
+	sw := benchSweep(b, src)
+	for _, sync := range []bool{true, false} {
+		b.Run(fmt.Sprintf("sync=%v", sync), func(b *testing.B) {
+			var rates []float64
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				embeddedRun(b, sw, b.TempDir(), 2, sync)
+				rates = append(rates, float64(len(sw.Replicas))/time.Since(t0).Seconds())
+			}
+			b.ReportMetric(median(rates), "replicas/s")
+		})
+	}
+}
+
+// BenchmarkCoordinatorMemory runs the same sweep with 1×, 10× and 100× the
+// trajectory points (eval_every 1000, 100, 10) and reports the peak heap in
+// use during the run (coordinator and workers share the process; neither
+// keeps rows).
+func BenchmarkCoordinatorMemory(b *testing.B) {
+	for _, every := range []int{1000, 100, 10} {
+		b.Run(fmt.Sprintf("points=%dx", 1000/every), func(b *testing.B) {
+			src := fmt.Sprintf(`
+name: memory
+data: {kind: spiral, train: 200, test: 200}
+model: {hidden: [20]}
+steps: 20000
+eval_every: %d
+batch: 20
+seeds: 8
+methods: [{name: adlala, h: 0.25}]
+`, every)
+			sw := benchSweep(b, src)
+			for i := 0; i < b.N; i++ {
+				runtime.GC()
+				var peak atomic.Uint64
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					var ms runtime.MemStats
+					for {
+						runtime.ReadMemStats(&ms)
+						if ms.HeapInuse > peak.Load() {
+							peak.Store(ms.HeapInuse)
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(20 * time.Millisecond):
+						}
+					}
+				}()
+				embeddedRun(b, sw, b.TempDir(), 2, false)
+				close(stop)
+				<-done
+				b.ReportMetric(float64(peak.Load())/(1<<20), "MiB-peak-heap")
+				b.ReportMetric(float64(8*20000/every), "rows")
+			}
+		})
+	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
