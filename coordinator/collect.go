@@ -124,12 +124,14 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 			time.Sleep(500 * time.Millisecond)
 			continue
 		}
-		got := 0
+		got, final := 0, false
 		for m := range batch.Messages() {
 			got++
-			col.handle(ctx, m)
+			if col.handle(ctx, m) {
+				final = true
+			}
 		}
-		if time.Since(lastStates) > time.Second || got == 0 {
+		if time.Since(lastStates) > time.Second || got == 0 || final {
 			if err := col.refreshStates(ctx); err != nil {
 				c.log.Warn("reading replica states failed", "error", err)
 			}
@@ -139,7 +141,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 			progress(col.snapshot())
 			lastReport = time.Now()
 		}
-		if got == 0 && col.finished(ctx) {
+		if (got == 0 || final) && col.finished(ctx) {
 			sum, err := col.summary()
 			if progress != nil {
 				progress(col.snapshot())
@@ -223,7 +225,9 @@ func lastTrajectoryStep(path string) (int64, error) {
 	return step, nil
 }
 
-func (col *collector) handle(ctx context.Context, m jetstream.Msg) {
+// handle processes one event and reports whether it was a result or a
+// failure (after which the sweep may be finished).
+func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) {
 	log := col.c.log
 	_, replica, kind, err := protocol.ParseEventSubject(m.Subject())
 	if err != nil {
@@ -261,6 +265,7 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) {
 			col.snap.TestAcc[replica] = v
 		}
 	case protocol.EventResult:
+		final = true
 		res, err := protocol.DecodeResult(m.Data())
 		if err != nil {
 			log.Warn("malformed result dropped", "replica", replica, "error", err)
@@ -281,6 +286,7 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) {
 			return
 		}
 	case protocol.EventFailure:
+		final = true
 		f, err := protocol.DecodeFailure(m.Data())
 		if err != nil {
 			log.Warn("malformed failure event dropped", "replica", replica, "error", err)
@@ -289,6 +295,7 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) {
 		log.Warn("replica failed", "replica", replica, "code", f.Code, "reason", f.Message)
 	}
 	_ = m.Ack()
+	return final
 }
 
 // appendRows appends the rows of a chunk that are newer than what the

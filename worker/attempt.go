@@ -30,11 +30,16 @@ type attempt struct {
 	rep      *train.Replica
 	rows     [][]float64
 	seq      int64
-	progSeq  int64
 	lastBeat time.Time
 	lastCkpt time.Time
+	lastProg time.Time
 	ckptStep int64
 }
+
+// progressInterval thins progress events in time: at most one per second
+// per attempt (and the last one), whatever Task.ProgressEvery says, since
+// every event is a JetStream write.
+const progressInterval = time.Second
 
 // errStale means the attempt was superseded: drop everything.
 var errStale = errors.New("worker: attempt superseded")
@@ -104,8 +109,9 @@ func (a *attempt) run(ctx context.Context) {
 				return
 			}
 		}
-		if n%progEvery == 0 || a.rep.Done() {
+		if (n%progEvery == 0 && time.Since(a.lastProg) >= progressInterval) || a.rep.Done() {
 			a.progress()
+			a.lastProg = time.Now()
 		}
 		if time.Since(a.lastBeat) >= a.heartbeat() {
 			_ = a.m.InProgress()

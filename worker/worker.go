@@ -171,9 +171,13 @@ func (w *Worker) Run(ctx context.Context) error {
 
 func (w *Worker) slot(ctx context.Context) {
 	for ctx.Err() == nil {
-		m, err := w.cons.Next(jetstream.FetchMaxWait(w.cfg.FetchWait))
+		// The pull is bound to ctx, so that a shutdown does not wait for
+		// it to expire.
+		fctx, cancel := context.WithTimeout(ctx, w.cfg.FetchWait)
+		m, err := w.cons.Next(jetstream.FetchContext(fctx))
+		cancel()
 		if err != nil {
-			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || ctx.Err() != nil {
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 				continue
 			}
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {

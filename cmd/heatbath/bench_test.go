@@ -81,18 +81,22 @@ checkpoint: {seconds: 30}
 // the medians.
 func BenchmarkSweepOverhead(b *testing.B) {
 	sw := benchSweep(b, overheadSpec)
-	var local, nats []float64
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		backToBack(b, sw, b.TempDir())
-		local = append(local, time.Since(t0).Seconds())
-		t0 = time.Now()
-		embeddedRun(b, sw, b.TempDir(), 1, true)
-		nats = append(nats, time.Since(t0).Seconds())
+	for _, sync := range []bool{true, false} {
+		b.Run(fmt.Sprintf("sync=%v", sync), func(b *testing.B) {
+			var local, nats []float64
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				backToBack(b, sw, b.TempDir())
+				local = append(local, time.Since(t0).Seconds())
+				t0 = time.Now()
+				embeddedRun(b, sw, b.TempDir(), 1, sync)
+				nats = append(nats, time.Since(t0).Seconds())
+			}
+			b.ReportMetric(median(local), "s-local")
+			b.ReportMetric(median(nats), "s-embedded")
+			b.ReportMetric(median(nats)/median(local), "ratio")
+		})
 	}
-	b.ReportMetric(median(local), "s-local")
-	b.ReportMetric(median(nats), "s-embedded")
-	b.ReportMetric(median(nats)/median(local), "ratio")
 }
 
 // BenchmarkTrivialReplicas pushes 500 replicas of 5 steps each through the
