@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -70,7 +71,10 @@ type collector struct {
 	dir      string
 	states   map[string]*protocol.ReplicaState
 	lastStep map[string]int64
-	have     map[string]bool // result.json written
+	have     map[string]bool // result.json written; guarded by mu
+	mu       sync.Mutex
+	sem      chan struct{}
+	wg       sync.WaitGroup
 	byID     map[string]*Replica
 	snap     Snapshot
 	progress ProgressFunc
@@ -87,7 +91,9 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 		return nil, err
 	}
 	col := &collector{c: c, sweep: s, dir: dir, states: map[string]*protocol.ReplicaState{},
-		lastStep: map[string]int64{}, have: map[string]bool{}, byID: map[string]*Replica{}, progress: progress}
+		lastStep: map[string]int64{}, have: map[string]bool{}, byID: map[string]*Replica{}, progress: progress,
+		sem: make(chan struct{}, resultWorkers)}
+	defer col.wg.Wait()
 	if err := col.prepare(); err != nil {
 		return nil, err
 	}
@@ -109,8 +115,16 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 	defer adv.Unsubscribe()
 
+	// Replica states come from a KV watch: the current values, then every
+	// change, with no polling.
+	kfilter, _ := protocol.ReplicaKeyFilter(sweepID)
+	watch, err := c.kv.Watch(ctx, kfilter)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: watch replica states: %w", err)
+	}
+	defer watch.Stop()
+
 	lastReport := time.Time{}
-	lastStates := time.Time{}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -131,17 +145,13 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 				final = true
 			}
 		}
-		if time.Since(lastStates) > time.Second || got == 0 || final {
-			if err := col.refreshStates(ctx); err != nil {
-				c.log.Warn("reading replica states failed", "error", err)
-			}
-			lastStates = time.Now()
-		}
+		col.drainStates(watch)
 		if progress != nil && time.Since(lastReport) > 250*time.Millisecond {
 			progress(col.snapshot())
 			lastReport = time.Now()
 		}
 		if (got == 0 || final) && col.finished(ctx) {
+			col.wg.Wait()
 			sum, err := col.summary()
 			if progress != nil {
 				progress(col.snapshot())
@@ -271,20 +281,36 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 			log.Warn("malformed result dropped", "replica", replica, "error", err)
 			break
 		}
-		st, _, err := col.c.state(ctx, col.sweep.ID, replica)
-		if err != nil {
-			_ = m.NakWithDelay(time.Second)
-			return
-		}
-		if st.Attempt != res.Attempt {
-			log.Warn("stale result ignored", "replica", replica, "attempt", res.Attempt, "current", st.Attempt, "worker", res.Worker)
-			break
-		}
-		if err := col.fetchArtifacts(ctx, replica, res.Artifacts); err != nil {
-			log.Error("cannot fetch the replica's files; will retry", "replica", replica, "error", err)
-			_ = m.NakWithDelay(time.Second)
-			return
-		}
+		// Fetching the files is I/O bound: it runs beside the event loop,
+		// at most resultWorkers at a time, and acks the event when done.
+		// The attempt fence: the watched state is usually current; when it
+		// lags behind the result, ask the bucket.
+		known := col.states[replica]
+		col.sem <- struct{}{}
+		col.wg.Add(1)
+		go func() {
+			defer func() { <-col.sem; col.wg.Done() }()
+			st := known
+			if st == nil || st.Attempt < res.Attempt {
+				var err error
+				if st, _, err = col.c.state(ctx, col.sweep.ID, replica); err != nil {
+					_ = m.NakWithDelay(time.Second)
+					return
+				}
+			}
+			if st.Attempt != res.Attempt {
+				log.Warn("stale result ignored", "replica", replica, "attempt", res.Attempt, "current", st.Attempt, "worker", res.Worker)
+				_ = m.Ack()
+				return
+			}
+			if err := col.fetchArtifacts(ctx, replica, res.Artifacts, res.Files); err != nil {
+				log.Error("cannot fetch the replica's files; will retry", "replica", replica, "error", err)
+				_ = m.NakWithDelay(time.Second)
+				return
+			}
+			_ = m.Ack()
+		}()
+		return final
 	case protocol.EventFailure:
 		final = true
 		f, err := protocol.DecodeFailure(m.Data())
@@ -349,20 +375,31 @@ func (col *collector) appendRows(ch *protocol.TrajChunk) error {
 	return nil
 }
 
-// fetchArtifacts copies a replica's files from the object store into its
-// directory, result.json last.
-func (col *collector) fetchArtifacts(ctx context.Context, replica string, refs []protocol.ObjectRef) error {
+// fetchArtifacts writes a replica's files into its directory: the inline
+// ones, and those in the object store; result.json last.
+func (col *collector) fetchArtifacts(ctx context.Context, replica string, refs []protocol.ObjectRef, inline []protocol.InlineFile) error {
 	rdir := filepath.Join(col.dir, "replicas", replica)
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return err
 	}
-	var result *protocol.ObjectRef
-	for i := range refs {
-		if refs[i].File == "result.json" {
-			result = &refs[i]
+	var result func() error
+	for i := range inline {
+		f := &inline[i]
+		if f.File == "result.json" {
+			result = func() error { return writeAtomic(filepath.Join(rdir, "result.json"), f.Data) }
 			continue
 		}
-		if err := col.fetch(ctx, rdir, refs[i].Name, refs[i].File); err != nil {
+		if err := os.WriteFile(filepath.Join(rdir, f.File), f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	for i := range refs {
+		r := &refs[i]
+		if r.File == "result.json" {
+			result = func() error { return col.fetch(ctx, rdir, r.Name, "result.json") }
+			continue
+		}
+		if err := col.fetch(ctx, rdir, r.Name, r.File); err != nil {
 			return err
 		}
 	}
@@ -372,45 +409,74 @@ func (col *collector) fetchArtifacts(ctx context.Context, replica string, refs [
 	if err := col.writeReplicaJSON(rdir, replica); err != nil {
 		return err
 	}
-	if err := col.fetch(ctx, rdir, result.Name, "result.json"); err != nil {
+	if err := result(); err != nil {
 		return err
 	}
+	col.mu.Lock()
 	col.have[replica] = true
+	col.mu.Unlock()
 	return nil
 }
 
+// fetch copies one object into the replica directory. Only result.json,
+// written last, needs to appear atomically: its presence means the other
+// files are complete.
 func (col *collector) fetch(ctx context.Context, rdir, object, file string) error {
 	b, err := col.c.obs.GetBytes(ctx, object)
 	if err != nil {
 		return fmt.Errorf("get %s: %w", object, err)
 	}
-	return writeAtomic(filepath.Join(rdir, file), b)
+	if file == "result.json" {
+		return writeAtomic(filepath.Join(rdir, file), b)
+	}
+	return os.WriteFile(filepath.Join(rdir, file), b, 0o644)
 }
 
 func (col *collector) writeReplicaJSON(rdir, replica string) error {
 	b, _ := json.MarshalIndent(col.byID[replica], "", "  ")
-	return writeAtomic(filepath.Join(rdir, "replica.json"), b)
+	return os.WriteFile(filepath.Join(rdir, "replica.json"), b, 0o644)
 }
 
-func (col *collector) refreshStates(ctx context.Context) error {
-	counts := map[protocol.State]int{}
-	for id := range col.byID {
-		st, _, err := col.c.state(ctx, col.sweep.ID, id)
-		if err != nil {
-			return err
-		}
-		col.states[id] = st
-		counts[st.State]++
-		if st.Step > col.snap.Steps[id] {
-			col.snap.Steps[id] = st.Step
-		}
-		if st.State == protocol.StateDone {
-			col.snap.Steps[id] = st.Steps
+// drainStates applies the replica state changes the watch has delivered
+// so far, without blocking.
+func (col *collector) drainStates(w jetstream.KeyWatcher) {
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue // the end of the initial values, or a deletion
+			}
+			_, id, err := protocol.ParseReplicaKey(e.Key())
+			if err != nil || col.byID[id] == nil {
+				continue
+			}
+			st, err := protocol.DecodeReplicaState(e.Value())
+			if err != nil {
+				col.c.log.Warn("malformed replica state ignored", "key", e.Key(), "error", err)
+				continue
+			}
+			col.states[id] = st
+			if st.Step > col.snap.Steps[id] {
+				col.snap.Steps[id] = st.Step
+			}
+			if st.State == protocol.StateDone {
+				col.snap.Steps[id] = st.Steps
+			}
+		default:
+			return
 		}
 	}
-	col.snap.Counts = counts
-	return nil
 }
+
+// resultWorkers bounds the result events processed at once.
+const resultWorkers = 8
+
+// resultGrace is how long after a replica finished its result event may
+// still be on its way before the collector fetches the files directly.
+const resultGrace = 3 * time.Second
 
 // finished reports whether every replica is terminal and every finished
 // one is on disk; it fetches the files of replicas whose result event was
@@ -424,7 +490,15 @@ func (col *collector) finished(ctx context.Context) bool {
 			return false
 		}
 		hasResult := st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged)
-		if hasResult && !col.have[id] {
+		col.mu.Lock()
+		have := col.have[id]
+		col.mu.Unlock()
+		if hasResult && !have {
+			// The result event is normally just behind the state change;
+			// fetch from the object store only when it is overdue.
+			if time.Since(st.Updated) < resultGrace {
+				return false
+			}
 			if err := col.reconcile(ctx, id); err != nil {
 				col.c.log.Debug("result not yet available", "replica", id, "error", err)
 				return false
@@ -450,11 +524,15 @@ func (col *collector) reconcile(ctx context.Context, id string) error {
 		refs = append(refs, protocol.ObjectRef{Name: name, File: f})
 	}
 	col.c.log.Info("fetched a result whose event was missed", "replica", id)
-	return col.fetchArtifacts(ctx, id, refs)
+	return col.fetchArtifacts(ctx, id, refs, nil)
 }
 
 func (col *collector) snapshot() Snapshot {
 	s := col.snap
+	s.Counts = map[protocol.State]int{}
+	for _, st := range col.states {
+		s.Counts[st.State]++
+	}
 	return s
 }
 

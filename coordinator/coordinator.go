@@ -129,7 +129,7 @@ func (c *Coordinator) Setup(ctx context.Context) error {
 		return fmt.Errorf("coordinator: create bucket %s: %w", protocol.BucketSweeps, err)
 	}
 	if c.obs, err = c.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: protocol.BucketArtifacts, Storage: jetstream.FileStorage, Replicas: r, Compression: true,
+		Bucket: protocol.BucketArtifacts, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("coordinator: create object store %s: %w", protocol.BucketArtifacts, err)
 	}

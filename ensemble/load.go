@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -353,6 +354,8 @@ func (l *loader) readTrajectory(path string, r *Replica) error {
 	if err != nil {
 		return fmt.Errorf("ensemble: %s: %w", path, err)
 	}
+	// ReuseRecord: the next Read overwrites the record, so keep a copy.
+	header = slices.Clone(header)
 	acc := l.curves[r.Group]
 	cols := make([]trajColumn, len(header))
 	iStep, iTrain, iTest, iAcc := -1, -1, -1, -1

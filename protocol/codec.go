@@ -223,6 +223,10 @@ func normalize(v reflect.Value) {
 			}
 			return
 		}
+		switch v.Type().Elem().Kind() {
+		case reflect.Uint8, reflect.Float64, reflect.Int, reflect.Int64, reflect.String, reflect.Bool:
+			return // elements of these kinds need no normalizing
+		}
 		for i := range v.Len() {
 			normalize(v.Index(i))
 		}

@@ -265,6 +265,22 @@ type Result struct {
 	// Artifacts lists the replica's files in the object store, with
 	// distinct names and distinct files.
 	Artifacts []ObjectRef `json:"artifacts,omitempty"`
+	// Files carries small replica files inline (a worker inlines them when
+	// they fit in MaxInlineFiles bytes, saving object-store round trips).
+	// A file appears at most once, in Artifacts or in Files.
+	Files []InlineFile `json:"files,omitempty"`
+}
+
+// MaxInlineFiles is the largest total size of Result.Files: well under the
+// default 1 MB message payload of a NATS server once base64-encoded.
+const MaxInlineFiles = 512 << 10
+
+// InlineFile is a replica file carried in a Result.
+type InlineFile struct {
+	// File is the name it takes in the replica directory.
+	File string `json:"file"`
+	// Data is its content (base64 in JSON).
+	Data []byte `json:"data"`
 }
 
 func (*Result) kind() string  { return "result" }
@@ -302,6 +318,21 @@ func (m *Result) Validate() error {
 			return invalidf(what, "artifact %d file %s is a duplicate", i, quote(a.File))
 		}
 		names[a.Name], files[a.File] = true, true
+	}
+	total := 0
+	for i := range m.Files {
+		f := &m.Files[i]
+		if !validFileName(f.File) {
+			return invalidf(what, "file %d name %s is not a valid file name", i, quote(f.File))
+		}
+		if files[f.File] {
+			return invalidf(what, "file %d %s is a duplicate", i, quote(f.File))
+		}
+		files[f.File] = true
+		total += len(f.Data)
+	}
+	if total > MaxInlineFiles {
+		return invalidf(what, "inline files hold %d bytes, more than %d", total, MaxInlineFiles)
 	}
 	return nil
 }

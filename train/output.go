@@ -110,20 +110,97 @@ func (r *Replica) Result() Result {
 
 // Predictions is the content of predictions.json.
 type Predictions struct {
-	Classes  int         `json:"classes"`
-	Labels   []int       `json:"labels"`
-	K        int         `json:"k"`
-	Final    [][]float64 `json:"final"`
-	Averaged [][]float64 `json:"averaged"`
+	Classes  int     `json:"classes"`
+	Labels   []int   `json:"labels"`
+	K        int     `json:"k"`
+	Final    []Probs `json:"final"`
+	Averaged []Probs `json:"averaged"`
 }
 
 // Grid is the content of grid.json.
 type Grid struct {
 	X        []float64   `json:"x"`
 	Y        []float64   `json:"y"`
-	Final    [][]float64 `json:"final"`
-	Averaged [][]float64 `json:"averaged"`
+	Final    []Probs     `json:"final"`
+	Averaged []Probs     `json:"averaged"`
 	Points   [][]float64 `json:"points"`
+}
+
+// Probs are probabilities, written to JSON with 6 significant digits: far
+// below any statistical resolution of the report, and a third of the size
+// of full precision.
+type Probs []float64
+
+// MarshalJSON writes each value with 6 significant digits.
+func (p Probs) MarshalJSON() ([]byte, error) { return appendFloats(nil, p, 6), nil }
+
+// appendFloats appends a JSON array of xs with prec significant digits
+// (-1: shortest exact), NaN and Inf as null.
+func appendFloats(b []byte, xs []float64, prec int) []byte {
+	b = append(b, '[')
+	for i, v := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			b = append(b, "null"...)
+			continue
+		}
+		b = strconv.AppendFloat(b, v, 'g', prec, 64)
+	}
+	return append(b, ']')
+}
+
+func appendRows(b []byte, rows []Probs, prec int) []byte {
+	b = append(b, '[')
+	for i, r := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFloats(b, r, prec)
+	}
+	return append(b, ']')
+}
+
+// appendJSON encodes p as json.Marshal would, without reflection: these
+// files are written for every replica.
+func (p *Predictions) appendJSON(b []byte) []byte {
+	b = append(b, `{"classes":`...)
+	b = strconv.AppendInt(b, int64(p.Classes), 10)
+	b = append(b, `,"labels":[`...)
+	for i, y := range p.Labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(y), 10)
+	}
+	b = append(b, `],"k":`...)
+	b = strconv.AppendInt(b, int64(p.K), 10)
+	b = append(b, `,"final":`...)
+	b = appendRows(b, p.Final, 6)
+	b = append(b, `,"averaged":`...)
+	b = appendRows(b, p.Averaged, 6)
+	return append(b, '}')
+}
+
+// appendJSON encodes g as json.Marshal would, without reflection.
+func (g *Grid) appendJSON(b []byte) []byte {
+	b = append(b, `{"x":`...)
+	b = appendFloats(b, g.X, -1)
+	b = append(b, `,"y":`...)
+	b = appendFloats(b, g.Y, -1)
+	b = append(b, `,"final":`...)
+	b = appendRows(b, g.Final, 6)
+	b = append(b, `,"averaged":`...)
+	b = appendRows(b, g.Averaged, 6)
+	b = append(b, `,"points":[`...)
+	for i, pt := range g.Points {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFloats(b, pt, -1)
+	}
+	return append(b, "]}"...)
 }
 
 // Artifacts returns the files of the replica directory that describe the
@@ -156,9 +233,7 @@ func (r *Replica) Artifacts(res Result) (map[string][]byte, error) {
 		}
 		p.Averaged = append(p.Averaged, avg)
 	}
-	if out["predictions.json"], err = json.Marshal(p); err != nil {
-		return nil, err
-	}
+	out["predictions.json"] = p.appendJSON(nil)
 
 	if r.grid != nil {
 		g := Grid{X: r.gridX, Y: r.gridY}
@@ -181,9 +256,7 @@ func (r *Replica) Artifacts(res Result) (map[string][]byte, error) {
 			x := r.Train.Row(i)
 			g.Points = append(g.Points, []float64{x[0], x[1], float64(r.Train.Y[i])})
 		}
-		if out["grid.json"], err = json.Marshal(g); err != nil {
-			return nil, err
-		}
+		out["grid.json"] = g.appendJSON(nil)
 	}
 
 	var b bytes.Buffer

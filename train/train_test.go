@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -237,5 +238,25 @@ func TestRunAllocatesNothingBetweenEvaluations(t *testing.T) {
 		_ = r.RunUntil(n, nil)
 	}); a != 0 {
 		t.Fatalf("10 steps allocate %v times", a)
+	}
+}
+
+// TestHandJSONMatchesEncodingJSON: the reflection-free encoders of
+// predictions.json and grid.json write what encoding/json writes.
+func TestHandJSONMatchesEncodingJSON(t *testing.T) {
+	p := Predictions{Classes: 2, Labels: []int{0, 1}, K: 3, Final: []Probs{{0.25, 0.75}, {1e-9, 1}}, Averaged: []Probs{{0.5, 0.5}, {0.1234567, 0.8765433}}}
+	g := Grid{X: []float64{-1, 0.5}, Y: []float64{2}, Final: []Probs{{0.3, 0.7}}, Averaged: []Probs{{0.31, 0.69}}, Points: [][]float64{{0.1, -0.2, 1}}}
+	for _, tc := range []struct {
+		name string
+		hand []byte
+		v    any
+	}{{"predictions", p.appendJSON(nil), p}, {"grid", g.appendJSON(nil), g}} {
+		want, err := json.Marshal(tc.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tc.hand, want) {
+			t.Errorf("%s:\nhand %s\njson %s", tc.name, tc.hand, want)
+		}
 	}
 }

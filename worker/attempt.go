@@ -69,7 +69,7 @@ func (a *attempt) run(ctx context.Context) {
 		}
 	}
 	a.ckptStep = a.rep.Chain.Steps()
-	a.lastBeat, a.lastCkpt = time.Now(), time.Now()
+	a.lastBeat, a.lastCkpt, a.lastProg = time.Now(), time.Now(), time.Now()
 	progEvery := t.ProgressEvery
 	if progEvery <= 0 {
 		progEvery = a.rep.Config.EvalEvery
@@ -109,7 +109,7 @@ func (a *attempt) run(ctx context.Context) {
 				return
 			}
 		}
-		if (n%progEvery == 0 && time.Since(a.lastProg) >= progressInterval) || a.rep.Done() {
+		if n%progEvery == 0 && time.Since(a.lastProg) >= progressInterval && !a.rep.Done() {
 			a.progress()
 			a.lastProg = time.Now()
 		}
@@ -294,7 +294,8 @@ func artifactOrder(files map[string][]byte) []string {
 	return append(names, "result.json")
 }
 
-// finish uploads the replica's files, publishes the result and marks the
+// finish uploads the replica's files (inline in the result when they are
+// small, else to the object store), publishes the result and marks the
 // replica done (a diverged chain is a result too, recorded as failed with
 // the divergence as its reason), then acknowledges the task.
 func (a *attempt) finish() {
@@ -321,7 +322,16 @@ func (a *attempt) finish() {
 		return
 	}
 	var refs []protocol.ObjectRef
+	var inline []protocol.InlineFile
+	total := 0
+	for _, b := range files {
+		total += len(b)
+	}
 	for _, name := range artifactOrder(files) {
+		if total <= protocol.MaxInlineFiles {
+			inline = append(inline, protocol.InlineFile{File: name, Data: files[name]})
+			continue
+		}
 		obj, _ := protocol.ArtifactObject(t.Sweep, t.Replica, name)
 		info, err := a.w.obs.PutBytes(ctx, obj, files[name])
 		if err != nil {
@@ -338,7 +348,7 @@ func (a *attempt) finish() {
 	err = a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventResult,
 		protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventResult), 0),
 		&protocol.Result{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
-			Status: status, Summary: summary, Artifacts: refs})
+			Status: status, Summary: summary, Artifacts: refs, Files: inline})
 	if err != nil {
 		a.transient(fmt.Errorf("publish result: %w", err))
 		return

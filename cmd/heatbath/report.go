@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/ensemble"
-	"github.com/heatbath/heatbath/train"
 )
 
 func reportCommand() *cli.Command {
@@ -31,7 +30,8 @@ func reportCommand() *cli.Command {
 }
 
 // writeReport analyses the run directory and writes RUN_DIR/report:
-// summary.json, summary.md, and the key table on w.
+// summary.json, summary.md, the charts and report.html; the key table goes
+// to w.
 func writeReport(dir string, w io.Writer) error {
 	run, err := ensemble.LoadRun(dir)
 	if err != nil {
@@ -45,32 +45,14 @@ func writeReport(dir string, w io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	for name, write := range map[string]func(io.Writer, *ensemble.Summary) error{
-		"summary.json": ensemble.WriteJSON, "summary.md": ensemble.WriteMarkdown,
-	} {
-		f, err := os.Create(filepath.Join(out, name+".tmp"))
-		if err != nil {
-			return err
-		}
-		if err := write(f, sum); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(filepath.Join(out, name+".tmp"), filepath.Join(out, name)); err != nil {
-			return err
-		}
-	}
 	if err := ensemble.WriteTable(w, sum); err != nil {
 		return err
 	}
+	// Charts, report.html, summary.json and summary.md.
 	if err := renderCharts(dir, out, run, sum); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "summary.md"))
+	fmt.Fprintf(w, "report: %s (tables: %s)\n", filepath.Join(out, "report.html"), filepath.Join(out, "summary.md"))
 	return nil
 }
 
-var _ = train.DecodeParams
