@@ -55,4 +55,3 @@ func writeReport(dir string, w io.Writer) error {
 	fmt.Fprintf(w, "report: %s (tables: %s)\n", filepath.Join(out, "report.html"), filepath.Join(out, "summary.md"))
 	return nil
 }
-

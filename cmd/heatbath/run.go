@@ -189,4 +189,3 @@ func splitHostPort(s string) (string, int, error) {
 	}
 	return host, port, nil
 }
-
