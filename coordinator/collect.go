@@ -129,7 +129,10 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(300*time.Millisecond))
+		// A small batch bounds the memory held by messages in flight (a
+		// trajectory chunk is ~100 KB); FetchBytes would be tighter, but it
+		// allocates a channel for a million messages on every call.
+		batch, err := cons.Fetch(32, jetstream.FetchMaxWait(300*time.Millisecond))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

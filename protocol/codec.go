@@ -237,15 +237,17 @@ func normalize(v reflect.Value) {
 	}
 }
 
-// trajChunkJSON is the wire form of a TrajChunk: its rows hold wireFloats.
+// trajChunkJSON is the wire form of a TrajChunk; its rows are encoded and
+// parsed by hand (appendRows, parseRows): chunks carry most of the bytes a
+// sweep sends, and per-value (un)marshalers cost ~50× the data in garbage.
 type trajChunkJSON struct {
-	V       int           `json:"v"`
-	Sweep   string        `json:"sweep"`
-	Replica string        `json:"replica"`
-	Attempt int           `json:"attempt"`
-	Seq     int64         `json:"seq"`
-	Columns []string      `json:"columns"`
-	Rows    [][]wireFloat `json:"rows"`
+	V       int             `json:"v"`
+	Sweep   string          `json:"sweep"`
+	Replica string          `json:"replica"`
+	Attempt int             `json:"attempt"`
+	Seq     int64           `json:"seq"`
+	Columns []string        `json:"columns"`
+	Rows    json.RawMessage `json:"rows,omitempty"`
 }
 
 // MarshalJSON encodes the chunk with NaN as null and the infinities as
@@ -253,15 +255,9 @@ type trajChunkJSON struct {
 func (m TrajChunk) MarshalJSON() ([]byte, error) {
 	w := trajChunkJSON{V: m.V, Sweep: m.Sweep, Replica: m.Replica, Attempt: m.Attempt, Seq: m.Seq, Columns: m.Columns}
 	if m.Rows != nil {
-		w.Rows = make([][]wireFloat, len(m.Rows))
-		for i, r := range m.Rows {
-			if r != nil {
-				w.Rows[i] = make([]wireFloat, len(r))
-				for j, x := range r {
-					w.Rows[i][j] = wireFloat(x)
-				}
-			}
-		}
+		w.Rows = appendWireRows(nil, m.Rows)
+	} else {
+		w.Rows = json.RawMessage("null")
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -282,64 +278,186 @@ func (m *TrajChunk) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*m = TrajChunk{V: w.V, Sweep: w.Sweep, Replica: w.Replica, Attempt: w.Attempt, Seq: w.Seq, Columns: w.Columns}
-	if w.Rows != nil {
-		m.Rows = make([][]float64, len(w.Rows))
-		for i, r := range w.Rows {
-			if r != nil {
-				m.Rows[i] = make([]float64, len(r))
-				for j, x := range r {
-					m.Rows[i][j] = float64(x)
-				}
-			}
-		}
+	rows, err := parseWireRows(w.Rows)
+	if err != nil {
+		return err
 	}
+	m.Rows = rows
 	return nil
 }
 
-// wireFloat is a float64 that JSON carries whole: NaN as null, ±Inf as the
-// strings "+Inf" and "-Inf".
-type wireFloat float64
-
-func (x wireFloat) MarshalJSON() ([]byte, error) {
-	f := float64(x)
-	switch {
-	case math.IsNaN(f):
-		return []byte("null"), nil
-	case math.IsInf(f, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(f, -1):
-		return []byte(`"-Inf"`), nil
+// appendWireRows appends rows as a JSON array of arrays of wire floats.
+func appendWireRows(b []byte, rows [][]float64) []byte {
+	b = append(b, '[')
+	for i, r := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, '[')
+		for j, x := range r {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendWireFloat(b, x)
+		}
+		b = append(b, ']')
 	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+	return append(b, ']')
 }
 
-func (x *wireFloat) UnmarshalJSON(data []byte) error {
+func appendWireFloat(b []byte, f float64) []byte {
 	switch {
-	case string(data) == "null":
-		*x = wireFloat(math.NaN())
-		return nil
-	case len(data) > 0 && data[0] == '"':
+	case math.IsNaN(f):
+		return append(b, "null"...)
+	case math.IsInf(f, 1):
+		return append(b, `"+Inf"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Inf"`...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// parseWireRows parses the rows array. The JSON decoder has already
+// checked that raw is valid JSON, so only its shape and the values are
+// checked here: null, or an array whose elements are null or arrays of
+// numbers, null, "+Inf" and "-Inf". All values share one backing array.
+func parseWireRows(raw json.RawMessage) ([][]float64, error) {
+	p := rowParser{b: raw}
+	p.space()
+	if p.lit("null") || len(raw) == 0 {
+		return nil, nil
+	}
+	if !p.byte('[') {
+		return nil, fmt.Errorf("trajectory rows: want an array")
+	}
+	var vals []float64
+	var ends []int // end offset in vals of each row; -1 for a null row
+	p.space()
+	if !p.byte(']') {
+		for {
+			p.space()
+			if p.lit("null") {
+				ends = append(ends, -1)
+			} else {
+				if !p.byte('[') {
+					return nil, fmt.Errorf("trajectory row %d: want an array", len(ends))
+				}
+				p.space()
+				if !p.byte(']') {
+					for {
+						p.space()
+						x, err := p.value()
+						if err != nil {
+							return nil, fmt.Errorf("trajectory row %d: %w", len(ends), err)
+						}
+						vals = append(vals, x)
+						p.space()
+						if p.byte(']') {
+							break
+						}
+						if !p.byte(',') {
+							return nil, fmt.Errorf("trajectory row %d: want ',' or ']'", len(ends))
+						}
+					}
+				}
+				ends = append(ends, len(vals))
+			}
+			p.space()
+			if p.byte(']') {
+				break
+			}
+			if !p.byte(',') {
+				return nil, fmt.Errorf("trajectory rows: want ',' or ']'")
+			}
+		}
+	}
+	rows := make([][]float64, len(ends))
+	start := 0
+	for i, e := range ends {
+		if e < 0 {
+			continue
+		}
+		rows[i] = vals[start:e:e]
+		start = e
+	}
+	return rows, nil
+}
+
+type rowParser struct {
+	b []byte
+	i int
+}
+
+func (p *rowParser) space() {
+	for p.i < len(p.b) && strings.IndexByte(jsonSpace, p.b[p.i]) >= 0 {
+		p.i++
+	}
+}
+
+func (p *rowParser) byte(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *rowParser) lit(s string) bool {
+	if bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+// value parses one trajectory value: a number, null, "+Inf" or "-Inf".
+func (p *rowParser) value() (float64, error) {
+	switch {
+	case p.lit("null"):
+		return math.NaN(), nil
+	case p.i < len(p.b) && p.b[p.i] == '"':
+		j := p.i + 1
+		for j < len(p.b) && p.b[j] != '"' {
+			if p.b[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j >= len(p.b) {
+			return 0, fmt.Errorf("unterminated string")
+		}
+		tok := p.b[p.i : j+1]
+		p.i = j + 1
 		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
+		if err := json.Unmarshal(tok, &s); err != nil {
+			return 0, err
 		}
 		switch s {
 		case "+Inf":
-			*x = wireFloat(math.Inf(1))
-			return nil
+			return math.Inf(1), nil
 		case "-Inf":
-			*x = wireFloat(math.Inf(-1))
-			return nil
+			return math.Inf(-1), nil
 		}
-	case len(data) > 0 && (data[0] == '-' || '0' <= data[0] && data[0] <= '9'):
-		f, err := strconv.ParseFloat(string(data), 64)
+		return 0, fmt.Errorf(`trajectory value %s is not a number, null, "+Inf" or "-Inf"`, quote(string(tok)))
+	case p.i < len(p.b) && (p.b[p.i] == '-' || '0' <= p.b[p.i] && p.b[p.i] <= '9'):
+		j := p.i
+		for j < len(p.b) && strings.IndexByte("+-.eE0123456789", p.b[j]) >= 0 {
+			j++
+		}
+		tok := string(p.b[p.i:j])
+		p.i = j
+		f, err := strconv.ParseFloat(tok, 64)
 		if err != nil {
-			return fmt.Errorf("trajectory value %s: %w", quote(string(data)), err)
+			return 0, fmt.Errorf("trajectory value %s: %w", quote(tok), err)
 		}
-		*x = wireFloat(f)
-		return nil
+		return f, nil
 	}
-	return fmt.Errorf(`trajectory value %s is not a number, null, "+Inf" or "-Inf"`, quote(string(data)))
+	end := min(p.i+16, len(p.b))
+	return 0, fmt.Errorf(`trajectory value %s is not a number, null, "+Inf" or "-Inf"`, quote(string(p.b[p.i:end])))
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

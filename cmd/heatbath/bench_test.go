@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync/atomic"
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,49 +142,56 @@ checkpoint: {every: 0, seconds: 60}
 	}
 }
 
-// BenchmarkCoordinatorMemory runs the same sweep with 1×, 10× and 100× the
-// trajectory points (eval_every 1000, 100, 10) and reports the peak heap in
-// use during the run (coordinator and workers share the process; neither
-// keeps rows).
+// BenchmarkCoordinatorMemory measures the peak resident memory of a
+// coordinator process (`heatbath resume ... --out DIR`, the test binary
+// re-executed) that collects a sweep whose replicas write 1×, 10× and 100×
+// the default number of trajectory rows (eval_every = steps/100, /1000,
+// /10000). Workers run in the benchmark process, against an embedded server
+// that listens on loopback. The coordinator streams rows to disk and keeps
+// none, so its memory should not grow with the rows.
 func BenchmarkCoordinatorMemory(b *testing.B) {
-	for _, every := range []int{1000, 100, 10} {
-		b.Run(fmt.Sprintf("points=%dx", 1000/every), func(b *testing.B) {
+	for _, factor := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("rows=%dx", factor), func(b *testing.B) {
+			const steps = 20000
 			src := fmt.Sprintf(`
 name: memory
 data: {kind: spiral, train: 200, test: 200}
 model: {hidden: [20]}
-steps: 20000
+steps: %d
 eval_every: %d
 batch: 20
 seeds: 8
 methods: [{name: adlala, h: 0.25}]
-`, every)
+`, steps, steps/100/factor)
 			sw := benchSweep(b, src)
 			for i := 0; i < b.N; i++ {
-				runtime.GC()
-				var peak atomic.Uint64
-				stop := make(chan struct{})
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					var ms runtime.MemStats
-					for {
-						runtime.ReadMemStats(&ms)
-						if ms.HeapInuse > peak.Load() {
-							peak.Store(ms.HeapInuse)
-						}
-						select {
-						case <-stop:
-							return
-						case <-time.After(20 * time.Millisecond):
-						}
-					}
-				}()
-				embeddedRun(b, sw, b.TempDir(), 2, false)
-				close(stop)
-				<-done
-				b.ReportMetric(float64(peak.Load())/(1<<20), "MiB-peak-heap")
-				b.ReportMetric(float64(8*20000/every), "rows")
+				c := startServer(b, true)
+				co := c.coordinator(30*time.Second, 5, hclog.NewNullLogger())
+				if _, err := co.Submit(context.Background(), sw); err != nil {
+					b.Fatal(err)
+				}
+				c.startWorker(2, time.Second, "")
+				out := filepath.Join(b.TempDir(), "run")
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), "HEATBATH_TEST_CLI="+strings.Join([]string{"resume", sw.ID, "--nats", c.srv.ClientURL(),
+					"--out", out, "--no-report", "--quiet", "--log-level", "error"}, "\x1f"))
+				var stderr logBuffer
+				cmd.Stderr = &stderr
+				if os.Getenv("HEATBATH_BENCH_GCTRACE") != "" {
+					cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
+					defer func() { os.WriteFile(os.Getenv("HEATBATH_BENCH_GCTRACE"), []byte(stderr.String()), 0o644) }()
+				}
+				if err := cmd.Run(); err != nil {
+					b.Fatalf("coordinator: %v\n%s", err, stderr.String())
+				}
+				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				rows := 0
+				for _, r := range sw.Replicas {
+					bs, _ := os.ReadFile(filepath.Join(out, "replicas", r.ID, "trajectory.csv"))
+					rows += bytes.Count(bs, []byte("\n")) - 1
+				}
+				b.ReportMetric(float64(ru.Maxrss)/1024, "MiB-maxrss")
+				b.ReportMetric(float64(rows), "rows")
 			}
 		})
 	}

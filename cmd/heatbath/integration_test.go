@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -241,6 +243,26 @@ func TestSweepCompletesSameBitsAnyWorkerCount(t *testing.T) {
 // The worker subprocess: the test binary re-executed with
 // HEATBATH_TEST_WORKER_URL set runs a worker against that server.
 func TestMain(m *testing.M) {
+	if args := os.Getenv("HEATBATH_TEST_CLI"); args != "" {
+		// The test binary as the heatbath command (for benchmarks that
+		// measure one process, e.g. the coordinator's memory).
+		app := newApp()
+		if err := app.RunContext(context.Background(), flagsFirst(app, append([]string{"heatbath"}, strings.Split(args, "\x1f")...))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if os.Getenv("HEATBATH_BENCH_GCTRACE") != "" {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(os.Stderr, "memstats: Sys %d MiB, HeapSys %d MiB, HeapInuse %d MiB, StackSys %d MiB, TotalAlloc %d MiB, NumGC %d\n",
+				ms.Sys>>20, ms.HeapSys>>20, ms.HeapInuse>>20, ms.StackSys>>20, ms.TotalAlloc>>20, ms.NumGC)
+			if f, err := os.Create(os.Getenv("HEATBATH_BENCH_GCTRACE") + ".heap"); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}
+		os.Exit(0)
+	}
 	if url := os.Getenv("HEATBATH_TEST_WORKER_URL"); url != "" {
 		nc, err := nats.Connect(url)
 		if err != nil {
