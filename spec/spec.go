@@ -188,7 +188,10 @@ func (l *Ladder) Temperatures() ([]float64, error) {
 			return nil, fmt.Errorf("geometric spacing needs from and to > 0 (from = %g, to = %g)", l.From, l.To)
 		}
 		for i := range out {
-			out[i] = l.From * math.Pow(l.To/l.From, float64(i)/float64(l.N-1))
+			// Rounded to 12 significant digits, so that 1e-8·1e4^(3/4)
+			// reads 1e-05 in labels, not 9.999999999999997e-06.
+			v := l.From * math.Pow(l.To/l.From, float64(i)/float64(l.N-1))
+			out[i], _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
 		}
 	case "linear":
 		for i := range out {
