@@ -589,3 +589,84 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelKeepsFinishedAndResumeCompletes: cancel stops a sweep midway,
+// keeps the replicas that finished and marks the rest cancelled; resume
+// re-enqueues exactly the unfinished ones (twice in a row: it is safe to
+// repeat) and the sweep completes with every result identical to
+// in-process chains.
+func TestCancelKeepsFinishedAndResumeCompletes(t *testing.T) {
+	c := startServer(t, false)
+	co := c.coordinator(10*time.Second, 5, testLogger(t))
+	sw := smallSweep(t, 4000, 3, 1000)
+	ctx := context.Background()
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	stop := c.startWorker(1, time.Second, "")
+	// Cancel once two replicas are done.
+	for deadline := time.Now().Add(time.Minute); ; {
+		sts, err := co.Status(ctx, sw.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, s := range sts {
+			if s.State.State == protocol.StateDone {
+				done++
+			}
+		}
+		if done >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replicas did not finish")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := co.Cancel(ctx, sw.ID); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	sts, _ := co.Status(ctx, sw.ID)
+	var doneIDs []string
+	cancelled := 0
+	for _, s := range sts {
+		switch s.State.State {
+		case protocol.StateDone:
+			doneIDs = append(doneIDs, s.ID)
+		case protocol.StateCancelled:
+			cancelled++
+		default:
+			t.Errorf("replica %s is %s after cancel; want done or cancelled", s.ID, s.State.State)
+		}
+	}
+	if len(doneIDs) < 2 || cancelled == 0 {
+		t.Fatalf("after cancel: %d done, %d cancelled", len(doneIDs), cancelled)
+	}
+	n1, err := co.Resume(ctx, sw.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2, err := co.Resume(ctx, sw.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n1 != len(sw.Replicas)-len(doneIDs) || n2 != n1 {
+		t.Fatalf("resume enqueued %d then %d; want %d (the unfinished replicas) both times", n1, n2, len(sw.Replicas)-len(doneIDs))
+	}
+	c.startWorker(2, time.Second, "")
+	dir := filepath.Join(c.dir, "run")
+	sum := collect(t, co, sw.ID, dir, time.Minute)
+	if sum.Counts["done"] != len(sw.Replicas) {
+		t.Fatalf("after resume: %v", sum.Counts)
+	}
+	for _, r := range sum.Replicas {
+		for _, id := range doneIDs {
+			if r.ID == id && r.Attempts != 1 {
+				t.Errorf("replica %s finished before the cancel but ran %d attempts", id, r.Attempts)
+			}
+		}
+	}
+	checkRunMatchesLocal(t, sw, dir)
+}
