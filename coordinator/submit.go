@@ -15,14 +15,7 @@ import (
 )
 
 // Replica is one replica of a sweep, as the spec expanded it.
-type Replica struct {
-	ID       string                 `json:"id"`
-	Index    int                    `json:"index"`
-	Group    string                 `json:"group"`
-	Settings map[string]string      `json:"settings"`
-	Seed     uint64                 `json:"seed"`
-	Config   protocol.ReplicaConfig `json:"config"`
-}
+type Replica = protocol.ReplicaInfo
 
 // Sweep is a submission: the canonical spec and its expansion. It is
 // stored as the sweep's manifest (sweep.json of the run directory).

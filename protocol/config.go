@@ -35,6 +35,20 @@ type ReplicaConfig struct {
 	DataSeed uint64 `json:"data_seed"`
 }
 
+// ReplicaInfo identifies a replica within its sweep, with the config that
+// determines it; it is replica.json of a replica directory.
+type ReplicaInfo struct {
+	// ID is "r<index>-<8 hex of the config hash>": stable under resubmission.
+	ID    string `json:"id"`
+	Index int    `json:"index"`
+	// Group joins every setting but the seed ("method=adlala,tau=0.0001").
+	Group string `json:"group"`
+	// Settings are the grid coordinates, always with "method" and "seed".
+	Settings map[string]string `json:"settings"`
+	Seed     uint64            `json:"seed"`
+	Config   ReplicaConfig     `json:"config"`
+}
+
 // DataConfig names a data set and its generator parameters.
 type DataConfig struct {
 	// Kind is one of "trig", "spiral", "rings", "mnist", "csv".

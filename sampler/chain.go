@@ -28,6 +28,7 @@ type DivergenceError struct {
 	What string
 }
 
+// Error implements error: "sampler: diverged at step N: WHAT not finite".
 func (e *DivergenceError) Error() string {
 	return fmt.Sprintf("sampler: diverged at step %d: %s not finite", e.Step, e.What)
 }
@@ -183,21 +184,26 @@ func (c *Chain) prime() error {
 	if !isFinite(c.loss) {
 		return c.fail("loss")
 	}
-	h := c.set.H
+	c.kick(c.set.H / 2) // B_{h/2} on the first minibatch
+	return nil
+}
+
+// kick applies B_f to every group with momenta: p ← p − f·∇L̃(θ), using the
+// latest gradient.
+func (c *Chain) kick(f float64) {
 	for i := range c.set.Groups {
 		g := &c.set.Groups[i]
 		if !g.Kind.HasMomentum() {
 			continue
 		}
-		// B_{h/2}: p ← p − (h/2)·∇L̃(θ₀)
 		for _, t := range g.Tensors {
 			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
+			gr = gr[:len(p)]
 			for j := range p {
-				p[j] -= h / 2 * gr[j]
+				p[j] -= f * gr[j]
 			}
 		}
 	}
-	return nil
 }
 
 func (c *Chain) fail(what string) error {
@@ -223,20 +229,7 @@ func (c *Chain) Step() error {
 		c.move(i, n)
 	}
 	c.loss = c.prob.Grad(c.g, c.theta)
-	h := c.set.H
-	for i := range c.set.Groups {
-		g := &c.set.Groups[i]
-		if !g.Kind.HasMomentum() {
-			continue
-		}
-		// B_h: p ← p − h·∇L̃(θ_{n+1})
-		for _, t := range g.Tensors {
-			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
-			for j := range p {
-				p[j] -= h * gr[j]
-			}
-		}
-	}
+	c.kick(c.set.H) // B_h with ∇L̃(θ_{n+1})
 	c.step++
 	if !isFinite(c.loss) {
 		return c.fail("loss")

@@ -33,16 +33,9 @@ func (l Ladder) MarshalYAML() (any, error) {
 
 // Replica is one point of the grid.
 type Replica struct {
-	// ID is "r<index>-<8 hex of the config hash>": stable under resubmission.
-	ID    string `json:"id"`
-	Index int    `json:"index"`
-	// Group joins every setting but the seed ("method=adlala,tau=0.0001").
-	Group string `json:"group"`
-	// Settings are the grid coordinates, always with "method" and "seed".
-	Settings map[string]string      `json:"settings"`
-	Seed     uint64                 `json:"seed"`
-	Config   protocol.ReplicaConfig `json:"config"`
-	Source   string                 `json:"-"` // field path of the method in the spec
+	protocol.ReplicaInfo
+	// Source is the field path of the replica's method in the spec.
+	Source string `json:"-"`
 }
 
 // Resolver completes and validates one replica configuration (package
@@ -123,15 +116,14 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 							}
 						}
 						idx := len(out)
-						out = append(out, Replica{
+						out = append(out, Replica{ReplicaInfo: protocol.ReplicaInfo{
 							ID:       fmt.Sprintf("r%04d-%s", idx, configHash(&cfg)),
 							Index:    idx,
 							Group:    groupKey(settings),
 							Settings: settings,
 							Seed:     seed,
 							Config:   cfg,
-							Source:   src,
-						})
+						}, Source: src})
 					}
 				}
 			}

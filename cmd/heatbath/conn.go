@@ -118,8 +118,7 @@ func sweepOf(f *spec.File) (*coordinator.Sweep, *spec.File, error) {
 		s.CheckpointSeconds = 30
 	}
 	for _, r := range reps {
-		s.Replicas = append(s.Replicas, coordinator.Replica{ID: r.ID, Index: r.Index, Group: r.Group,
-			Settings: r.Settings, Seed: r.Seed, Config: r.Config})
+		s.Replicas = append(s.Replicas, r.ReplicaInfo)
 	}
 	return s, f, nil
 }

@@ -70,6 +70,23 @@ func coordinatorFor(c *cli.Context) (*coordinator.Coordinator, func(), error) {
 var streamReplicasFlag = &cli.IntFlag{Name: "stream-replicas", Value: 1, EnvVars: []string{"HEATBATH_STREAM_REPLICAS"},
 	Usage: "JetStream replicas of the streams and buckets (3 on a 3-node cluster)"}
 
+// onSweep is the action of the commands that take a sweep id and talk to
+// a coordinator: it checks the argument, connects, and runs do.
+func onSweep(verb string, do func(c *cli.Context, co *coordinator.Coordinator, id string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		id, err := sweepArg(c, verb)
+		if err != nil {
+			return err
+		}
+		co, closeFn, err := coordinatorFor(c)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		return do(c, co, id)
+	}
+}
+
 func followFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run directory (default runs/<sweep id>)"},
@@ -141,23 +158,14 @@ func resumeCommand() *cli.Command {
 		Usage:     "re-enqueue the unfinished replicas of a sweep and follow it (safe to repeat)",
 		ArgsUsage: "SWEEP",
 		Flags:     append(append(natsFlags(), followFlags()...), streamReplicasFlag),
-		Action: func(c *cli.Context) error {
-			id, err := sweepArg(c, "resume")
-			if err != nil {
-				return err
-			}
-			co, closeFn, err := coordinatorFor(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Action: onSweep("resume", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
 			n, err := co.Resume(c.Context, id)
 			if err != nil {
 				return err
 			}
 			fmt.Printf("sweep %s: %d unfinished replicas re-enqueued\n", id, n)
 			return follow(c, co, id)
-		},
+		}),
 	}
 }
 
@@ -167,22 +175,13 @@ func cancelCommand() *cli.Command {
 		Usage:     "stop a sweep; finished replicas are kept",
 		ArgsUsage: "SWEEP",
 		Flags:     append(natsFlags(), streamReplicasFlag),
-		Action: func(c *cli.Context) error {
-			id, err := sweepArg(c, "cancel")
-			if err != nil {
-				return err
-			}
-			co, closeFn, err := coordinatorFor(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Action: onSweep("cancel", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
 			if err := co.Cancel(c.Context, id); err != nil {
 				return err
 			}
 			fmt.Printf("sweep %s cancelled; resume it with: heatbath resume %s\n", id, id)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -192,16 +191,7 @@ func statusCommand() *cli.Command {
 		Usage:     "show the state of every replica of a sweep",
 		ArgsUsage: "SWEEP",
 		Flags:     append(natsFlags(), streamReplicasFlag),
-		Action: func(c *cli.Context) error {
-			id, err := sweepArg(c, "status")
-			if err != nil {
-				return err
-			}
-			co, closeFn, err := coordinatorFor(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Action: onSweep("status", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
 			sts, err := co.Status(c.Context, id)
 			if err != nil {
 				return err
@@ -225,6 +215,6 @@ func statusCommand() *cli.Command {
 			}
 			fmt.Println()
 			return nil
-		},
+		}),
 	}
 }

@@ -177,16 +177,6 @@ func specFromFlags(c *cli.Context) (*spec.File, error) {
 	return spec.New("flags", s)
 }
 
-// replicaMeta is replica.json.
-type replicaMeta struct {
-	ID       string                 `json:"id"`
-	Index    int                    `json:"index"`
-	Group    string                 `json:"group"`
-	Settings map[string]string      `json:"settings"`
-	Seed     uint64                 `json:"seed"`
-	Config   protocol.ReplicaConfig `json:"config"`
-}
-
 // runReplica runs one replica in-process and writes its directory.
 func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.Writer) (train.Result, error) {
 	r, err := train.Build(rep.Config)
@@ -196,7 +186,9 @@ func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.W
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return train.Result{}, err
 	}
-	meta, _ := json.MarshalIndent(replicaMeta{rep.ID, rep.Index, rep.Group, rep.Settings, rep.Seed, r.Config}, "", "  ")
+	info := rep.ReplicaInfo
+	info.Config = r.Config // with the defaults filled in
+	meta, _ := json.MarshalIndent(info, "", "  ")
 	if err := train.WriteFileAtomic(filepath.Join(dir, "replica.json"), meta); err != nil {
 		return train.Result{}, err
 	}
