@@ -41,6 +41,9 @@ type attempt struct {
 // every event is a JetStream write.
 const progressInterval = time.Second
 
+// chunkTime is the wall-clock time a chunk of steps aims at.
+const chunkTime = 200 * time.Millisecond
+
 // errStale means the attempt was superseded: drop everything.
 var errStale = errors.New("worker: attempt superseded")
 
@@ -74,11 +77,11 @@ func (a *attempt) run(ctx context.Context) {
 	if progEvery <= 0 {
 		progEvery = a.rep.Config.EvalEvery
 	}
-	chunk := a.rep.Config.EvalEvery
-	if t.CheckpointEvery > 0 {
-		chunk = min(chunk, t.CheckpointEvery)
-	}
-	chunk = min(max(chunk, 1), max(progEvery, 1))
+	// The chain runs in chunks sized to last about chunkTime, whatever a
+	// step costs, so that heartbeats, cancellation and shutdown are seen
+	// in time; checkpoints land exactly every CheckpointEvery steps.
+	chunk := int64(64)
+	lastProgStep := a.rep.Chain.Steps()
 	chunkRows := t.TrajChunkRows
 	if chunkRows <= 0 {
 		chunkRows = protocol.DefaultTrajChunk
@@ -97,10 +100,20 @@ func (a *attempt) run(ctx context.Context) {
 			_ = a.m.TermWithReason("sweep cancelled")
 			return
 		}
-		next := (a.rep.Chain.Steps()/chunk + 1) * chunk
+		next := a.rep.Chain.Steps() + chunk
+		if t.CheckpointEvery > 0 {
+			next = min(next, a.ckptStep+t.CheckpointEvery)
+		}
+		t0 := time.Now()
 		if err := a.rep.RunUntil(next, collect); err != nil {
 			a.fail(protocol.CodeInternal, err.Error())
 			return
+		}
+		switch el := time.Since(t0); {
+		case el < chunkTime/4 && chunk < 1<<30:
+			chunk *= 2
+		case el > chunkTime && chunk > 1:
+			chunk /= 2
 		}
 		n := a.rep.Chain.Steps()
 		if len(a.rows) >= chunkRows {
@@ -109,9 +122,9 @@ func (a *attempt) run(ctx context.Context) {
 				return
 			}
 		}
-		if n%progEvery == 0 && time.Since(a.lastProg) >= progressInterval && !a.rep.Done() {
+		if n-lastProgStep >= progEvery && time.Since(a.lastProg) >= progressInterval && !a.rep.Done() {
 			a.progress()
-			a.lastProg = time.Now()
+			a.lastProg, lastProgStep = time.Now(), n
 		}
 		if time.Since(a.lastBeat) >= a.heartbeat() {
 			_ = a.m.InProgress()
