@@ -130,8 +130,17 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 	if err := co.Setup(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := co.Submit(ctx, sw); err != nil {
+	n, err := co.Submit(ctx, sw)
+	if err != nil {
 		return nil, err
+	}
+	if n < len(sw.Replicas) {
+		// The sweep was here already (the run directory of an interrupted
+		// run): put back what did not finish.
+		if n, err = co.Resume(ctx, sw.ID); err != nil {
+			return nil, err
+		}
+		o.log.Info("resuming the sweep from its run directory", "unfinished", n)
 	}
 	if o.submitted != nil {
 		o.submitted()
