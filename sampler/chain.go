@@ -156,9 +156,10 @@ type GroupDiag struct {
 	N int
 	// Tau is the temperature τ(n) used by the last step (schedule applied).
 	Tau float64
-	// TKin is |p|²/N measured after the middle (O, O∞ or CDEDC) stage of the
-	// last step; TKinMean is its mean over all steps so far. Both are NaN
-	// for groups without physical momenta.
+	// TKin is |p|²/N measured after the middle stage of the last step (at
+	// the E-step for Adaptive); TKinMean is its mean over the steps since
+	// the start or the last ResetMeans. Both are NaN for groups without
+	// physical momenta.
 	TKin, TKinMean float64
 	// Xi holds ξ per tensor for Adaptive groups (a view; do not modify).
 	Xi []float64
@@ -170,9 +171,21 @@ func (c *Chain) Diag(i int) GroupDiag {
 	d := GroupDiag{Name: g.Name, Kind: g.Kind, N: gs.n, Tau: gs.tau, TKin: math.NaN(), TKinMean: math.NaN(), Xi: gs.xi}
 	if g.Kind.HasMomentum() && gs.tkinSeen {
 		d.TKin = gs.tkin
-		d.TKinMean = gs.tkinSum / float64(gs.tkinN)
+		if gs.tkinN > 0 {
+			d.TKinMean = gs.tkinSum / float64(gs.tkinN)
+		} else {
+			d.TKinMean = gs.tkin
+		}
 	}
 	return d
+}
+
+// ResetMeans restarts the running means of the kinetic temperatures (for
+// example after a burn-in), without touching the dynamics.
+func (c *Chain) ResetMeans() {
+	for i := range c.groups {
+		c.groups[i].tkinSum, c.groups[i].tkinN = 0, 0
+	}
 }
 
 // NumGroups returns the number of groups.

@@ -535,3 +535,20 @@ func BenchmarkStepHarmonic401(b *testing.B) {
 		_ = c.Step()
 	}
 }
+
+// TestResetMeans: after ResetMeans the running mean of T_kin covers only
+// the later steps.
+func TestResetMeans(t *testing.T) {
+	set := Settings{H: 0.1, Groups: []Group{{Tensors: whole(50), Kind: Langevin, Gamma: 1, Tau: 0.01}}}
+	c := mustChain(t, set, make([]float64, 50), newHarmonic(50, 1, 0, 1).problem(), 1)
+	mustStep(t, c, 100)
+	c.ResetMeans()
+	var sum float64
+	for i := 0; i < 50; i++ {
+		mustStep(t, c, 1)
+		sum += c.Diag(0).TKin
+	}
+	if got, want := c.Diag(0).TKinMean, sum/50; math.Abs(got-want) > 1e-15*want {
+		t.Fatalf("mean after reset %v, want %v", got, want)
+	}
+}

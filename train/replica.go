@@ -361,12 +361,18 @@ func (r *Replica) RunUntil(until int64, rows RowFunc) error {
 			return err
 		}
 	}
+	burnIn := steps / 2
 	for r.Chain.Steps() < until {
 		if err := r.Chain.Step(); err != nil {
 			r.done = true
 			return nil
 		}
 		n := r.Chain.Steps()
+		if n == burnIn {
+			// Kinetic-temperature means cover the second half of the run,
+			// after the transient from the initial state.
+			r.Chain.ResetMeans()
+		}
 		if n%every == 0 || n == steps {
 			if err := r.evaluate(rows); err != nil {
 				return err
