@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -186,83 +184,15 @@ func newReportView(in ReportInput) *reportView {
 	return v
 }
 
-// Number formatting: NaN and undefined values are "–".
-
-func fmtNum(x float64, prec int) string {
-	switch {
-	case math.IsNaN(x):
-		return "–"
-	case math.IsInf(x, 1):
-		return "∞"
-	case math.IsInf(x, -1):
-		return "−∞"
-	}
-	return strconv.FormatFloat(x, 'g', prec, 64)
-}
-
-func fmtFix(x float64, digits int) string {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return fmtNum(x, 4)
-	}
-	return strconv.FormatFloat(x, 'f', digits, 64)
-}
-
-func fmtMeanSD(s ensemble.Stats, digits int) string {
-	switch s.N {
-	case 0:
-		return "–"
-	case 1:
-		return fmtFix(s.Mean, digits)
-	}
-	return fmtFix(s.Mean, digits) + " ± " + fmtFix(s.SD, digits)
-}
-
-func fmtCI(lo, hi float64, digits int) string {
-	if math.IsNaN(lo) || math.IsNaN(hi) {
-		return "–"
-	}
-	return "[" + fmtFix(lo, digits) + ", " + fmtFix(hi, digits) + "]"
-}
-
-func fmtP(p float64) string {
-	if math.IsNaN(p) {
-		return "–"
-	}
-	if p < 1e-4 {
-		return "<1e-4"
-	}
-	return strconv.FormatFloat(p, 'f', 4, 64)
-}
-
-func fmtSettings(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, " ")
-}
-
-func fmtScore(s *ensemble.Score) []string {
-	if s == nil {
-		return []string{"–", "–", "–"}
-	}
-	return []string{fmtFix(s.Accuracy, 4), fmtFix(s.NLL, 4), fmtFix(s.ECE, 4)}
-}
-
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"num":      fmtNum,
-	"fix":      fmtFix,
-	"meansd":   fmtMeanSD,
-	"ci":       fmtCI,
-	"pval":     fmtP,
-	"settings": fmtSettings,
-	"score":    fmtScore,
-	"pct":      func(x float64) string { return fmtFix(100*x, 1) + "%" },
+	"num":      ensemble.FormatNum,
+	"fix":      ensemble.FormatFixed,
+	"meansd":   ensemble.FormatMeanSD,
+	"ci":       ensemble.FormatCI,
+	"pval":     ensemble.FormatP,
+	"settings": ensemble.FormatSettings,
+	"score":    ensemble.FormatScore,
+	"pct":      func(x float64) string { return ensemble.FormatFixed(100*x, 1) + "%" },
 }).Parse(reportHTML))
 
 const reportHTML = `<!DOCTYPE html>

@@ -154,7 +154,7 @@ func TestRenderReport(t *testing.T) {
 	// Every group's final test accuracy statistics appear as in the summary.
 	for _, g := range sum.Groups {
 		a := g.FinalTestAcc
-		for _, cell := range []string{fmtMeanSD(a, 4), fmtCI(a.CILo, a.CIHi, 4), fmtFix(a.Median, 4)} {
+		for _, cell := range []string{ensemble.FormatMeanSD(a, 4), ensemble.FormatCI(a.CILo, a.CIHi, 4), ensemble.FormatFixed(a.Median, 4)} {
 			if !strings.Contains(page, "<td>"+cell+"</td>") {
 				t.Errorf("%s: page lacks cell %q", g.Group, cell)
 			}

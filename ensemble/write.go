@@ -144,8 +144,9 @@ func isEmptyValue(v reflect.Value) bool {
 	return false
 }
 
-// num formats x with prec significant digits, "–" for NaN.
-func num(x float64, prec int) string {
+// FormatNum formats x with prec significant digits, "–" for NaN and ∞ for
+// infinities: the number format of every report table.
+func FormatNum(x float64, prec int) string {
 	if math.IsNaN(x) {
 		return "–"
 	}
@@ -158,34 +159,36 @@ func num(x float64, prec int) string {
 	return strconv.FormatFloat(x, 'g', prec, 64)
 }
 
-// fix formats x with digits decimals, "–" for NaN.
-func fix(x float64, digits int) string {
+// FormatFixed formats x with digits decimals, "–" for NaN.
+func FormatFixed(x float64, digits int) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return num(x, 4)
+		return FormatNum(x, 4)
 	}
 	return strconv.FormatFloat(x, 'f', digits, 64)
 }
 
-// meanSD formats "mean ± sd".
-func meanSD(s Stats, digits int) string {
+// FormatMeanSD formats "mean ± sd" ("–" without data, the mean alone for
+// one value).
+func FormatMeanSD(s Stats, digits int) string {
 	if s.N == 0 {
 		return "–"
 	}
 	if s.N == 1 {
-		return fix(s.Mean, digits)
+		return FormatFixed(s.Mean, digits)
 	}
-	return fix(s.Mean, digits) + " ± " + fix(s.SD, digits)
+	return FormatFixed(s.Mean, digits) + " ± " + FormatFixed(s.SD, digits)
 }
 
-// ci formats "[lo, hi]".
-func ci(lo, hi float64, digits int) string {
+// FormatCI formats an interval "[lo, hi]".
+func FormatCI(lo, hi float64, digits int) string {
 	if math.IsNaN(lo) || math.IsNaN(hi) {
 		return "–"
 	}
-	return "[" + fix(lo, digits) + ", " + fix(hi, digits) + "]"
+	return "[" + FormatFixed(lo, digits) + ", " + FormatFixed(hi, digits) + "]"
 }
 
-func pval(p float64) string {
+// FormatP formats a p-value with 4 decimals, "<1e-4" below that.
+func FormatP(p float64) string {
 	if math.IsNaN(p) {
 		return "–"
 	}
@@ -200,8 +203,8 @@ func mdEscape(s string) string {
 	return strings.ReplaceAll(s, "|", `\|`)
 }
 
-// settingsText joins settings as k=v in key order.
-func settingsText(m map[string]string) string {
+// FormatSettings joins settings as k=v in key order.
+func FormatSettings(m map[string]string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -242,11 +245,12 @@ func (m *mdWriter) header(cells ...string) {
 	m.printf("|%s|\n", strings.Join(sep, "|"))
 }
 
-func scoreCells(s *Score) []string {
+// FormatScore gives the accuracy, NLL and ECE cells of a score.
+func FormatScore(s *Score) []string {
 	if s == nil {
 		return []string{"–", "–", "–"}
 	}
-	return []string{fix(s.Accuracy, 4), fix(s.NLL, 4), fix(s.ECE, 4)}
+	return []string{FormatFixed(s.Accuracy, 4), FormatFixed(s.NLL, 4), FormatFixed(s.ECE, 4)}
 }
 
 // WriteMarkdown writes s as a readable Markdown report: status counts,
@@ -280,9 +284,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	m.header("group", "n", "test acc", "95% CI", "median [Q1, Q3]", "min–max", "test loss", "test acc @best val")
 	for _, g := range s.Groups {
 		a := g.FinalTestAcc
-		m.row(g.Group, strconv.Itoa(a.N), meanSD(a, 4), ci(a.CILo, a.CIHi, 4),
-			fix(a.Median, 4)+" "+ci(a.Q1, a.Q3, 4), fix(a.Min, 4)+"–"+fix(a.Max, 4),
-			meanSD(g.FinalTestLoss, 4), meanSD(g.BestTestAcc, 4))
+		m.row(g.Group, strconv.Itoa(a.N), FormatMeanSD(a, 4), FormatCI(a.CILo, a.CIHi, 4),
+			FormatFixed(a.Median, 4)+" "+FormatCI(a.Q1, a.Q3, 4), FormatFixed(a.Min, 4)+"–"+FormatFixed(a.Max, 4),
+			FormatMeanSD(g.FinalTestLoss, 4), FormatMeanSD(g.BestTestAcc, 4))
 	}
 	m.printf("\n")
 
@@ -292,8 +296,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.header("group", "threshold", "reached / n", "never", "median steps (reached)", "mean steps (reached)", "median (all)")
 		for _, g := range s.Groups {
 			for _, r := range g.Reach {
-				m.row(g.Group, num(r.Threshold, 4), fmt.Sprintf("%d / %d", r.Reached, r.N), strconv.Itoa(r.Never),
-					num(r.Steps.Median, 6), num(r.Steps.Mean, 6), num(r.MedianAll, 6))
+				m.row(g.Group, FormatNum(r.Threshold, 4), fmt.Sprintf("%d / %d", r.Reached, r.N), strconv.Itoa(r.Never),
+					FormatNum(r.Steps.Median, 6), FormatNum(r.Steps.Mean, 6), FormatNum(r.MedianAll, 6))
 			}
 		}
 		m.printf("\n")
@@ -307,18 +311,18 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 			s.Options.Resamples, s.Options.Seed)
 		m.header("A", "B", "n A / B", "Δ test acc", "95% bootstrap CI", "sd A", "sd B", "F (df)", "p")
 		for _, c := range s.Comparisons {
-			m.row(c.A, c.B, fmt.Sprintf("%d / %d", c.NA, c.NB), fix(c.Diff, 4), ci(c.DiffLo, c.DiffHi, 4),
-				fix(c.SDA, 4), fix(c.SDB, 4), fmt.Sprintf("%s (%d, %d)", num(c.Levene.F, 4), c.Levene.DF1, c.Levene.DF2), pval(c.Levene.P))
+			m.row(c.A, c.B, fmt.Sprintf("%d / %d", c.NA, c.NB), FormatFixed(c.Diff, 4), FormatCI(c.DiffLo, c.DiffHi, 4),
+				FormatFixed(c.SDA, 4), FormatFixed(c.SDB, 4), fmt.Sprintf("%s (%d, %d)", FormatNum(c.Levene.F, 4), c.Levene.DF1, c.Levene.DF2), FormatP(c.Levene.P))
 		}
 		m.printf("\n")
 	}
 	if sp := s.Spread; sp != nil {
 		m.printf("### Spread over initializations, by method\n\n")
 		m.printf("Each method's best group (lowest mean best.%s); Brown–Forsythe test across them: F = %s (%d, %d), p = %s.\n\n",
-			s.ChosenBy, num(sp.Levene.F, 4), sp.Levene.DF1, sp.Levene.DF2, pval(sp.Levene.P))
+			s.ChosenBy, FormatNum(sp.Levene.F, 4), sp.Levene.DF1, sp.Levene.DF2, FormatP(sp.Levene.P))
 		m.header("method", "group", "n", "sd of test acc", "IQR of test acc")
 		for i := range sp.Groups {
-			m.row(sp.Methods[i], sp.Groups[i], strconv.Itoa(sp.N[i]), fix(sp.SD[i], 4), fix(sp.IQR[i], 4))
+			m.row(sp.Methods[i], sp.Groups[i], strconv.Itoa(sp.N[i]), FormatFixed(sp.SD[i], 4), FormatFixed(sp.IQR[i], 4))
 		}
 		m.printf("\n")
 	}
@@ -331,37 +335,37 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.header("", "value")
 		m.row("replica", b.ID)
 		m.row("group", b.Group)
-		m.row("settings", settingsText(b.Settings))
-		m.row("best."+b.ChosenBy, num(b.Value, 6))
-		m.row("test acc / loss at best evaluation (step "+strconv.FormatInt(b.AtBest.Step, 10)+")", fix(b.AtBest.TestAcc, 4)+" / "+fix(b.AtBest.TestLoss, 4))
-		m.row("test acc / loss final (step "+strconv.FormatInt(b.Final.Step, 10)+", = params.bin)", fix(b.Final.TestAcc, 4)+" / "+fix(b.Final.TestLoss, 4))
+		m.row("settings", FormatSettings(b.Settings))
+		m.row("best."+b.ChosenBy, FormatNum(b.Value, 6))
+		m.row("test acc / loss at best evaluation (step "+strconv.FormatInt(b.AtBest.Step, 10)+")", FormatFixed(b.AtBest.TestAcc, 4)+" / "+FormatFixed(b.AtBest.TestLoss, 4))
+		m.row("test acc / loss final (step "+strconv.FormatInt(b.Final.Step, 10)+", = params.bin)", FormatFixed(b.Final.TestAcc, 4)+" / "+FormatFixed(b.Final.TestLoss, 4))
 		m.row("params.bin", b.ParamsPath)
 		if b.Predictions != nil {
-			c := scoreCells(b.Predictions)
+			c := FormatScore(b.Predictions)
 			m.row("final predictions: acc / NLL / ECE", strings.Join(c, " / "))
 		}
 		m.printf("\n")
 	}
 	if g := s.BestGroup; g != nil {
 		m.printf("Best group on average (lowest mean best.%s): **%s**, n = %d, best.%s = %s, final test acc %s %s.\n\n",
-			g.ChosenBy, mdEscape(g.Group), g.Selection.N, g.ChosenBy, meanSD(g.Selection, 4),
-			meanSD(g.FinalTestAcc, 4), ci(g.FinalTestAcc.CILo, g.FinalTestAcc.CIHi, 4))
+			g.ChosenBy, mdEscape(g.Group), g.Selection.N, g.ChosenBy, FormatMeanSD(g.Selection, 4),
+			FormatMeanSD(g.FinalTestAcc, 4), FormatCI(g.FinalTestAcc.CILo, g.FinalTestAcc.CIHi, 4))
 	}
 
 	if len(s.Ladders) > 0 {
 		m.printf("## Temperature ladders\n\n")
 		m.printf("Final test metrics against τ (mean and 95%% t-interval over seeds). The Goldilocks τ maximizes the mean metric named below; its interval holds the central 95%% of the bootstrap distribution of the argmax over seeds, P(best) the frequency of each τ.\n\n")
 		for _, l := range s.Ladders {
-			m.printf("### %s (%s)\n\n", l.Method, settingsText(l.Fixed))
+			m.printf("### %s (%s)\n\n", l.Method, FormatSettings(l.Fixed))
 			m.header("τ", "done / total", "test acc", "95% CI", "test loss", "95% CI", "P(best)")
 			for _, p := range l.Points {
-				m.row(num(p.Tau, 6), fmt.Sprintf("%d / %d", p.Status.Done, p.Status.Total),
-					fix(p.TestAcc.Mean, 4), ci(p.TestAcc.CILo, p.TestAcc.CIHi, 4),
-					fix(p.TestLoss.Mean, 4), ci(p.TestLoss.CILo, p.TestLoss.CIHi, 4), fix(p.PBest, 3))
+				m.row(FormatNum(p.Tau, 6), fmt.Sprintf("%d / %d", p.Status.Done, p.Status.Total),
+					FormatFixed(p.TestAcc.Mean, 4), FormatCI(p.TestAcc.CILo, p.TestAcc.CIHi, 4),
+					FormatFixed(p.TestLoss.Mean, 4), FormatCI(p.TestLoss.CILo, p.TestLoss.CIHi, 4), FormatFixed(p.PBest, 3))
 			}
 			if g := l.Goldilocks; g != nil {
 				m.printf("\nGoldilocks τ = %s (by %s; 95%% bootstrap interval [%s, %s], P(best) = %s), test acc %s.\n\n",
-					num(g.Tau, 6), g.ChosenBy, num(g.Lo, 6), num(g.Hi, 6), fix(g.PBest, 3), meanSD(g.TestAcc, 4))
+					FormatNum(g.Tau, 6), g.ChosenBy, FormatNum(g.Lo, 6), FormatNum(g.Hi, 6), FormatFixed(g.PBest, 3), FormatMeanSD(g.TestAcc, 4))
 			} else {
 				m.printf("\nNo done replicas.\n\n")
 			}
@@ -372,7 +376,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	m.printf("Chains are the done replicas of a group; first %g of each loss trace discarded as burn-in. Split R̂ (BDA3), rank-normalized split R̂ and bulk ESS (Vehtari et al. 2021). R̂ below 1.01 indicates chains that agree.\n\n", s.BurnIn)
 	m.header("group", "metric", "chains", "draws", "split R̂", "rank R̂", "bulk ESS")
 	for _, c := range s.Convergence {
-		m.row(c.Group, c.Metric, strconv.Itoa(c.Chains), strconv.Itoa(c.Draws), fix(c.SplitRHat, 3), fix(c.RankRHat, 3), fix(c.BulkESS, 0))
+		m.row(c.Group, c.Metric, strconv.Itoa(c.Chains), strconv.Itoa(c.Draws), FormatFixed(c.SplitRHat, 3), FormatFixed(c.RankRHat, 3), FormatFixed(c.BulkESS, 0))
 	}
 	m.printf("\n")
 
@@ -381,8 +385,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.printf("Relative error |⟨T_kin⟩ − τ|/τ of the time-averaged kinetic temperature per thermostat group, over done replicas (\"scheduled\" compares with the mean scheduled τ(n)).\n\n")
 		m.header("method", "group", "integrator", "replicas", "rel. error mean ± sd", "max", "⟨T_kin⟩/τ", "rel. error (scheduled)")
 		for _, e := range s.Equipartition {
-			m.row(e.Method, e.Name, e.Integrator, strconv.Itoa(e.Replicas), meanSD(e.RelErr, 4), fix(e.RelErr.Max, 4),
-				meanSD(e.Ratio, 4), meanSD(e.RelErrScheduled, 4))
+			m.row(e.Method, e.Name, e.Integrator, strconv.Itoa(e.Replicas), FormatMeanSD(e.RelErr, 4), FormatFixed(e.RelErr.Max, 4),
+				FormatMeanSD(e.Ratio, 4), FormatMeanSD(e.RelErrScheduled, 4))
 		}
 		m.printf("\n")
 	}
@@ -393,9 +397,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.header("group", "chains", "ensemble acc", "NLL", "ECE", "best single acc", "NLL", "ECE", "mean chain acc", "NLL", "ECE")
 		for _, a := range s.ModelAveraging {
 			cells := []string{a.Group, strconv.Itoa(a.Chains)}
-			cells = append(cells, scoreCells(a.Ensemble)...)
-			cells = append(cells, scoreCells(a.Best)...)
-			cells = append(cells, scoreCells(a.ChainFinal)...)
+			cells = append(cells, FormatScore(a.Ensemble)...)
+			cells = append(cells, FormatScore(a.Best)...)
+			cells = append(cells, FormatScore(a.ChainFinal)...)
 			m.row(cells...)
 		}
 		m.printf("\n")
@@ -422,13 +426,13 @@ func WriteTable(w io.Writer, s *Summary) error {
 		a := g.FinalTestAcc
 		bad := g.Status.Diverged + g.Status.Failed + g.Status.Cancelled
 		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", g.Group, g.Status.Done, g.Status.Total,
-			meanSD(a, 4), fix(a.Median, 4), fix(a.Max, 4), fix(g.BestTestAcc.Mean, 4), bad)
+			FormatMeanSD(a, 4), FormatFixed(a.Median, 4), FormatFixed(a.Max, 4), FormatFixed(g.BestTestAcc.Mean, 4), bad)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if b := s.Best; b != nil {
-		_, err := fmt.Fprintf(w, "\nbest replica (by best.%s): %s  %s  final test acc %s\n", b.ChosenBy, b.ID, b.Group, fix(b.Final.TestAcc, 4))
+		_, err := fmt.Fprintf(w, "\nbest replica (by best.%s): %s  %s  final test acc %s\n", b.ChosenBy, b.ID, b.Group, FormatFixed(b.Final.TestAcc, 4))
 		return err
 	}
 	return nil
