@@ -136,6 +136,14 @@ func checkEnvelope(what string, data []byte) error {
 	if trimmed := bytes.TrimLeft(data, jsonSpace); len(trimmed) == 0 || trimmed[0] != '{' {
 		return malformed(what, "not a JSON object")
 	}
+	// The fast path: a byte scan of the top-level keys. It accepts only a
+	// message it can read unambiguously (one top-level version key with an
+	// acceptable value); anything else goes through the token scan below,
+	// which gives the precise error. Well-formedness is checked by the
+	// strict decode that follows either way.
+	if raw, ok := scanVersion(data); ok && checkVersion(raw) == nil {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil { // the '{'
 		return malformed(what, syntaxDetail(err))
@@ -166,6 +174,70 @@ func checkEnvelope(what string, data []byte) error {
 		return malformed(what, `more than one version field "v"`)
 	}
 	return checkVersion(version)
+}
+
+// scanVersion finds the raw value of the only top-level key that encoding/json
+// would match to "v" ("v" or "V", written without escapes) by scanning bytes:
+// strings and their escapes, nesting depth, and top-level keys. ok is false
+// when there is no such key, more than one, or anything it does not follow
+// (an escaped top-level key, unbalanced brackets).
+func scanVersion(data []byte) (raw []byte, ok bool) {
+	depth, count := 0, 0
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '"':
+			j := i + 1
+			escaped := false
+			for ; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if j >= len(data) {
+				return nil, false
+			}
+			if depth == 1 && expectKey {
+				key := data[i+1 : j]
+				if escaped {
+					return nil, false // an escaped key might spell "v"
+				}
+				if len(key) == 1 && (key[0] == 'v' || key[0] == 'V') {
+					k := j + 1
+					for k < len(data) && strings.IndexByte(jsonSpace, data[k]) >= 0 {
+						k++
+					}
+					if k >= len(data) || data[k] != ':' {
+						return nil, false
+					}
+					k++
+					for k < len(data) && strings.IndexByte(jsonSpace, data[k]) >= 0 {
+						k++
+					}
+					end := k
+					for end < len(data) && strings.IndexByte(",} \t\r\n", data[end]) < 0 {
+						end++
+					}
+					raw = data[k:end]
+					count++
+				}
+				expectKey = false
+			}
+			i = j
+		case '{', '[':
+			depth++
+			expectKey = c == '{' && depth == 1
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return nil, false
+			}
+		case ',':
+			expectKey = depth == 1
+		}
+	}
+	return raw, count == 1 && depth == 0
 }
 
 // checkVersion checks the raw JSON value of the "v" field.
