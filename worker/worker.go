@@ -44,7 +44,8 @@ type Config struct {
 	// FetchWait bounds one pull request; default 2s.
 	FetchWait time.Duration
 	// Heartbeat is the interval of InProgress acks while a chain runs;
-	// default 1/3 of the consumer's AckWait.
+	// default 5s, which suits the coordinator's default AckWait of 30s (keep
+	// it well below the AckWait of the pool's consumer).
 	Heartbeat time.Duration
 	// Logger receives the worker's logs; default a null logger.
 	Logger hclog.Logger
