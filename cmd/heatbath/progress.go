@@ -27,6 +27,7 @@ type sweepProgress struct {
 	bars    map[string]*mpb.Bar
 	overall *mpb.Bar
 	last    time.Time
+	final   bool // the line for the finished sweep was printed
 }
 
 func newSweepProgress(log hclog.Logger, quiet bool) *sweepProgress {
@@ -85,10 +86,10 @@ func (sp *sweepProgress) update(s coordinator.Snapshot) {
 		sp.overall.SetCurrent(int64(finished))
 		return
 	}
-	if sp.tty || time.Since(sp.last) < 10*time.Second && finished < s.Total {
+	if sp.tty || sp.final || time.Since(sp.last) < 10*time.Second && finished < s.Total {
 		return
 	}
-	sp.last = time.Now()
+	sp.last, sp.final = time.Now(), finished == s.Total
 	pct := 0.0
 	if all.total > 0 {
 		pct = 100 * float64(all.done) / float64(all.total)

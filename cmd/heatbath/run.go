@@ -150,7 +150,14 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 		return nil, err
 	}
 	defer wnc.Close()
-	wk, err := worker.New(wnc, worker.Config{Slots: o.workers, Logger: o.log.Named("local"), Heartbeat: co.AckWait() / 3})
+	// The local worker reports each replica at info level, which would
+	// scroll the progress bars away: it logs warnings and errors only,
+	// unless debugging was asked for.
+	wlog := o.log.ResetNamed("heatbath.local")
+	if !o.log.IsDebug() {
+		wlog = hclog.New(&hclog.LoggerOptions{Name: "heatbath.local", Level: hclog.Warn, Output: os.Stderr, Color: hclog.AutoColor})
+	}
+	wk, err := worker.New(wnc, worker.Config{Slots: o.workers, Logger: wlog, Heartbeat: co.AckWait() / 3})
 	if err != nil {
 		return nil, err
 	}
