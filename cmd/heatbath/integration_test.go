@@ -670,3 +670,77 @@ func TestCancelKeepsFinishedAndResumeCompletes(t *testing.T) {
 	}
 	checkRunMatchesLocal(t, sw, dir)
 }
+
+// TestZombieWorkerIsFenced: while a worker runs a replica, the replica's
+// record moves on to a newer attempt (as when the task was redelivered to
+// another worker). The old worker's next checkpoint finds itself
+// superseded and drops its work: it never publishes a result. The task is
+// redelivered and a later attempt finishes with the uninterrupted result.
+func TestZombieWorkerIsFenced(t *testing.T) {
+	c := startServer(t, false)
+	co := c.coordinator(2*time.Second, 5, testLogger(t))
+	sw := smallSweep(t, 60000, 1, 1000)
+	sw.Replicas = sw.Replicas[:1]
+	r := sw.Replicas[0]
+	ctx := context.Background()
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	nc := c.conn()
+	js, _ := jetstream.New(nc)
+	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
+	key, _ := protocol.ReplicaKey(sw.ID, r.ID)
+	c.startWorker(1, 300*time.Millisecond, "zombie")
+	// Once the zombie has checkpointed, take the replica over in KV.
+	for deadline := time.Now().Add(time.Minute); ; {
+		e, err := kv.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := protocol.DecodeReplicaState(e.Value())
+		if st.State == protocol.StateRunning && st.Worker == "zombie" && st.Step >= 2000 {
+			next := *st
+			next.Attempt, next.Worker, next.Updated = st.Attempt+1, "intruder", time.Now()
+			b, _ := protocol.Encode(&next)
+			if _, err := kv.Update(ctx, key, b, e.Revision()); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the zombie never checkpointed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	dir := filepath.Join(c.dir, "run")
+	sum := collect(t, co, sw.ID, dir, 2*time.Minute)
+	if sum.Counts["done"] != 1 || sum.Replicas[0].Attempts != 3 {
+		t.Fatalf("counts %v, attempts %d; want done after attempt 3 (zombie 1, intruder 2, redelivery 3)", sum.Counts, sum.Replicas[0].Attempts)
+	}
+	// No result of attempt 1 or 2 was ever published.
+	filter, _ := protocol.ReplicaEventFilter(sw.ID, r.ID)
+	oc, err := js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := 0
+	for {
+		m, err := oc.Next(jetstream.FetchMaxWait(500 * time.Millisecond))
+		if err != nil {
+			break
+		}
+		if strings.HasSuffix(m.Subject(), ".result") {
+			res, err := protocol.DecodeResult(m.Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Attempt != 3 {
+				t.Errorf("a result of superseded attempt %d was published", res.Attempt)
+			}
+			results++
+		}
+	}
+	if results != 1 {
+		t.Errorf("%d results published, want 1", results)
+	}
+	checkRunMatchesLocal(t, sw, dir)
+}
