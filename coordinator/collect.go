@@ -156,6 +156,9 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 		if (got == 0 || final) && col.finished(ctx) {
 			col.wg.Wait()
 			sum, err := col.summary()
+			if err == nil {
+				c.markSweep(ctx, sweepID, protocol.SweepDone)
+			}
 			if progress != nil {
 				progress(col.snapshot())
 			}

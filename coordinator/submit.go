@@ -213,15 +213,7 @@ func (c *Coordinator) Resume(ctx context.Context, sweep string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	key, _ := protocol.SweepKey(sweep)
-	if e, err := c.sw.Get(ctx, key); err == nil {
-		if rec, err := protocol.DecodeSweepRecord(e.Value()); err == nil && rec.Status != protocol.SweepRunning {
-			rec.Status = protocol.SweepRunning
-			if b, err := protocol.Encode(rec); err == nil {
-				_, _ = c.sw.Update(ctx, key, b, e.Revision())
-			}
-		}
-	}
+	c.markSweep(ctx, sweep, protocol.SweepRunning)
 	n := 0
 	for i := range s.Replicas {
 		r := &s.Replicas[i]
@@ -262,15 +254,7 @@ func (c *Coordinator) Cancel(ctx context.Context, sweep string) error {
 	if err != nil {
 		return err
 	}
-	key, _ := protocol.SweepKey(sweep)
-	if e, err := c.sw.Get(ctx, key); err == nil {
-		if rec, err := protocol.DecodeSweepRecord(e.Value()); err == nil {
-			rec.Status = protocol.SweepCancelled
-			if b, err := protocol.Encode(rec); err == nil {
-				_, _ = c.sw.Update(ctx, key, b, e.Revision())
-			}
-		}
-	}
+	c.markSweep(ctx, sweep, protocol.SweepCancelled)
 	subj, _ := protocol.CancelSubject(sweep)
 	if err := c.nc.Publish(subj, nil); err != nil {
 		return fmt.Errorf("coordinator: broadcast cancel: %w", err)
@@ -291,4 +275,27 @@ func (c *Coordinator) Cancel(ctx context.Context, sweep string) error {
 	}
 	c.log.Info("sweep cancelled", "sweep", sweep)
 	return nil
+}
+
+// markSweep sets the status of the sweep's record (best effort: the record
+// is informational; replica records are the state that matters).
+func (c *Coordinator) markSweep(ctx context.Context, sweep string, status protocol.SweepStatus) {
+	key, err := protocol.SweepKey(sweep)
+	if err != nil {
+		return
+	}
+	e, err := c.sw.Get(ctx, key)
+	if err != nil {
+		return
+	}
+	rec, err := protocol.DecodeSweepRecord(e.Value())
+	if err != nil || rec.Status == status {
+		return
+	}
+	rec.Status = status
+	if b, err := protocol.Encode(rec); err == nil {
+		if _, err := c.sw.Update(ctx, key, b, e.Revision()); err != nil {
+			c.log.Warn("cannot update the sweep record", "sweep", sweep, "status", status, "error", err)
+		}
+	}
 }
