@@ -231,6 +231,13 @@ func TestSweepCompletesSameBitsAnyWorkerCount(t *testing.T) {
 				t.Fatalf("counts %v, want %d done", sum.Counts, len(sw.Replicas))
 			}
 			checkRunMatchesLocal(t, sw, dir)
+			js, _ := jetstream.New(c.conn())
+			swkv, _ := js.KeyValue(context.Background(), protocol.BucketSweeps)
+			if e, err := swkv.Get(context.Background(), sw.ID); err != nil {
+				t.Fatal(err)
+			} else if rec, err := protocol.DecodeSweepRecord(e.Value()); err != nil || rec.Status != protocol.SweepDone {
+				t.Errorf("sweep record %+v (%v), want status done", rec, err)
+			}
 			// Resubmitting the same sweep enqueues nothing.
 			n, err := co.Submit(context.Background(), sw)
 			if err != nil || n != 0 {
