@@ -163,13 +163,12 @@ func methodAxes(m *MethodSpec) []axis {
 	}
 	ax = append(ax, axis{"h", h, func(c *protocol.MethodConfig, v float64) { c.H = v }})
 	add := func(prefix string, g *ParamSpec, get func(*protocol.MethodConfig) *protocol.GroupConfig) {
-		for _, fl := range g.fields() {
+		for k, fl := range g.fields() {
 			if len(*fl.v) == 0 {
 				continue
 			}
-			name := fl.name
-			ax = append(ax, axis{prefix + name, *fl.v, func(c *protocol.MethodConfig, v float64) {
-				setGroupField(get(c), name, v)
+			ax = append(ax, axis{prefix + fl.name, *fl.v, func(c *protocol.MethodConfig, v float64) {
+				*groupFields(get(c))[k] = protocol.Float(v)
 			}})
 		}
 	}
@@ -183,30 +182,10 @@ func methodAxes(m *MethodSpec) []axis {
 	return ax
 }
 
-func setGroupField(g *protocol.GroupConfig, name string, v float64) {
-	p := protocol.Float(v)
-	switch name {
-	case "gamma":
-		g.Gamma = p
-	case "tau":
-		g.Tau = p
-	case "sigma_a":
-		g.SigmaA = p
-	case "epsilon":
-		g.Epsilon = p
-	case "xi0":
-		g.Xi0 = p
-	case "momentum":
-		g.Momentum = p
-	case "beta1":
-		g.Beta1 = p
-	case "beta2":
-		g.Beta2 = p
-	case "eps":
-		g.Eps = p
-	default:
-		panic("spec: unknown group field " + name)
-	}
+// groupFields lists the hyperparameters of a GroupConfig in the order of
+// ParamSpec.fields.
+func groupFields(g *protocol.GroupConfig) []**float64 {
+	return []**float64{&g.Gamma, &g.Tau, &g.SigmaA, &g.Epsilon, &g.Xi0, &g.Momentum, &g.Beta1, &g.Beta2, &g.Eps}
 }
 
 // grid enumerates the cartesian product of the axes, the last axis varying

@@ -61,11 +61,11 @@ func between(a, b *ensemble.Replica) ([]charts.InterpPoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	pa, err := readParams(filepath.Join(a.Dir, "params.bin"))
+	pa, err := charts.ReadParams(filepath.Join(a.Dir, "params.bin"))
 	if err != nil {
 		return nil, err
 	}
-	pb, err := readParams(filepath.Join(b.Dir, "params.bin"))
+	pb, err := charts.ReadParams(filepath.Join(b.Dir, "params.bin"))
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +77,4 @@ func between(a, b *ensemble.Replica) ([]charts.InterpPoint, error) {
 		out = append(out, charts.InterpPoint{Alpha: p[0], Train: p[1], Test: p[2]})
 	}
 	return out, nil
-}
-
-func readParams(path string) ([]float64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return train.DecodeParams(b)
 }
