@@ -19,7 +19,10 @@ import (
 // it in its "v" field; a message of any other version is rejected with
 // CodeVersion, never interpreted. Bump it for any change that an older
 // decoder would misread or reject (a new field, a new meaning).
-const Version = 1
+//
+// Version 2 carries a Result's inline files as raw bytes after the JSON
+// object (see Result) instead of base64 strings inside it.
+const Version = 2
 
 // MaxMessageSize is the largest encoded message, in bytes, that Encode
 // produces and the decoders accept (8 MiB, the largest max_payload NATS
@@ -27,12 +30,20 @@ const Version = 1
 // publishers keep messages small and put bulk data in the object store.
 const MaxMessageSize = 8 << 20
 
-// Encode validates m, sets its version field to Version and returns its JSON
-// encoding. The error is an *Error: CodeInvalid when m is nil or fails
+// Encode validates m, sets its version field to Version and returns its
+// encoding: the JSON object, followed for a Result with Files by '\n' and
+// the files' contents (see Result; Encode first sets each file's Size to
+// len(Data)). The error is an *Error: CodeInvalid when m is nil or fails
 // validation, or when the encoding would exceed MaxMessageSize.
 func Encode(m Message) ([]byte, error) {
 	if m == nil || reflect.ValueOf(m).IsNil() {
 		return nil, &Error{Code: CodeInvalid, Message: "protocol: encode: nil message"}
+	}
+	r, _ := m.(*Result)
+	if r != nil {
+		for i := range r.Files {
+			r.Files[i].Size = len(r.Files[i].Data)
+		}
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -45,10 +56,26 @@ func Encode(m Message) ([]byte, error) {
 		return nil, &Error{Code: CodeInvalid, Message: "protocol: " + m.kind() + ": " + err.Error()}
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if len(b) > MaxMessageSize {
-		return nil, invalidf(m.kind(), "encoding is %d bytes, more than the limit of %d", len(b), MaxMessageSize)
+	if r == nil || len(r.Files) == 0 {
+		if len(b) > MaxMessageSize {
+			return nil, invalidf(m.kind(), "encoding is %d bytes, more than the limit of %d", len(b), MaxMessageSize)
+		}
+		return b, nil
 	}
-	return b, nil
+	// The frame: the JSON object, '\n', the contents of the files.
+	size := len(b) + 1
+	for i := range r.Files {
+		size += len(r.Files[i].Data)
+	}
+	if size > MaxMessageSize {
+		return nil, invalidf(m.kind(), "encoding is %d bytes, more than the limit of %d", size, MaxMessageSize)
+	}
+	frame := make([]byte, 0, size)
+	frame = append(append(frame, b...), '\n')
+	for i := range r.Files {
+		frame = append(frame, r.Files[i].Data...)
+	}
+	return frame, nil
 }
 
 // DecodeTask decodes a Task. Like every decoder of this package it
@@ -74,8 +101,119 @@ func DecodeProgress(data []byte) (*Progress, error) { return decode[Progress](da
 // DecodeTrajChunk decodes a TrajChunk, as DecodeTask does.
 func DecodeTrajChunk(data []byte) (*TrajChunk, error) { return decode[TrajChunk](data) }
 
-// DecodeResult decodes a Result, as DecodeTask does.
-func DecodeResult(data []byte) (*Result, error) { return decode[Result](data) }
+// DecodeResult decodes a Result frame (see Result). It finds the end of the
+// JSON object with a byte scan, without decoding the bytes after it, and
+// decodes the object as DecodeTask decodes a whole message (steps 1 to 4).
+// It then checks the bytes after the object, with CodeMalformed: white
+// space only when Files is empty, else exactly '\n' followed by the sum of
+// the files' sizes, none negative. Last it binds each file's Data to its
+// bytes and calls Validate.
+//
+// The decoded message aliases data: each Files[i].Data is a sub-slice of it
+// (with its capacity cut to its length), so data must not be modified while
+// the message is in use.
+func DecodeResult(data []byte) (*Result, error) {
+	const what = "result"
+	if len(data) > MaxMessageSize {
+		return nil, malformed(what, fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxMessageSize))
+	}
+	head, tail := data, []byte(nil)
+	if end := objectEnd(data); end >= 0 {
+		head, tail = data[:end], data[end:]
+	}
+	m, err := decodeHead[Result](head)
+	if err != nil {
+		return nil, err
+	}
+	if err := bindFiles(m, tail); err != nil {
+		return nil, err
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// bindFiles checks the bytes that follow a Result's JSON object against the
+// sizes it declares and points each file's Data at its bytes.
+func bindFiles(m *Result, tail []byte) error {
+	const what = "result"
+	if len(m.Files) == 0 {
+		if rest := bytes.TrimLeft(tail, jsonSpace); len(rest) > 0 {
+			return malformed(what, fmt.Sprintf("data after the JSON object (%d bytes), but it lists no files", len(tail)))
+		}
+		return nil
+	}
+	total := 0
+	for i := range m.Files {
+		f := &m.Files[i]
+		switch {
+		case f.Size < 0:
+			return malformed(what, fmt.Sprintf("file %d %s size %d is negative", i, quote(f.File), f.Size))
+		case f.Size > MaxMessageSize:
+			return malformed(what, fmt.Sprintf("file %d %s size %d is more than the limit of %d", i, quote(f.File), f.Size, MaxMessageSize))
+		}
+		total += f.Size
+	}
+	switch {
+	case len(tail) == 0:
+		return malformed(what, fmt.Sprintf(`files declare %d bytes, but nothing follows the JSON (want '\n' and the files' data)`, total))
+	case tail[0] != '\n':
+		return malformed(what, fmt.Sprintf(`files declare %d bytes, but the JSON is followed by %s, not by '\n'`, total, quote(string(tail[:min(len(tail), 8)]))))
+	}
+	body := tail[1:]
+	if len(body) != total {
+		return malformed(what, fmt.Sprintf("files declare %d bytes, %d follow the JSON", total, len(body)))
+	}
+	off := 0
+	for i := range m.Files {
+		f := &m.Files[i]
+		if f.Size > 0 {
+			f.Data = body[off : off+f.Size : off+f.Size]
+		}
+		off += f.Size
+	}
+	return nil
+}
+
+// objectEnd returns the offset just after the JSON object that data starts
+// with (after optional white space), found by a byte scan that follows
+// strings, their escapes and the nesting of brackets without checking
+// anything else; -1 when data does not start with '{' or the brackets do
+// not close. For a well-formed object the offset is exact, so the bytes
+// after it are never scanned; for anything else the strict decoding of
+// data[:end] (or of data, for -1) reports the error.
+func objectEnd(data []byte) int {
+	i := 0
+	for i < len(data) && strings.IndexByte(jsonSpace, data[i]) >= 0 {
+		i++
+	}
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	depth := 0
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return -1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
 
 // DecodeFailure decodes a Failure, as DecodeTask does.
 func DecodeFailure(data []byte) (*Failure, error) { return decode[Failure](data) }
@@ -87,6 +225,22 @@ func DecodeReplicaState(data []byte) (*ReplicaState, error) { return decode[Repl
 func DecodeSweepRecord(data []byte) (*SweepRecord, error) { return decode[SweepRecord](data) }
 
 func decode[T any, P interface {
+	*T
+	Message
+}](data []byte) (P, error) {
+	m, err := decodeHead[T, P](data)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeHead does the steps of decode but the last, Validate: it checks the
+// envelope, decodes strictly and normalizes.
+func decodeHead[T any, P interface {
 	*T
 	Message
 }](data []byte) (P, error) {
@@ -104,9 +258,6 @@ func decode[T any, P interface {
 		return nil, malformed(what, "data after the JSON object")
 	}
 	normalize(reflect.ValueOf(m))
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
 	return m, nil
 }
 

@@ -15,7 +15,7 @@ func TestRoundTrip(t *testing.T) {
 	for name, m := range validMessages() {
 		t.Run(name, func(t *testing.T) {
 			b := mustEncode(t, m)
-			if !bytes.HasPrefix(b, []byte(`{"v":1,`)) {
+			if !bytes.HasPrefix(b, []byte(`{"v":2,`)) {
 				t.Errorf("encoding does not start with the version: %.40s", b)
 			}
 			got, err := decodeAny(m, b)
@@ -78,34 +78,38 @@ func encodeRaw(t *testing.T, m Message, v int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Replace(b, []byte(`{"v":1,`), []byte(`{"v":`+itoa(v)+`,`), 1)
+	return bytes.Replace(b, []byte(`{"v":2,`), []byte(`{"v":`+itoa(v)+`,`), 1)
 }
 
 func TestVersionRejected(t *testing.T) {
 	for name, m := range validMessages() {
 		valid := mustEncode(t, m)
-		body := valid[len(`{"v":1,`):] // the fields after v, with the closing brace
+		body := valid[len(`{"v":2,`):] // the fields after v, with the closing brace
 		tests := []struct {
 			name string
 			in   string
 			want string
 		}{
-			{"v=0", `{"v":0,` + string(body), "protocol: message version 0, this build speaks version 1"},
-			{"v=2", `{"v":2,` + string(body), "protocol: message version 2, this build speaks version 1"},
-			{"v=-1", `{"v":-1,` + string(body), "protocol: message version -1, this build speaks version 1"},
-			{"v last", `{` + string(body[:len(body)-1]) + `,"v":2}`, "protocol: message version 2, this build speaks version 1"},
-			{"missing", `{` + string(body), `protocol: message has no version (field "v"), this build speaks version 1`},
-			{"null", `{"v":null,` + string(body), `protocol: message has no version (field "v"), this build speaks version 1`},
-			{"string", `{"v":"1",` + string(body), `protocol: message version "1" is not an integer, this build speaks version 1`},
-			{"float", `{"v":1.0,` + string(body), `protocol: message version 1.0 is not an integer, this build speaks version 1`},
-			{"exponent", `{"v":1e0,` + string(body), `protocol: message version 1e0 is not an integer, this build speaks version 1`},
-			{"object", `{"v":{"major":1},` + string(body), `protocol: message version {"major":1} is not an integer`},
+			{"v=0", `{"v":0,` + string(body), "protocol: message version 0, this build speaks version 2"},
+			{"v=1", `{"v":1,` + string(body), "protocol: message version 1, this build speaks version 2"},
+			{"v=3", `{"v":3,` + string(body), "protocol: message version 3, this build speaks version 2"},
+			{"v=-1", `{"v":-1,` + string(body), "protocol: message version -1, this build speaks version 2"},
+			{"v1 last", `{` + string(body[:len(body)-1]) + `,"v":1}`, "protocol: message version 1, this build speaks version 2"},
+			{"v3 last", `{` + string(body[:len(body)-1]) + `,"v":3}`, "protocol: message version 3, this build speaks version 2"},
+			{"missing", `{` + string(body), `protocol: message has no version (field "v"), this build speaks version 2`},
+			{"null", `{"v":null,` + string(body), `protocol: message has no version (field "v"), this build speaks version 2`},
+			{"string", `{"v":"2",` + string(body), `protocol: message version "2" is not an integer, this build speaks version 2`},
+			{"float", `{"v":2.0,` + string(body), `protocol: message version 2.0 is not an integer, this build speaks version 2`},
+			{"exponent", `{"v":2e0,` + string(body), `protocol: message version 2e0 is not an integer, this build speaks version 2`},
+			{"object", `{"v":{"major":2},` + string(body), `protocol: message version {"major":2} is not an integer`},
 			{"huge", `{"v":123456789012345678901234567890,` + string(body), `is not an integer`},
 			// A message of another version is rejected before its fields
 			// are looked at: an unknown field does not turn it into
 			// CodeMalformed.
-			{"v2 with new fields", `{"v":2,"new_field":[1,2],` + string(body), "protocol: message version 2, this build speaks version 1"},
-			{"v2 only", `{"v":2}`, "protocol: message version 2, this build speaks version 1"},
+			{"v1 with old fields", `{"v":1,"old_field":[1,2],` + string(body), "protocol: message version 1, this build speaks version 2"},
+			{"v3 with new fields", `{"v":3,"new_field":[1,2],` + string(body), "protocol: message version 3, this build speaks version 2"},
+			{"v1 only", `{"v":1}`, "protocol: message version 1, this build speaks version 2"},
+			{"v3 only", `{"v":3}`, "protocol: message version 3, this build speaks version 2"},
 		}
 		for _, tt := range tests {
 			t.Run(name+"/"+tt.name, func(t *testing.T) {
@@ -145,19 +149,19 @@ func TestMalformed(t *testing.T) {
 			{"array", `[` + valid + `]`, "not a JSON object"},
 			{"string", `"x"`, "not a JSON object"},
 			{"truncated", valid[:len(valid)-1], "unexpected end of JSON input"},
-			{"syntax", `{"v":1,}`, "invalid character"},
+			{"syntax", `{"v":2,}`, "invalid character"},
 			{"trailing garbage", valid + `x`, "data after the JSON object"},
 			{"trailing object", valid + `{}`, "data after the JSON object"},
 			{"two objects", valid + "\n" + valid, "data after the JSON object"},
 			{"trailing NUL", valid + "\x00", "data after the JSON object"},
-			{"two versions", `{"v":1,` + valid[1:], `more than one version field "v"`},
-			{"two versions by case", `{"V":2,` + valid[1:], `more than one version field "v"`},
+			{"two versions", `{"v":2,` + valid[1:], `more than one version field "v"`},
+			{"two versions by case", `{"V":3,` + valid[1:], `more than one version field "v"`},
 			{"missing comma", strings.Replace(valid, `,"`, ` "`, 1), "invalid character"},
-			{"unquoted key", `{v:1}`, "invalid character"},
-			{"control character", `{"v":1,"a":"` + "\x01" + `"}`, "invalid character"},
+			{"unquoted key", `{v:2}`, "invalid character"},
+			{"control character", `{"v":2,"a":"` + "\x01" + `"}`, "invalid character"},
 			{"unknown field", valid[:len(valid)-1] + `,"bogus":1}`, `unknown field "bogus"`},
-			{"wrong type", strings.Replace(valid, `"v":1,`, `"v":1,"`+firstField[name]+`":[],`, 1), "cannot unmarshal array"},
-			{"too large", `{"v":1,"x":"` + strings.Repeat("a", MaxMessageSize) + `"}`, "more than the limit"},
+			{"wrong type", strings.Replace(valid, `"v":2,`, `"v":2,"`+firstField[name]+`":[],`, 1), "cannot unmarshal array"},
+			{"too large", `{"v":2,"x":"` + strings.Repeat("a", MaxMessageSize) + `"}`, "more than the limit"},
 		}
 		if name == "task" {
 			tests = append(tests, struct{ name, in, want string }{"unknown nested field",

@@ -10,11 +10,12 @@
 // # Versioning
 //
 // Every message and record is a JSON object with an integer field "v", the
-// protocol Version (1). A decoder first reads "v" alone; a message without
-// it, or whose "v" is not the integer Version, is rejected with CodeVersion,
-// for example
+// protocol Version (2), except that a Result with inline files is followed
+// by their raw contents (see Result frames below). A decoder first reads "v"
+// alone; a message without it, or whose "v" is not the integer Version, is
+// rejected with CodeVersion, for example
 //
-//	protocol: message version 2, this build speaks version 1
+//	protocol: message version 1, this build speaks version 2
 //
 // so that no build ever misreads a message of another version. Only then is
 // the message decoded, strictly: unknown fields, values of the wrong type and
@@ -69,6 +70,26 @@
 //
 // Events carry their attempt number; a collector ignores events of an attempt
 // older than the replica's current one (CodeStale).
+//
+// # Result frames
+//
+// A Result carries the small files of a replica inline, as raw bytes after
+// its JSON object rather than base64 inside it, so that neither side runs
+// encoding/json over them. The JSON object lists each file's "file" and
+// "size"; when there is at least one file, it is followed by one '\n' byte
+// and the contents of the files, concatenated in order without separators:
+//
+//	{"v":2,...,"files":[{"file":"grid.json","size":69632},{"file":"params.bin","size":150}]}
+//	<69632 bytes of grid.json><150 bytes of params.bin>
+//
+// (the line break after the object is that '\n' byte). A Result without
+// files is plain JSON. DecodeResult finds the end of the object with a byte
+// scan, decodes the object as strictly as any message, then requires the
+// rest to be exactly '\n' and the sum of the sizes (white space only, when
+// there are no files); anything else is CodeMalformed. The decoded files'
+// Data are slices of the input. Version 1 carried the contents as base64
+// "data" strings inside the object; such a message is rejected with
+// CodeVersion.
 //
 // # Replica state machine
 //

@@ -89,7 +89,7 @@ func TestCodeJSON(t *testing.T) {
 }
 
 func TestErrorIs(t *testing.T) {
-	err := fmt.Errorf("worker: %w", &Error{Code: CodeVersion, Message: "protocol: message version 2, this build speaks version 1"})
+	err := fmt.Errorf("worker: %w", &Error{Code: CodeVersion, Message: "protocol: message version 1, this build speaks version 2"})
 	if !errors.Is(err, ErrVersion) {
 		t.Error("errors.Is(wrapped version error, ErrVersion) = false")
 	}

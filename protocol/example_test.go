@@ -21,15 +21,16 @@ func ExampleEncode() {
 	}
 	fmt.Println(string(b))
 	// Output:
-	// {"v":1,"sweep":"s1","replica":"r0000-1a2b3c4d","attempt":1,"seq":0,"columns":["step","train_loss","val_loss"],"rows":[[0,0.69,null],[100,"+Inf",null]]}
+	// {"v":2,"sweep":"s1","replica":"r0000-1a2b3c4d","attempt":1,"seq":0,"columns":["step","train_loss","val_loss"],"rows":[[0,0.69,null],[100,"+Inf",null]]}
 }
 
 func ExampleDecodeFailure() {
 	for _, in := range []string{
+		`{"v":2,"sweep":"s1","replica":"r1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200}`,
 		`{"v":1,"sweep":"s1","replica":"r1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200}`,
-		`{"v":2,"sweep":"s1","replica":"r1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200,"hint":"new"}`,
-		`{"v":1,"sweep":"s1","replica":"r 1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200}`,
-		`{"v":1,"sweep":"s1","replica":"r1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200} {}`,
+		`{"v":3,"sweep":"s1","replica":"r1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200,"hint":"new"}`,
+		`{"v":2,"sweep":"s1","replica":"r 1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200}`,
+		`{"v":2,"sweep":"s1","replica":"r1","attempt":2,"worker":"w1","code":"diverged","message":"NaN loss","step":1200} {}`,
 	} {
 		f, err := protocol.DecodeFailure([]byte(in))
 		switch {
@@ -43,7 +44,8 @@ func ExampleDecodeFailure() {
 	}
 	// Output:
 	// diverged 1200 true
-	// version: protocol: message version 2, this build speaks version 1
+	// version: protocol: message version 1, this build speaks version 2
+	// version: protocol: message version 3, this build speaks version 2
 	// invalid: protocol: failure: replica "r 1" is not a valid token
 	// malformed: protocol: failure: malformed message: data after the JSON object
 }

@@ -20,22 +20,23 @@ func fuzzSeeds(f *testing.F, valid Message, extra ...string) {
 		f.Fatal(err)
 	}
 	s := string(b)
-	body := s[len(`{"v":1,`):]
+	body := s[len(`{"v":2,`):]
 	for _, seed := range []string{
 		s,
 		"  " + s + "\n",
-		`{"v":2,` + body,
+		`{"v":1,` + body,
+		`{"v":3,` + body,
 		`{"v":0,` + body,
-		`{"v":"1",` + body,
-		`{"V":1,` + body,
-		`{"v":1,"V":1,` + body,
-		`{"v":2,"v":1,` + body,
+		`{"v":"2",` + body,
+		`{"V":2,` + body,
+		`{"v":2,"V":2,` + body,
+		`{"v":3,"v":2,` + body,
 		strings.ToUpper(s),
 		`{` + body,
 		s + `x`,
 		s[:len(s)-1] + `,"bogus":true}`,
 		s[:len(s)/2],
-		`{"v":1}`,
+		`{"v":2}`,
 		`{}`,
 		`null`,
 		`[]`,
@@ -98,61 +99,91 @@ func FuzzDecodeTask(f *testing.F) {
 		strings.Replace(string(b), `"digits":[4,9]`, `"digits":[]`, 1),
 		strings.Replace(string(b), `"h":0.1`, `"h":-0`, 1),
 		strings.Replace(string(b), `"group":"method=adlala,tau=0.0001"`, `"group":"\ud800<>&\u2028"`, 1),
-		`{"v":1,"sweep":"s","replica":"r","index":0,"group":"g","config":{"data":{"kind":"trig"},"model":{"hidden":null},"method":{"name":"sgd","h":1},"steps":1,"seed":0,"data_seed":0},"checkpoint_every":0,"checkpoint_seconds":0,"progress_every":0,"traj_chunk":0,"spec_hash":"h"}`,
+		`{"v":2,"sweep":"s","replica":"r","index":0,"group":"g","config":{"data":{"kind":"trig"},"model":{"hidden":null},"method":{"name":"sgd","h":1},"steps":1,"seed":0,"data_seed":0},"checkpoint_every":0,"checkpoint_seconds":0,"progress_every":0,"traj_chunk":0,"spec_hash":"h"}`,
 	)
 	fuzzDecoder(f, DecodeTask)
 }
 
 func FuzzDecodeProgress(f *testing.F) {
 	fuzzSeeds(f, validProgress(),
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","step":0,"steps":1,"metrics":{}}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","step":0,"steps":1,"metrics":{"a":1,"a":2,"\u00e9":-0}}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","step":0,"steps":1,"metrics":{"a":null}}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","step":0,"steps":1,"metrics":{}}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","step":0,"steps":1,"metrics":{"a":1,"a":2,"\u00e9":-0}}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","step":0,"steps":1,"metrics":{"a":null}}`,
 	)
 	fuzzDecoder(f, DecodeProgress)
 }
 
 func FuzzDecodeTrajChunk(f *testing.F) {
 	fuzzSeeds(f, validTrajChunk(),
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a"],"rows":[[null],["+Inf"],["-Inf"],[-0],[5e-324]]}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a"],"rows":[["NaN"]]}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a"],"rows":[[1e400]]}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a","b"],"rows":[[1],null,[]]}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":[],"rows":[[]]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a"],"rows":[[null],["+Inf"],["-Inf"],[-0],[5e-324]]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a"],"rows":[["NaN"]]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a"],"rows":[[1e400]]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":["a","b"],"rows":[[1],null,[]]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"seq":0,"columns":[],"rows":[[]]}`,
 	)
 	fuzzDecoder(f, DecodeTrajChunk)
 }
 
 func FuzzDecodeResult(f *testing.F) {
+	// Frames: valid ones, and ones whose bytes after the JSON object do not
+	// match the declared sizes.
+	b, err := Encode(resultWithFiles())
+	if err != nil {
+		f.Fatal(err)
+	}
+	frame := string(b)
+	end := objectEnd(b)
+	head, contents := frame[:end], frame[end+1:]
+	small := `{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":{},"files":[{"file":"a","size":3},{"file":"b","size":0},{"file":"c","size":2}]}`
 	fuzzSeeds(f, validResult(),
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"diverged","summary":{ "a" : [1, {"b":"<&>"}] },"artifacts":[]}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":[]}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":{"\xff":"\u2028"}}`,
+		frame,
+		" \n"+frame,
+		frame[:len(frame)-1],
+		frame+"\n",
+		head,
+		head+"\n",
+		head+contents,
+		head+"\r\n"+contents,
+		`{"v":1,`+frame[len(`{"v":2,`):],
+		`{"v":3,`+frame[len(`{"v":2,`):],
+		strings.Replace(head, `"size":2}`, `"size":-1}`, 1)+"\n"+contents,
+		strings.Replace(head, `"size":2}`, `"size":3}`, 1)+"\n"+contents,
+		strings.Replace(head, `"size":2}`, `"size":2,"data":"fQo="}`, 1)+"\n"+contents,
+		small+"\n{}\n}\"",
+		small+"\n{}\n}",
+		small+"\n",
+		strings.Replace(small, `"size":3`, `"size":9223372036854775807`, 1)+"\nabcde",
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":{},"files":[]}`+"\n\x00",
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":{},"files":[{"file":"a"}]}`+"\n",
+		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":{},"files":[{"file":"a","data":"e30K"}]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"diverged","summary":{ "a" : [1, {"b":"<&>"}] },"artifacts":[]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":[]}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","status":"done","summary":{"\xff":"\u2028"}}`,
 	)
 	fuzzDecoder(f, DecodeResult)
 }
 
 func FuzzDecodeFailure(f *testing.F) {
 	fuzzSeeds(f, validFailure(),
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","code":"unknown","message":"m","step":0}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","code":"nope","message":"m","step":0}`,
-		`{"v":1,"sweep":"s","replica":"r","attempt":1,"worker":"w","code":7,"message":"m","step":0}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","code":"unknown","message":"m","step":0}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","code":"nope","message":"m","step":0}`,
+		`{"v":2,"sweep":"s","replica":"r","attempt":1,"worker":"w","code":7,"message":"m","step":0}`,
 	)
 	fuzzDecoder(f, DecodeFailure)
 }
 
 func FuzzDecodeReplicaState(f *testing.F) {
 	fuzzSeeds(f, validReplicaState(),
-		`{"v":1,"state":"pending","attempt":0,"step":0,"steps":0,"updated":"2026-01-01T00:00:00+01:00"}`,
-		`{"v":1,"state":"failed","attempt":0,"step":0,"steps":0,"error_code":"max_deliver","error":"e","updated":"0001-01-01T00:30:00+01:00"}`,
-		`{"v":1,"state":"done","attempt":1,"step":0,"steps":0,"error_code":"unknown","updated":"9999-12-31T23:30:00-01:00"}`,
+		`{"v":2,"state":"pending","attempt":0,"step":0,"steps":0,"updated":"2026-01-01T00:00:00+01:00"}`,
+		`{"v":2,"state":"failed","attempt":0,"step":0,"steps":0,"error_code":"max_deliver","error":"e","updated":"0001-01-01T00:30:00+01:00"}`,
+		`{"v":2,"state":"done","attempt":1,"step":0,"steps":0,"error_code":"unknown","updated":"9999-12-31T23:30:00-01:00"}`,
 	)
 	fuzzDecoder(f, DecodeReplicaState)
 }
 
 func FuzzDecodeSweepRecord(f *testing.F) {
 	fuzzSeeds(f, validSweepRecord(),
-		`{"v":1,"id":"s","name":"","spec":"x","spec_hash":"h","replicas":1,"created":"2026-11-25T19:50:44.5-00:00","status":"done"}`,
+		`{"v":2,"id":"s","name":"","spec":"x","spec_hash":"h","replicas":1,"created":"2026-11-25T19:50:44.5-00:00","status":"done"}`,
 	)
 	fuzzDecoder(f, DecodeSweepRecord)
 }

@@ -247,7 +247,25 @@ const (
 func (s ResultStatus) Valid() bool { return s == ResultDone || s == ResultDiverged }
 
 // Result reports a finished chain: the body of an EventResult event. The
-// files it lists are already in BucketArtifacts when it is published.
+// files it lists in Artifacts are already in BucketArtifacts when it is
+// published.
+//
+// # Wire format
+//
+// A Result without Files is a JSON object, like every other message. A
+// Result with Files is a frame: the JSON object, in which each entry of
+// "files" has only "file" and "size", then one '\n' byte, then the contents
+// of Files concatenated in order, with no separators:
+//
+//	{"v":2,...,"files":[{"file":"grid.json","size":69632},{"file":"params.bin","size":150}]}\n<69632 bytes><150 bytes>
+//
+// The file contents are raw bytes (not base64), which encoding/json never
+// scans: DecodeResult finds the end of the JSON object with a byte scan and
+// decodes only that. MaxMessageSize applies to the whole frame. A decoder
+// rejects with CodeMalformed a frame whose bytes after the JSON object are
+// not exactly '\n' and the sum of the sizes (a negative size, a missing
+// '\n', too few or too many bytes), and, when Files is empty, anything but
+// white space after the object.
 type Result struct {
 	// V is the protocol version, Version.
 	V int `json:"v"`
@@ -266,21 +284,29 @@ type Result struct {
 	// distinct names and distinct files.
 	Artifacts []ObjectRef `json:"artifacts,omitempty"`
 	// Files carries small replica files inline (a worker inlines them when
-	// they fit in MaxInlineFiles bytes, saving object-store round trips).
-	// A file appears at most once, in Artifacts or in Files.
+	// they fit in MaxInlineFiles bytes, saving object-store round trips),
+	// their names in the JSON object and their contents after it (see Wire
+	// format). A file appears at most once, in Artifacts or in Files.
 	Files []InlineFile `json:"files,omitempty"`
 }
 
 // MaxInlineFiles is the largest total size of Result.Files: well under the
-// default 1 MB message payload of a NATS server once base64-encoded.
+// default 1 MB message payload of a NATS server (the contents travel as raw
+// bytes after the JSON object).
 const MaxInlineFiles = 512 << 10
 
-// InlineFile is a replica file carried in a Result.
+// InlineFile is a replica file carried in a Result: its name and size in
+// the JSON object, its content after it (see Result).
 type InlineFile struct {
 	// File is the name it takes in the replica directory.
 	File string `json:"file"`
-	// Data is its content (base64 in JSON).
-	Data []byte `json:"data"`
+	// Size is the length of Data in bytes. Encode sets it; Validate
+	// checks it.
+	Size int `json:"size"`
+	// Data is its content. It is not part of the JSON object but follows
+	// it in the frame; a decoded Data is a slice of the decoder's input
+	// (nil for an empty file).
+	Data []byte `json:"-"`
 }
 
 func (*Result) kind() string  { return "result" }
@@ -327,6 +353,9 @@ func (m *Result) Validate() error {
 		}
 		if files[f.File] {
 			return invalidf(what, "file %d %s is a duplicate", i, quote(f.File))
+		}
+		if f.Size != len(f.Data) {
+			return invalidf(what, "file %d %s size %d, but it holds %d bytes", i, quote(f.File), f.Size, len(f.Data))
 		}
 		files[f.File] = true
 		total += len(f.Data)

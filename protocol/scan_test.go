@@ -10,16 +10,16 @@ func TestScanVersion(t *testing.T) {
 		raw string
 		ok  bool
 	}{
-		{`{"v":1}`, "1", true},
-		{`{ "v" : 1 , "a": 2 }`, "1", true},
-		{`{"a":{"v":2},"v":1}`, "1", true},       // nested keys are not the version
-		{`{"a":"\"v\":2","v":1}`, "1", true},     // neither are quoted strings
-		{`{"a":["v",{"v":3}],"V":1}`, "1", true}, // "V" is matched as encoding/json does
-		{`{"v":1,"V":2}`, "", false},             // two version keys
-		{`{"\u0076":2,"v":1}`, "", false},        // an escaped key: fall back
+		{`{"v":2}`, "2", true},
+		{`{ "v" : 2 , "a": 3 }`, "2", true},
+		{`{"a":{"v":3},"v":2}`, "2", true},       // nested keys are not the version
+		{`{"a":"\"v\":3","v":2}`, "2", true},     // neither are quoted strings
+		{`{"a":["v",{"v":3}],"V":2}`, "2", true}, // "V" is matched as encoding/json does
+		{`{"v":2,"V":3}`, "", false},             // two version keys
+		{`{"\u0076":3,"v":2}`, "", false},        // an escaped key: fall back
 		{`{"a":1}`, "", false},                   // none
-		{`{"v":1`, "", false},                    // unbalanced
-		{`{"v":"1"}`, `"1"`, true},               // found; checkVersion rejects it
+		{`{"v":2`, "", false},                    // unbalanced
+		{`{"v":"2"}`, `"2"`, true},               // found; checkVersion rejects it
 	}
 	for _, tc := range cases {
 		raw, ok := scanVersion([]byte(tc.in))
@@ -28,7 +28,7 @@ func TestScanVersion(t *testing.T) {
 		}
 	}
 	// Whatever the path, duplicate and escaped version keys are refused.
-	for _, in := range []string{`{"v":1,"V":1,"sweep":"s"}`, `{"\u0076":2,"v":1}`} {
+	for _, in := range []string{`{"v":2,"V":2,"sweep":"s"}`, `{"\u0076":3,"v":2}`} {
 		if _, err := DecodeTask([]byte(in)); err == nil {
 			t.Errorf("DecodeTask(%s) accepted", in)
 		}

