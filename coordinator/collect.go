@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -76,8 +77,14 @@ type collector struct {
 	sem      chan struct{}
 	wg       sync.WaitGroup
 	byID     map[string]*Replica
-	snap     Snapshot
-	progress ProgressFunc
+	// lastEvent holds, by replica, the attempt of the last result or
+	// failure event handled (guarded by mu: a result whose files cannot be
+	// written is forgotten, since it will be redelivered); wrote is
+	// signalled when a result's files are written.
+	lastEvent map[string]int
+	wrote     chan struct{}
+	snap      Snapshot
+	progress  ProgressFunc
 }
 
 // Collect gathers the events of a sweep into the run directory dir until
@@ -92,6 +99,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 	col := &collector{c: c, sweep: s, dir: dir, states: map[string]*protocol.ReplicaState{},
 		lastStep: map[string]int64{}, have: map[string]bool{}, byID: map[string]*Replica{}, progress: progress,
+		lastEvent: map[string]int{}, wrote: make(chan struct{}, 1),
 		sem: make(chan struct{}, resultWorkers)}
 	defer col.wg.Wait()
 	if err := col.prepare(); err != nil {
@@ -124,28 +132,56 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 	defer watch.Stop()
 
+	// Events are pulled continuously, each handled as it arrives, so that
+	// the end of a sweep is seen at once (a batch Fetch returns only when
+	// full or expired). At most eventBuffer messages wait in the client,
+	// which bounds the memory they hold (a trajectory chunk is ~100 KB).
+	it, err := cons.Messages(jetstream.PullMaxMessages(eventBuffer))
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: pull events: %w", err)
+	}
+	defer func() {
+		// Hand back the events pulled but not handled, so that the next
+		// collector gets them at once rather than after the ack wait.
+		it.Drain()
+		for {
+			m, err := it.Next(jetstream.NextMaxWait(time.Second))
+			if err != nil {
+				return
+			}
+			_ = m.Nak()
+		}
+	}()
+
 	lastReport := time.Time{}
+	waitStates := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		// A small batch bounds the memory held by messages in flight (a
-		// trajectory chunk is ~100 KB); FetchBytes would be tighter, but it
-		// allocates a channel for a million messages on every call.
-		batch, err := cons.Fetch(32, jetstream.FetchMaxWait(300*time.Millisecond))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			c.log.Warn("fetching events failed", "error", err)
-			time.Sleep(500 * time.Millisecond)
-			continue
-		}
 		got, final := 0, false
-		for m := range batch.Messages() {
-			got++
-			if col.handle(ctx, m) {
-				final = true
+		if waitStates {
+			// Every replica's last event is in: what remains are state
+			// changes (a worker marks a replica done just after it
+			// publishes the result) and file writes. Wait for those.
+			col.awaitStates(ctx, watch, 300*time.Millisecond)
+		} else {
+			m, err := it.Next(jetstream.NextMaxWait(300 * time.Millisecond))
+			switch {
+			case err == nil:
+				got++
+				final = col.handle(ctx, m)
+			case errors.Is(err, nats.ErrTimeout):
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			default:
+				c.log.Warn("pulling events failed; pulling again", "error", err)
+				it.Stop()
+				time.Sleep(500 * time.Millisecond)
+				if it, err = cons.Messages(jetstream.PullMaxMessages(eventBuffer)); err != nil {
+					return nil, fmt.Errorf("coordinator: pull events: %w", err)
+				}
+				continue
 			}
 		}
 		col.drainStates(watch)
@@ -153,19 +189,26 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 			progress(col.snapshot())
 			lastReport = time.Now()
 		}
-		if (got == 0 || final) && col.finished(ctx) {
-			col.wg.Wait()
-			sum, err := col.summary()
-			if err == nil {
-				c.markSweep(ctx, sweepID, protocol.SweepDone)
+		if got == 0 || final {
+			if col.finished(ctx) {
+				col.wg.Wait()
+				sum, err := col.summary()
+				if err == nil {
+					c.markSweep(ctx, sweepID, protocol.SweepDone)
+				}
+				if progress != nil {
+					progress(col.snapshot())
+				}
+				return sum, err
 			}
-			if progress != nil {
-				progress(col.snapshot())
-			}
-			return sum, err
+			waitStates = col.eventsIn()
 		}
 	}
 }
+
+// eventBuffer is the number of event messages the collector's pull keeps
+// in flight.
+const eventBuffer = 32
 
 func (col *collector) prepare() error {
 	s := col.sweep
@@ -264,6 +307,17 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 			break
 		}
 		if err := col.appendRows(ch); err != nil {
+			if errors.Is(err, errGap) {
+				// An earlier chunk is being redelivered: take this one
+				// again after it.
+				lvl := hclog.Debug
+				if md, err := m.Metadata(); err == nil && md.NumDelivered%50 == 0 {
+					lvl = hclog.Warn // ~10 s without the rows before it
+				}
+				log.Log(lvl, "trajectory chunk ahead of the file; taking it later", "replica", replica, "after", ch.After, "have", col.lastStep[replica])
+				_ = m.NakWithDelay(gapDelay)
+				return
+			}
 			log.Error("cannot write trajectory; will retry", "replica", replica, "error", err)
 			_ = m.NakWithDelay(time.Second)
 			return
@@ -292,6 +346,7 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 		// The attempt fence: the watched state is usually current; when it
 		// lags behind the result, ask the bucket.
 		known := col.states[replica]
+		col.setLastEvent(replica, res.Attempt)
 		col.sem <- struct{}{}
 		col.wg.Add(1)
 		go func() {
@@ -300,6 +355,7 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 			if st == nil || st.Attempt < res.Attempt {
 				var err error
 				if st, _, err = col.c.state(ctx, col.sweep.ID, replica); err != nil {
+					col.setLastEvent(replica, 0)
 					_ = m.NakWithDelay(time.Second)
 					return
 				}
@@ -311,10 +367,15 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 			}
 			if err := col.fetchArtifacts(ctx, replica, res.Artifacts, res.Files); err != nil {
 				log.Error("cannot fetch the replica's files; will retry", "replica", replica, "error", err)
+				col.setLastEvent(replica, 0)
 				_ = m.NakWithDelay(time.Second)
 				return
 			}
 			_ = m.Ack()
+			select {
+			case col.wrote <- struct{}{}:
+			default:
+			}
 		}()
 		return final
 	case protocol.EventFailure:
@@ -324,22 +385,37 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 			log.Warn("malformed failure event dropped", "replica", replica, "error", err)
 			break
 		}
+		col.setLastEvent(replica, f.Attempt)
 		log.Warn("replica failed", "replica", replica, "code", f.Code, "reason", f.Message)
 	}
 	_ = m.Ack()
 	return final
 }
 
+// errGap: a trajectory chunk starts after rows the file does not hold yet.
+var errGap = errors.New("coordinator: trajectory chunk ahead of the file")
+
+// gapDelay is how long a chunk that arrived ahead of an earlier one waits
+// before it is delivered again.
+const gapDelay = 200 * time.Millisecond
+
 // appendRows appends the rows of a chunk that are newer than what the
 // trajectory file holds; resumed attempts resend rows after their
-// checkpoint, and those are identical, so they are skipped.
+// checkpoint, and those are identical, so they are skipped. A chunk whose
+// preceding row (After) is not yet in the file is refused with errGap:
+// chunks come in order except when one is redelivered (a failed write, or
+// a coordinator that stopped with chunks in hand), and appending the later
+// one first would leave a hole.
 func (col *collector) appendRows(ch *protocol.TrajChunk) error {
+	last := col.lastStep[ch.Replica]
+	if ch.After > last {
+		return errGap
+	}
 	rdir := filepath.Join(col.dir, "replicas", ch.Replica)
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return err
 	}
 	path := filepath.Join(rdir, "trajectory.csv")
-	last := col.lastStep[ch.Replica]
 	var buf bytes.Buffer
 	if last < 0 {
 		buf.WriteString(strings.Join(ch.Columns, ","))
@@ -443,6 +519,66 @@ func (col *collector) writeReplicaJSON(rdir, replica string) error {
 	return os.WriteFile(filepath.Join(rdir, "replica.json"), b, 0o644)
 }
 
+// setLastEvent records the attempt of a replica's last event (0: none,
+// it will be redelivered).
+func (col *collector) setLastEvent(replica string, attempt int) {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if attempt == 0 {
+		delete(col.lastEvent, replica)
+		return
+	}
+	col.lastEvent[replica] = attempt
+}
+
+// eventsIn reports whether the collector needs no more events to finish:
+// every replica's state is known, and its current attempt's last event
+// (result or failure) has been handled, or it has no further event to
+// send (terminal without a result, or with its files on disk already),
+// and a done replica's trajectory is complete.
+// What may remain are state changes (a worker marks a replica done just
+// after it publishes the result) and file writes in flight.
+func (col *collector) eventsIn() bool {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	for id := range col.byID {
+		st := col.states[id]
+		if st == nil {
+			return false
+		}
+		seen := col.lastEvent[id] == st.Attempt
+		switch {
+		case !st.State.Terminal():
+			if !seen {
+				return false
+			}
+		case st.State == protocol.StateDone && col.lastStep[id] < st.Steps:
+			return false // trajectory chunks are still to come
+		case st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged):
+			if !seen && !col.have[id] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// awaitStates waits up to max for a replica state change or for a result's
+// files to be written, and applies the state change.
+func (col *collector) awaitStates(ctx context.Context, w jetstream.KeyWatcher, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case e, ok := <-w.Updates():
+		if ok {
+			col.applyState(e)
+		}
+	case <-col.wrote:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
 // drainStates applies the replica state changes the watch has delivered
 // so far, without blocking.
 func (col *collector) drainStates(w jetstream.KeyWatcher) {
@@ -452,28 +588,33 @@ func (col *collector) drainStates(w jetstream.KeyWatcher) {
 			if !ok {
 				return
 			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue // the end of the initial values, or a deletion
-			}
-			_, id, err := protocol.ParseReplicaKey(e.Key())
-			if err != nil || col.byID[id] == nil {
-				continue
-			}
-			st, err := protocol.DecodeReplicaState(e.Value())
-			if err != nil {
-				col.c.log.Warn("malformed replica state ignored", "key", e.Key(), "error", err)
-				continue
-			}
-			col.states[id] = st
-			if st.Step > col.snap.Steps[id] {
-				col.snap.Steps[id] = st.Step
-			}
-			if st.State == protocol.StateDone {
-				col.snap.Steps[id] = st.Steps
-			}
+			col.applyState(e)
 		default:
 			return
 		}
+	}
+}
+
+// applyState applies one update of the replica state watch.
+func (col *collector) applyState(e jetstream.KeyValueEntry) {
+	if e == nil || e.Operation() != jetstream.KeyValuePut {
+		return // the end of the initial values, or a deletion
+	}
+	_, id, err := protocol.ParseReplicaKey(e.Key())
+	if err != nil || col.byID[id] == nil {
+		return
+	}
+	st, err := protocol.DecodeReplicaState(e.Value())
+	if err != nil {
+		col.c.log.Warn("malformed replica state ignored", "key", e.Key(), "error", err)
+		return
+	}
+	col.states[id] = st
+	if st.Step > col.snap.Steps[id] {
+		col.snap.Steps[id] = st.Step
+	}
+	if st.State == protocol.StateDone {
+		col.snap.Steps[id] = st.Steps
 	}
 }
 
@@ -496,6 +637,11 @@ func (col *collector) finished(ctx context.Context) bool {
 			return false
 		}
 		hasResult := st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged)
+		if st.State == protocol.StateDone && col.lastStep[id] < st.Steps {
+			// A finished chain's last row is at its last step; the
+			// chunks still missing are on their way (redelivered).
+			return false
+		}
 		col.mu.Lock()
 		have := col.have[id]
 		col.mu.Unlock()

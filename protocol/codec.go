@@ -469,6 +469,7 @@ type trajChunkJSON struct {
 	Replica string          `json:"replica"`
 	Attempt int             `json:"attempt"`
 	Seq     int64           `json:"seq"`
+	After   int64           `json:"after"`
 	Columns []string        `json:"columns"`
 	Rows    json.RawMessage `json:"rows,omitempty"`
 }
@@ -476,7 +477,7 @@ type trajChunkJSON struct {
 // MarshalJSON encodes the chunk with NaN as null and the infinities as
 // "+Inf" and "-Inf" (see TrajChunk).
 func (m TrajChunk) MarshalJSON() ([]byte, error) {
-	w := trajChunkJSON{V: m.V, Sweep: m.Sweep, Replica: m.Replica, Attempt: m.Attempt, Seq: m.Seq, Columns: m.Columns}
+	w := trajChunkJSON{V: m.V, Sweep: m.Sweep, Replica: m.Replica, Attempt: m.Attempt, Seq: m.Seq, After: m.After, Columns: m.Columns}
 	if m.Rows != nil {
 		w.Rows = appendWireRows(nil, m.Rows)
 	} else {
@@ -500,7 +501,7 @@ func (m *TrajChunk) UnmarshalJSON(data []byte) error {
 	if err := dec.Decode(&w); err != nil {
 		return err
 	}
-	*m = TrajChunk{V: w.V, Sweep: w.Sweep, Replica: w.Replica, Attempt: w.Attempt, Seq: w.Seq, Columns: w.Columns}
+	*m = TrajChunk{V: w.V, Sweep: w.Sweep, Replica: w.Replica, Attempt: w.Attempt, Seq: w.Seq, After: w.After, Columns: w.Columns}
 	rows, err := parseWireRows(w.Rows)
 	if err != nil {
 		return err

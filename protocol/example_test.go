@@ -10,7 +10,7 @@ import (
 
 func ExampleEncode() {
 	chunk := &protocol.TrajChunk{
-		Sweep: "s1", Replica: "r0000-1a2b3c4d", Attempt: 1, Seq: 0,
+		Sweep: "s1", Replica: "r0000-1a2b3c4d", Attempt: 1, Seq: 0, After: -1,
 		Columns: []string{"step", "train_loss", "val_loss"},
 		Rows:    [][]float64{{0, 0.69, math.NaN()}, {100, math.Inf(1), math.NaN()}},
 	}
@@ -21,7 +21,7 @@ func ExampleEncode() {
 	}
 	fmt.Println(string(b))
 	// Output:
-	// {"v":2,"sweep":"s1","replica":"r0000-1a2b3c4d","attempt":1,"seq":0,"columns":["step","train_loss","val_loss"],"rows":[[0,0.69,null],[100,"+Inf",null]]}
+	// {"v":2,"sweep":"s1","replica":"r0000-1a2b3c4d","attempt":1,"seq":0,"after":-1,"columns":["step","train_loss","val_loss"],"rows":[[0,0.69,null],[100,"+Inf",null]]}
 }
 
 func ExampleDecodeFailure() {

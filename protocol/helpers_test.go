@@ -42,7 +42,7 @@ func validProgress() *Progress {
 
 func validTrajChunk() *TrajChunk {
 	return &TrajChunk{
-		Sweep: "s-01", Replica: "r0003-1a2b3c4d", Attempt: 2, Seq: 0,
+		Sweep: "s-01", Replica: "r0003-1a2b3c4d", Attempt: 2, Seq: 0, After: -1,
 		Columns: []string{"step", "train_loss", "val_loss", "tkin:hidden"},
 		Rows: [][]float64{
 			{0, 0.69, math.NaN(), 1e-4},

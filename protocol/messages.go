@@ -184,6 +184,11 @@ type TrajChunk struct {
 	Attempt int    `json:"attempt"`
 	// Seq numbers the chunks of an attempt from 0.
 	Seq int64 `json:"seq"`
+	// After is the step (first column) of the trajectory row that comes
+	// just before Rows[0], -1 when Rows[0] is the replica's first row. A
+	// collector appends a chunk only when After is the last row it holds,
+	// so that chunks redelivered out of order never leave a gap.
+	After int64 `json:"after"`
 	// Columns names the columns (non-empty, distinct, at most 256 bytes
 	// each); the first is usually "step".
 	Columns []string `json:"columns"`
@@ -205,6 +210,9 @@ func (m *TrajChunk) Validate() error {
 	}
 	if m.Seq < 0 {
 		return invalidf(what, "seq %d is negative", m.Seq)
+	}
+	if m.After < -1 {
+		return invalidf(what, "after %d is less than -1", m.After)
 	}
 	if len(m.Columns) == 0 {
 		return invalidf(what, "columns is empty")

@@ -109,6 +109,7 @@ func invalidCases() []invalidCase {
 		trajCase("sweep", `sweep "*" is not a valid token`, func(m *TrajChunk) { m.Sweep = "*" }),
 		trajCase("replica", `replica "" is not a valid token`, func(m *TrajChunk) { m.Replica = "" }),
 		trajCase("attempt", `attempt -1 is less than 1`, func(m *TrajChunk) { m.Attempt = -1 }),
+		trajCase("after", `after -2 is less than -1`, func(m *TrajChunk) { m.After = -2 }),
 		trajCase("seq", `seq -1 is negative`, func(m *TrajChunk) { m.Seq = -1 }),
 		trajCase("no columns", `columns is empty`, func(m *TrajChunk) { m.Columns = nil }),
 		trajCase("column empty", `column 2 is empty`, func(m *TrajChunk) { m.Columns[2] = "" }),

@@ -341,6 +341,11 @@ func (r *Replica) Done() bool { return r.done }
 // Last returns the metrics of the latest evaluation.
 func (r *Replica) Last() Metrics { return r.last }
 
+// Evals returns the number of evaluations (trajectory rows) done so far,
+// restored checkpoints included: when it is positive, Last().Step is the
+// step of the latest row.
+func (r *Replica) Evals() int { return r.evals }
+
 // RowFunc receives each evaluation row, in Columns order. The slice is
 // reused: copy it to keep it. An error stops the run and is returned.
 type RowFunc func(row []float64) error

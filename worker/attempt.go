@@ -27,13 +27,16 @@ type attempt struct {
 	rev   uint64
 	log   hclog.Logger
 
-	rep      *train.Replica
-	rows     [][]float64
-	seq      int64
-	lastBeat time.Time
-	lastCkpt time.Time
-	lastProg time.Time
-	ckptStep int64
+	rep  *train.Replica
+	rows [][]float64
+	seq  int64
+	// prevRow is the step of the last trajectory row emitted (-1: none),
+	// after the step of the row before rows[0].
+	prevRow, after int64
+	lastBeat       time.Time
+	lastCkpt       time.Time
+	lastProg       time.Time
+	ckptStep       int64
 }
 
 // progressInterval thins progress events in time: at most one per second
@@ -86,8 +89,18 @@ func (a *attempt) run(ctx context.Context) {
 	if chunkRows <= 0 {
 		chunkRows = protocol.DefaultTrajChunk
 	}
+	// The row before the next one: none for a fresh chain; after a
+	// restore, the last evaluation the checkpoint holds.
+	a.prevRow = -1
+	if a.rep.Evals() > 0 {
+		a.prevRow = a.rep.Last().Step
+	}
 	collect := func(row []float64) error {
+		if len(a.rows) == 0 {
+			a.after = a.prevRow
+		}
 		a.rows = append(a.rows, append([]float64(nil), row...))
+		a.prevRow = int64(row[0])
 		return nil
 	}
 	for !a.rep.Done() {
@@ -182,7 +195,7 @@ func (a *attempt) flushRows() error {
 	id := protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventTraj), first)
 	err := a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventTraj, id, &protocol.TrajChunk{
 		Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Seq: a.seq,
-		Columns: a.rep.Columns(), Rows: a.rows,
+		After: a.after, Columns: a.rep.Columns(), Rows: a.rows,
 	})
 	if err != nil {
 		return fmt.Errorf("publish trajectory chunk: %w", err)

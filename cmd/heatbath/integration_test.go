@@ -751,3 +751,100 @@ func TestZombieWorkerIsFenced(t *testing.T) {
 	}
 	checkRunMatchesLocal(t, sw, dir)
 }
+
+// TestTrajectoryChunksOutOfOrder: trajectory chunks that arrive out of
+// order (as after a redelivery) and a result that arrives before the last
+// of them still give the complete, in-order trajectory: a chunk whose
+// preceding row is not on disk yet is taken again later, and the sweep is
+// not finished until the last row is written.
+func TestTrajectoryChunksOutOfOrder(t *testing.T) {
+	c := startServer(t, false)
+	co := c.coordinator(10*time.Second, 5, testLogger(t))
+	sw := smallSweep(t, 400, 1, 0)
+	sw.Replicas = sw.Replicas[:1]
+	r := sw.Replicas[0]
+	ctx := context.Background()
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	// Play the worker by hand: run the chain, then publish its events.
+	rep, err := train.Build(r.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]float64
+	if err := rep.RunUntil(r.Config.Steps, func(row []float64) error {
+		rows = append(rows, append([]float64(nil), row...))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 5 {
+		t.Fatalf("only %d rows", len(rows))
+	}
+	nc := c.conn()
+	js, _ := jetstream.New(nc)
+	publish := func(kind protocol.EventKind, m protocol.Message) {
+		t.Helper()
+		subj, _ := protocol.EventSubject(sw.ID, r.ID, kind)
+		b, err := protocol.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, subj, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chunk := func(seq int, from, to int) *protocol.TrajChunk {
+		after := int64(-1)
+		if from > 0 {
+			after = int64(rows[from-1][0])
+		}
+		return &protocol.TrajChunk{Sweep: sw.ID, Replica: r.ID, Attempt: 1, Seq: int64(seq), After: after,
+			Columns: rep.Columns(), Rows: rows[from:to]}
+	}
+	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
+	key, _ := protocol.ReplicaKey(sw.ID, r.ID)
+	setState := func(next protocol.ReplicaState) {
+		t.Helper()
+		e, err := kv.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Updated = time.Now()
+		b, _ := protocol.Encode(&next)
+		if _, err := kv.Update(ctx, key, b, e.Revision()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState(protocol.ReplicaState{State: protocol.StateRunning, Attempt: 1, Worker: "hand", Steps: r.Config.Steps})
+	n := len(rows)
+	publish(protocol.EventTraj, chunk(2, 2*n/3, n))
+	publish(protocol.EventTraj, chunk(0, 0, n/3))
+	res := rep.Result()
+	files, err := rep.Artifacts(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inline []protocol.InlineFile
+	for _, name := range []string{"grid.json", "init_params.bin", "interp.csv", "params.bin", "predictions.json", "result.json"} {
+		if b, ok := files[name]; ok {
+			inline = append(inline, protocol.InlineFile{File: name, Data: b})
+		}
+	}
+	summary, _ := json.Marshal(res)
+	publish(protocol.EventResult, &protocol.Result{Sweep: sw.ID, Replica: r.ID, Attempt: 1, Worker: "hand",
+		Status: protocol.ResultDone, Summary: summary, Files: inline})
+	setState(protocol.ReplicaState{State: protocol.StateDone, Attempt: 1, Worker: "hand", Step: r.Config.Steps, Steps: r.Config.Steps})
+	// The middle chunk comes last.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		publish(protocol.EventTraj, chunk(1, n/3, 2*n/3))
+	}()
+	dir := filepath.Join(c.dir, "run")
+	sum := collect(t, co, sw.ID, dir, time.Minute)
+	if sum.Counts["done"] != 1 {
+		t.Fatalf("counts %v", sum.Counts)
+	}
+	checkRunMatchesLocal(t, sw, dir)
+}
