@@ -134,9 +134,10 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 
 	// Events are pulled continuously, each handled as it arrives, so that
 	// the end of a sweep is seen at once (a batch Fetch returns only when
-	// full or expired). At most eventBuffer messages wait in the client,
-	// which bounds the memory they hold (a trajectory chunk is ~100 KB).
-	it, err := cons.Messages(jetstream.PullMaxMessages(eventBuffer))
+	// full or expired). At most eventBuffer messages and eventBytes wait in
+	// the client, which bounds the memory they hold (a trajectory chunk is
+	// up to ~100 KB).
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(eventBuffer, eventBytes))
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: pull events: %w", err)
 	}
@@ -178,7 +179,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 				c.log.Warn("pulling events failed; pulling again", "error", err)
 				it.Stop()
 				time.Sleep(500 * time.Millisecond)
-				if it, err = cons.Messages(jetstream.PullMaxMessages(eventBuffer)); err != nil {
+				if it, err = cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(eventBuffer, eventBytes)); err != nil {
 					return nil, fmt.Errorf("coordinator: pull events: %w", err)
 				}
 				continue
@@ -206,9 +207,12 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 }
 
-// eventBuffer is the number of event messages the collector's pull keeps
-// in flight.
-const eventBuffer = 32
+// eventBuffer and eventBytes bound the event messages the collector's pull
+// keeps in flight, in number and in bytes.
+const (
+	eventBuffer = 32
+	eventBytes  = 1 << 20
+)
 
 func (col *collector) prepare() error {
 	s := col.sweep
