@@ -132,28 +132,6 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 	defer watch.Stop()
 
-	// Events are pulled continuously, each handled as it arrives, so that
-	// the end of a sweep is seen at once (a batch Fetch returns only when
-	// full or expired). At most eventBuffer messages and eventBytes wait in
-	// the client, which bounds the memory they hold (a trajectory chunk is
-	// up to ~100 KB).
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(eventBuffer, eventBytes))
-	if err != nil {
-		return nil, fmt.Errorf("coordinator: pull events: %w", err)
-	}
-	defer func() {
-		// Hand back the events pulled but not handled, so that the next
-		// collector gets them at once rather than after the ack wait.
-		it.Drain()
-		for {
-			m, err := it.Next(jetstream.NextMaxWait(time.Second))
-			if err != nil {
-				return
-			}
-			_ = m.Nak()
-		}
-	}()
-
 	lastReport := time.Time{}
 	waitStates := false
 	for {
@@ -167,21 +145,35 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 			// publishes the result) and file writes. Wait for those.
 			col.awaitStates(ctx, watch, 300*time.Millisecond)
 		} else {
-			m, err := it.Next(jetstream.NextMaxWait(300 * time.Millisecond))
+			// Take what is there (at most eventBuffer messages, which
+			// bounds the memory they hold: a trajectory chunk is up to
+			// ~100 KB); when nothing is, wait for the next one. A batch
+			// Fetch would hold the end of a sweep back until it filled or
+			// expired.
+			batch, err := cons.FetchNoWait(eventBuffer)
+			if err == nil {
+				for m := range batch.Messages() {
+					got++
+					if col.handle(ctx, m) {
+						final = true
+					}
+				}
+				err = batch.Error()
+			}
+			if err == nil && got == 0 {
+				var m jetstream.Msg
+				if m, err = cons.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
+					got++
+					final = col.handle(ctx, m)
+				}
+			}
 			switch {
-			case err == nil:
-				got++
-				final = col.handle(ctx, m)
-			case errors.Is(err, nats.ErrTimeout):
+			case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			default:
-				c.log.Warn("pulling events failed; pulling again", "error", err)
-				it.Stop()
+				c.log.Warn("fetching events failed", "error", err)
 				time.Sleep(500 * time.Millisecond)
-				if it, err = cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(eventBuffer, eventBytes)); err != nil {
-					return nil, fmt.Errorf("coordinator: pull events: %w", err)
-				}
 				continue
 			}
 		}
@@ -207,12 +199,8 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 }
 
-// eventBuffer and eventBytes bound the event messages the collector's pull
-// keeps in flight, in number and in bytes.
-const (
-	eventBuffer = 32
-	eventBytes  = 1 << 20
-)
+// eventBuffer is the largest batch of events the collector fetches.
+const eventBuffer = 32
 
 func (col *collector) prepare() error {
 	s := col.sweep
