@@ -37,6 +37,8 @@ type attempt struct {
 	lastCkpt       time.Time
 	lastProg       time.Time
 	ckptStep       int64
+	// tail is the slot's token for publishing a result (see finish).
+	tail chan struct{}
 }
 
 // progressInterval thins progress events in time: at most one per second
@@ -320,20 +322,36 @@ func artifactOrder(files map[string][]byte) []string {
 	return append(names, "result.json")
 }
 
-// finish uploads the replica's files (inline in the result when they are
-// small, else to the object store), publishes the result and marks the
-// replica done (a diverged chain is a result too, recorded as failed with
-// the divergence as its reason), then acknowledges the task.
+// finish computes the replica's files, then publishes them: the remaining
+// trajectory rows, the files (inline in the result when they are small,
+// else in the object store), the result, and the replica's record moved to
+// done (a diverged chain is a result too, recorded as failed with the
+// divergence as its reason); then it acknowledges the task. Publishing is
+// waiting on the server (fsynced writes and round trips, a few ms), so it
+// runs on its own goroutine beside the slot's next chain, one replica at a
+// time per slot; Worker.Run waits for it.
 func (a *attempt) finish() {
-	t := a.task
-	if err := a.flushRows(); err != nil {
-		a.transient(err)
-		return
-	}
 	res := a.rep.Result()
 	files, err := a.rep.Artifacts(res)
 	if err != nil {
 		a.fail(protocol.CodeInternal, err.Error())
+		return
+	}
+	a.tail <- struct{}{}
+	a.w.finishing.Add(1)
+	go func() {
+		defer func() {
+			<-a.tail
+			a.w.finishing.Done()
+		}()
+		a.publishResult(res, files)
+	}()
+}
+
+func (a *attempt) publishResult(res train.Result, files map[string][]byte) {
+	t := a.task
+	if err := a.flushRows(); err != nil {
+		a.transient(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -62,6 +62,9 @@ type Worker struct {
 	cons jetstream.Consumer
 
 	cancelled sync.Map // sweep id → struct{}
+	// finishing counts the replicas whose result is being published
+	// (attempt.finish); Run waits for them before it returns.
+	finishing sync.WaitGroup
 }
 
 // New returns a worker on the connection nc.
@@ -166,11 +169,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	w.finishing.Wait()
 	w.log.Info("worker stopped")
 	return nil
 }
 
 func (w *Worker) slot(ctx context.Context) {
+	// tail holds a token while the slot's last replica publishes its
+	// result, which overlaps the slot's next chain.
+	tail := make(chan struct{}, 1)
 	for ctx.Err() == nil {
 		// The pull is bound to ctx, so that a shutdown does not wait for
 		// it to expire.
@@ -195,7 +202,7 @@ func (w *Worker) slot(ctx context.Context) {
 			}
 			continue
 		}
-		w.handle(ctx, m)
+		w.handle(ctx, m, tail)
 	}
 }
 
@@ -234,7 +241,7 @@ func (w *Worker) cas(ctx context.Context, key string, prev *protocol.ReplicaStat
 	return nrev, nil
 }
 
-func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
+func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}) {
 	task, err := protocol.DecodeTask(m.Data())
 	if err != nil {
 		w.poison(ctx, m, err)
@@ -273,7 +280,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	a := &attempt{w: w, m: m, task: task, key: key, state: run, rev: rev, log: log.With("attempt", run.Attempt)}
+	a := &attempt{w: w, m: m, task: task, key: key, state: run, rev: rev, log: log.With("attempt", run.Attempt), tail: tail}
 	a.run(ctx)
 }
 
