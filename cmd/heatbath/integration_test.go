@@ -189,6 +189,44 @@ func collect(t testing.TB, co *coordinator.Coordinator, id, dir string, timeout 
 	return sum
 }
 
+// submitOne submits the first replica of smallSweep(steps, 1, ckpt) alone
+// and returns the sweep and the replica's record key in the bucket kv.
+func submitOne(t *testing.T, c *cluster, co *coordinator.Coordinator, steps, ckpt int) (sw *coordinator.Sweep, kv jetstream.KeyValue, key string) {
+	t.Helper()
+	sw = smallSweep(t, steps, 1, ckpt)
+	sw.Replicas = sw.Replicas[:1]
+	ctx := context.Background()
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(c.conn())
+	kv, err := js.KeyValue(ctx, protocol.BucketReplicas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ = protocol.ReplicaKey(sw.ID, sw.Replicas[0].ID)
+	return sw, kv, key
+}
+
+// overwriteState writes next over a replica's record, as a worker would
+// (compare-and-set against the current revision), and reports whether the
+// write went through.
+func overwriteState(t *testing.T, kv jetstream.KeyValue, key string, next protocol.ReplicaState) bool {
+	t.Helper()
+	ctx := context.Background()
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.Updated = time.Now()
+	b, err := protocol.Encode(&next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kv.Update(ctx, key, b, e.Revision())
+	return err == nil
+}
+
 // checkRunMatchesLocal checks every replica of a finished run against the
 // same chain run in-process: identical parameters and trajectory.
 func checkRunMatchesLocal(t *testing.T, sw *coordinator.Sweep, dir string) {
@@ -451,30 +489,17 @@ func TestStaleResultIgnored(t *testing.T) {
 	var logs logBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, tWriter{t}), Level: hclog.Debug})
 	co := c.coordinator(10*time.Second, 5, log)
-	sw := smallSweep(t, 500, 1, 0)
-	sw.Replicas = sw.Replicas[:1]
+	sw, kv, key := submitOne(t, c, co, 500, 0)
 	r := sw.Replicas[0]
-	if _, err := co.Submit(context.Background(), sw); err != nil {
-		t.Fatal(err)
-	}
-	nc := c.conn()
-	js, _ := jetstream.New(nc)
+	js, _ := jetstream.New(c.conn())
 	ctx := context.Background()
-	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
-	key, _ := protocol.ReplicaKey(sw.ID, r.ID)
 	// A zombie took attempt 1; a newer worker took over as attempt 2.
 	for _, next := range []protocol.ReplicaState{
 		{State: protocol.StateRunning, Attempt: 1, Worker: "zombie", Steps: r.Config.Steps},
 		{State: protocol.StateRunning, Attempt: 2, Worker: "newer", Steps: r.Config.Steps},
 	} {
-		e, err := kv.Get(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		next.Updated = time.Now()
-		b, _ := protocol.Encode(&next)
-		if _, err := kv.Update(ctx, key, b, e.Revision()); err != nil {
-			t.Fatal(err)
+		if !overwriteState(t, kv, key, next) {
+			t.Fatal("state write refused")
 		}
 	}
 	// The zombie's late result, with a bogus result.json.
@@ -699,17 +724,9 @@ func TestCancelKeepsFinishedAndResumeCompletes(t *testing.T) {
 func TestZombieWorkerIsFenced(t *testing.T) {
 	c := startServer(t, false)
 	co := c.coordinator(2*time.Second, 5, testLogger(t))
-	sw := smallSweep(t, 60000, 1, 1000)
-	sw.Replicas = sw.Replicas[:1]
+	sw, kv, key := submitOne(t, c, co, 60000, 1000)
 	r := sw.Replicas[0]
 	ctx := context.Background()
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	nc := c.conn()
-	js, _ := jetstream.New(nc)
-	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
-	key, _ := protocol.ReplicaKey(sw.ID, r.ID)
 	c.startWorker(1, 300*time.Millisecond, "zombie")
 	// Once the zombie has checkpointed, take the replica over in KV.
 	for deadline := time.Now().Add(time.Minute); ; {
@@ -720,9 +737,8 @@ func TestZombieWorkerIsFenced(t *testing.T) {
 		st, _ := protocol.DecodeReplicaState(e.Value())
 		if st.State == protocol.StateRunning && st.Worker == "zombie" && st.Step >= 2000 {
 			next := *st
-			next.Attempt, next.Worker, next.Updated = st.Attempt+1, "intruder", time.Now()
-			b, _ := protocol.Encode(&next)
-			if _, err := kv.Update(ctx, key, b, e.Revision()); err == nil {
+			next.Attempt, next.Worker = st.Attempt+1, "intruder"
+			if overwriteState(t, kv, key, next) {
 				break
 			}
 		}
@@ -737,6 +753,7 @@ func TestZombieWorkerIsFenced(t *testing.T) {
 		t.Fatalf("counts %v, attempts %d; want done after attempt 3 (zombie 1, intruder 2, redelivery 3)", sum.Counts, sum.Replicas[0].Attempts)
 	}
 	// No result of attempt 1 or 2 was ever published.
+	js, _ := jetstream.New(c.conn())
 	filter, _ := protocol.ReplicaEventFilter(sw.ID, r.ID)
 	oc, err := js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
@@ -773,13 +790,9 @@ func TestZombieWorkerIsFenced(t *testing.T) {
 func TestTrajectoryChunksOutOfOrder(t *testing.T) {
 	c := startServer(t, false)
 	co := c.coordinator(10*time.Second, 5, testLogger(t))
-	sw := smallSweep(t, 400, 1, 0)
-	sw.Replicas = sw.Replicas[:1]
+	sw, kv, key := submitOne(t, c, co, 400, 0)
 	r := sw.Replicas[0]
 	ctx := context.Background()
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
 	// Play the worker by hand: run the chain, then publish its events.
 	rep, err := train.Build(r.Config)
 	if err != nil {
@@ -816,18 +829,10 @@ func TestTrajectoryChunksOutOfOrder(t *testing.T) {
 		return &protocol.TrajChunk{Sweep: sw.ID, Replica: r.ID, Attempt: 1, Seq: int64(seq), After: after,
 			Columns: rep.Columns(), Rows: rows[from:to]}
 	}
-	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
-	key, _ := protocol.ReplicaKey(sw.ID, r.ID)
 	setState := func(next protocol.ReplicaState) {
 		t.Helper()
-		e, err := kv.Get(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		next.Updated = time.Now()
-		b, _ := protocol.Encode(&next)
-		if _, err := kv.Update(ctx, key, b, e.Revision()); err != nil {
-			t.Fatal(err)
+		if !overwriteState(t, kv, key, next) {
+			t.Fatal("state write refused")
 		}
 	}
 	setState(protocol.ReplicaState{State: protocol.StateRunning, Attempt: 1, Worker: "hand", Steps: r.Config.Steps})
