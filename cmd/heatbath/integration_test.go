@@ -866,3 +866,92 @@ func TestTrajectoryChunksOutOfOrder(t *testing.T) {
 	}
 	checkRunMatchesLocal(t, sw, dir)
 }
+
+// TestWorkerStopWaitsForResults: a worker publishes each finished
+// replica's result beside its next chain; when it is stopped, Run returns
+// only after those publications are complete. Right after it returns, no
+// replica is half-finished: a replica with a result event is recorded done
+// and its task is gone from the queue, and a replica recorded done has its
+// result event.
+func TestWorkerStopWaitsForResults(t *testing.T) {
+	c := startServer(t, false)
+	co := c.coordinator(10*time.Second, 5, testLogger(t))
+	sw := smallSweep(t, 200, 15, 0)
+	ctx := context.Background()
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(c.conn())
+	kv, _ := js.KeyValue(ctx, protocol.BucketReplicas)
+	events, _ := js.Stream(ctx, protocol.StreamEvents)
+	tasks, _ := js.Stream(ctx, protocol.StreamTasks)
+	// A worker on its own connection, closed as soon as Run returns (as a
+	// worker process exits): publications still in flight would be cut.
+	wnc := c.conn()
+	w, err := worker.New(wnc, worker.Config{Name: "w", Slots: 2, FetchWait: 300 * time.Millisecond,
+		Heartbeat: time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		_ = w.Run(wctx)
+		wnc.Close()
+	}()
+	stop := func() { cancel(); <-ran }
+	state := func(r coordinator.Replica) *protocol.ReplicaState {
+		key, _ := protocol.ReplicaKey(sw.ID, r.ID)
+		e, err := kv.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := protocol.DecodeReplicaState(e.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
+		done := 0
+		for _, r := range sw.Replicas {
+			if state(r).State == protocol.StateDone {
+				done++
+			}
+		}
+		if done >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replicas do not finish")
+		}
+	}
+	stop()
+	results, finished := 0, 0
+	for _, r := range sw.Replicas {
+		st := state(r)
+		subj, _ := protocol.EventSubject(sw.ID, r.ID, protocol.EventResult)
+		_, err := events.GetLastMsgForSubject(ctx, subj)
+		hasResult := err == nil
+		tsubj, _ := protocol.TaskSubject("cpu", sw.ID, r.ID)
+		_, err = tasks.GetLastMsgForSubject(ctx, tsubj)
+		queued := err == nil
+		if hasResult {
+			results++
+			if st.State != protocol.StateDone || queued {
+				t.Errorf("replica %s: result published but state %s, task queued %v", r.ID, st.State, queued)
+			}
+		}
+		if st.State == protocol.StateDone {
+			finished++
+			if !hasResult {
+				t.Errorf("replica %s: done without a result event", r.ID)
+			}
+		}
+	}
+	if finished < 5 || finished == len(sw.Replicas) {
+		t.Fatalf("%d of %d replicas finished; the worker should have been stopped mid-sweep", finished, len(sw.Replicas))
+	}
+	t.Logf("stopped with %d of %d replicas finished", finished, len(sw.Replicas))
+}
