@@ -352,9 +352,17 @@ func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) 
 					return
 				}
 			}
-			if st.Attempt != res.Attempt {
+			switch {
+			case st.Attempt > res.Attempt:
 				log.Warn("stale result ignored", "replica", replica, "attempt", res.Attempt, "current", st.Attempt, "worker", res.Worker)
 				_ = m.Ack()
+				return
+			case st.Attempt < res.Attempt:
+				// A worker records its attempt before it runs, so the
+				// record read is behind (a lagging replica of a clustered
+				// bucket): take the result again shortly.
+				col.setLastEvent(replica, 0)
+				_ = m.NakWithDelay(gapDelay)
 				return
 			}
 			if err := col.fetchArtifacts(ctx, replica, res.Artifacts, res.Files); err != nil {

@@ -201,6 +201,13 @@ func (c *Coordinator) setState(ctx context.Context, sweep, replica string, updat
 		if _, err := c.kv.Update(ctx, key, b, rev); err == nil {
 			return true, nil
 		}
+		// Someone wrote in between, or the read came from a replica of
+		// the bucket that lags behind: read again after a moment.
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Duration(try+1) * 10 * time.Millisecond):
+		}
 	}
 	return false, fmt.Errorf("coordinator: replica %s: too many concurrent updates", replica)
 }

@@ -183,6 +183,46 @@ func (a *attempt) restore() error {
 	return a.rep.UnmarshalBinary(body)
 }
 
+// fenceWait bounds how long fence waits for a lagging replica of the
+// bucket to show the attempt's own last write.
+var fenceWait = 5 * time.Second
+
+// fence returns errStale when the replica's record has moved on from this
+// attempt (another attempt took it over, or the sweep was cancelled): the
+// record was written after the attempt's own last write, by someone else.
+//
+// On a clustered bucket a read may be served by a replica that lags behind
+// (KV buckets allow direct gets), and then shows a revision older than the
+// attempt's own last write. That is not a takeover: fence reads again until
+// the revision is at least its own, for up to fenceWait, and otherwise
+// returns an error (transient: the task is handed back).
+func (a *attempt) fence(ctx context.Context) error {
+	deadline := time.Now().Add(fenceWait)
+	for {
+		cur, rev, err := a.w.stateOf(ctx, a.key)
+		if err != nil {
+			return err
+		}
+		switch {
+		case rev > a.rev || (rev == a.rev && (cur.Attempt != a.state.Attempt || cur.Worker != a.w.cfg.Name)):
+			return errStale
+		case rev == a.rev:
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replica record at revision %d, behind this attempt's own write %d after %v", rev, a.rev, fenceWait)
+		}
+		if a.log != nil {
+			a.log.Debug("replica record read from a lagging replica; reading again", "revision", rev, "own", a.rev)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // flushRows publishes the buffered trajectory rows as one chunk.
 func (a *attempt) flushRows() error {
 	if len(a.rows) == 0 {
@@ -245,12 +285,8 @@ func (a *attempt) checkpoint(state protocol.State) error {
 	defer cancel()
 	// Fence first: a superseded attempt must not overwrite the newer
 	// attempt's checkpoint.
-	cur, rev, err := a.w.stateOf(ctx, a.key)
-	if err != nil {
+	if err := a.fence(ctx); err != nil {
 		return err
-	}
-	if cur.Attempt != a.state.Attempt || cur.Worker != a.w.cfg.Name || rev != a.rev {
-		return errStale
 	}
 	data := append([]byte(t.SpecHash+"\n"), body...)
 	if _, err := a.w.obs.PutBytes(ctx, name, data); err != nil {
@@ -356,13 +392,12 @@ func (a *attempt) publishResult(res train.Result, files map[string][]byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cur, rev, err := a.w.stateOf(ctx, a.key)
-	if err != nil {
+	if err := a.fence(ctx); err != nil {
+		if errors.Is(err, errStale) {
+			a.log.Warn("attempt superseded before its result; dropping it")
+			return
+		}
 		a.transient(err)
-		return
-	}
-	if cur.Attempt != a.state.Attempt || rev != a.rev {
-		a.log.Warn("attempt superseded before its result; dropping it")
 		return
 	}
 	var refs []protocol.ObjectRef
@@ -389,7 +424,7 @@ func (a *attempt) publishResult(res train.Result, files map[string][]byte) {
 		status = protocol.ResultDiverged
 	}
 	summary, _ := json.Marshal(res)
-	err = a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventResult,
+	err := a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventResult,
 		protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventResult), 0),
 		&protocol.Result{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
 			Status: status, Summary: summary, Artifacts: refs, Files: inline})

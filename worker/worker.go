@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -219,6 +220,42 @@ func (w *Worker) stateOf(ctx context.Context, key string) (*protocol.ReplicaStat
 	return st, e.Revision(), nil
 }
 
+// leaderState reads a replica record from the leader of the bucket's
+// stream ($JS.API.STREAM.MSG.GET, which only the leader answers). KV reads
+// are direct gets that any replica of a clustered bucket may answer, and a
+// lagging one returns an older record; the leader's is the latest.
+func (w *Worker) leaderState(ctx context.Context, key string) (*protocol.ReplicaState, uint64, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + protocol.BucketReplicas + "." + key})
+	msg, err := w.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+protocol.BucketReplicas, req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s from the leader: %w", key, err)
+	}
+	var resp struct {
+		Message *struct {
+			Seq  uint64 `json:"seq"`
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, 0, fmt.Errorf("read %s from the leader: %w", key, err)
+	}
+	if resp.Error != nil {
+		return nil, 0, fmt.Errorf("read %s from the leader: %s (%d)", key, resp.Error.Description, resp.Error.Code)
+	}
+	if resp.Message == nil {
+		return nil, 0, fmt.Errorf("read %s from the leader: empty response", key)
+	}
+	st, err := protocol.DecodeReplicaState(resp.Message.Data)
+	if err != nil {
+		return nil, 0, err
+	}
+	return st, resp.Message.Seq, nil
+}
+
 // cas writes next over the record at revision rev after checking the
 // transition; a stale or conflicting write is a *protocol.Error with
 // CodeStale.
@@ -265,6 +302,16 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 		log.Warn("cannot read replica record; retrying later", "error", err)
 		_ = m.NakWithDelay(2 * time.Second)
 		return
+	}
+	if st.State.Terminal() {
+		// A plain read may come from a lagging replica of a clustered
+		// bucket and show a state that resume has since reset: ask the
+		// leader before dropping the task.
+		if st, rev, err = w.leaderState(opctx, key); err != nil {
+			log.Warn("cannot read replica record; retrying later", "error", err)
+			_ = m.NakWithDelay(2 * time.Second)
+			return
+		}
 	}
 	if st.State.Terminal() {
 		log.Debug("replica already finished; dropping the task", "state", st.State)
