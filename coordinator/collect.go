@@ -83,8 +83,10 @@ type collector struct {
 	// signalled when a result's files are written.
 	lastEvent map[string]int
 	wrote     chan struct{}
-	snap      Snapshot
-	progress  ProgressFunc
+	// cons is the sweep's durable events consumer.
+	cons     jetstream.Consumer
+	snap     Snapshot
+	progress ProgressFunc
 }
 
 // Collect gathers the events of a sweep into the run directory dir until
@@ -113,6 +115,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: events consumer: %w", err)
 	}
+	col.cons = cons
 	// Poison tasks: the server announces a task that ran out of deliveries.
 	name, _ := protocol.WorkerConsumer(c.cfg.Pool)
 	adv, err := c.nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+protocol.StreamTasks+"."+name, func(m *nats.Msg) {
@@ -632,23 +635,48 @@ func (col *collector) finished(ctx context.Context) bool {
 	if len(col.states) < len(col.byID) {
 		return false
 	}
+	// drained reports whether the durable consumer has no event left to
+	// deliver or awaiting an ack. A worker publishes a replica's rows and
+	// result before it records the replica done, so for a done replica
+	// whose files are missing, a drained consumer means its events were
+	// acknowledged earlier, into another directory (or one that lost
+	// them), and waiting for them is pointless.
+	var isDrained *bool
+	drained := func() bool {
+		if isDrained == nil {
+			ok := false
+			if col.cons != nil {
+				if info, err := col.cons.Info(ctx); err == nil {
+					ok = info.NumPending == 0 && info.NumAckPending == 0
+				}
+			}
+			isDrained = &ok
+		}
+		return *isDrained
+	}
 	for id, st := range col.states {
 		if !st.State.Terminal() {
 			return false
 		}
 		hasResult := st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged)
-		if st.State == protocol.StateDone && col.lastStep[id] < st.Steps {
-			// A finished chain's last row is at its last step; the
-			// chunks still missing are on their way (redelivered).
-			return false
-		}
+		// A finished chain's last row is at its last step.
+		rowsMissing := st.State == protocol.StateDone && col.lastStep[id] < st.Steps
 		col.mu.Lock()
 		have := col.have[id]
 		col.mu.Unlock()
-		if hasResult && !have {
-			// The result event is normally just behind the state change;
-			// fetch from the object store only when it is overdue.
-			if time.Since(st.Updated) < resultGrace {
+		if !rowsMissing && (!hasResult || have) {
+			continue
+		}
+		// The last chunks and the result event normally follow the state
+		// change at once (or come back after a redelivery); when they are
+		// overdue, the run directory missed them: rebuild the replica
+		// from the events the stream keeps.
+		if time.Since(st.Updated) < resultGrace && !drained() {
+			return false
+		}
+		if err := col.replay(ctx, id, st); err != nil {
+			col.c.log.Debug("replica not rebuilt from its events", "replica", id, "error", err)
+			if rowsMissing {
 				return false
 			}
 			if err := col.reconcile(ctx, id); err != nil {
@@ -658,6 +686,83 @@ func (col *collector) finished(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// replay rebuilds a finished replica's trajectory rows and files from its
+// events, which the EVENTS stream keeps (30 days) after the collector's
+// durable consumer has acknowledged them: for a run directory that lost
+// them, or never had them (a coordinator collecting a sweep into a new
+// directory). It reads the replica's events in stream order with an
+// ordered consumer (nothing is acknowledged), appends the rows the file
+// lacks, and writes the files of the result of the record's attempt.
+func (col *collector) replay(ctx context.Context, id string, st *protocol.ReplicaState) error {
+	filter, _ := protocol.ReplicaEventFilter(col.sweep.ID, id)
+	cons, err := col.c.js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		return err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	var result *protocol.Result
+	for pending := info.NumPending; pending > 0; {
+		batch, err := cons.Fetch(int(min(pending, eventBuffer)), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			if md, err := m.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+			_, _, kind, err := protocol.ParseEventSubject(m.Subject())
+			if err != nil {
+				continue
+			}
+			switch kind {
+			case protocol.EventTraj:
+				ch, err := protocol.DecodeTrajChunk(m.Data())
+				if err != nil {
+					continue
+				}
+				// Stream order is publication order, so a chunk's
+				// preceding rows are in (or in an earlier attempt's
+				// chunks); errGap cannot happen but is harmless.
+				if err := col.appendRows(ch); err != nil && !errors.Is(err, errGap) {
+					return err
+				}
+			case protocol.EventResult:
+				if res, err := protocol.DecodeResult(m.Data()); err == nil && res.Attempt == st.Attempt {
+					result = res
+				}
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return err
+		}
+		if got == 0 {
+			return fmt.Errorf("replay of %s: %d events pending, none delivered", id, pending)
+		}
+	}
+	if st.State == protocol.StateDone && col.lastStep[id] < st.Steps {
+		return fmt.Errorf("replay of %s: trajectory ends at step %d, before its last step %d", id, col.lastStep[id], st.Steps)
+	}
+	col.mu.Lock()
+	have := col.have[id]
+	col.mu.Unlock()
+	if have {
+		return nil
+	}
+	if result == nil {
+		return fmt.Errorf("replay of %s: no result of attempt %d in the stream", id, st.Attempt)
+	}
+	if err := col.fetchArtifacts(ctx, id, result.Artifacts, result.Files); err != nil {
+		return err
+	}
+	col.c.log.Info("rebuilt a replica from its events", "replica", id)
+	return nil
 }
 
 // reconcile fetches a finished replica's files straight from the object
