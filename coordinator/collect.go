@@ -163,7 +163,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 				}
 				err = batch.Error()
 			}
-			if err == nil && got == 0 {
+			if got == 0 && (err == nil || errors.Is(err, jetstream.ErrNoMessages)) {
 				var m jetstream.Msg
 				if m, err = cons.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
 					got++
