@@ -117,14 +117,7 @@ func writeSynthRun(tb testing.TB, dir string, cfg synthConfig) []*synthReplica {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
 	var reps []*synthReplica
-	type entry struct {
-		ID       string            `json:"id"`
-		Index    int               `json:"index"`
-		Group    string            `json:"group"`
-		Settings map[string]string `json:"settings"`
-		Seed     uint64            `json:"seed"`
-	}
-	var entries []entry
+	var entries []ensemble.SweepEntry
 	idx := 0
 	for gi, g := range cfg.Groups {
 		for s := 1; s <= cfg.Seeds; s++ {
@@ -138,7 +131,7 @@ func writeSynthRun(tb testing.TB, dir string, cfg synthConfig) []*synthReplica {
 				Settings: settings, Seed: uint64(s), Status: "done",
 			}
 			r.Dir = filepath.Join(dir, "replicas", r.ID)
-			entries = append(entries, entry{r.ID, idx, group, settings, r.Seed})
+			entries = append(entries, ensemble.SweepEntry{ID: r.ID, Index: idx, Group: group, Settings: settings, Seed: r.Seed})
 			switch {
 			case cfg.Incomplete[idx]:
 				r.Status = ""
@@ -152,10 +145,8 @@ func writeSynthRun(tb testing.TB, dir string, cfg synthConfig) []*synthReplica {
 			idx++
 		}
 	}
-	mustWriteJSON(tb, filepath.Join(dir, "sweep.json"), map[string]any{
-		"version": 1, "id": "sweep-synthetic", "name": "synthetic", "spec_hash": "feedbeef",
-		"created": "2025-01-01T00:00:00Z", "replicas": entries,
-	})
+	mustWriteJSON(tb, filepath.Join(dir, "sweep.json"), ensemble.SweepFile{Version: 1, ID: "sweep-synthetic", Name: "synthetic",
+		SpecHash: "feedbeef", Created: json.RawMessage(`"2025-01-01T00:00:00Z"`), Replicas: entries})
 	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte("name: synthetic\nseeds: 3\n# <script>alert(1)</script>\n"), 0o644); err != nil {
 		tb.Fatal(err)
 	}

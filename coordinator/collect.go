@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -213,27 +214,14 @@ func (col *collector) prepare() error {
 	if err := writeAtomic(filepath.Join(col.dir, "spec.yaml"), []byte(s.Spec)); err != nil {
 		return err
 	}
-	type entry struct {
-		ID       string            `json:"id"`
-		Index    int               `json:"index"`
-		Group    string            `json:"group"`
-		Settings map[string]string `json:"settings"`
-		Seed     uint64            `json:"seed"`
-	}
-	man := struct {
-		Version  int       `json:"version"`
-		ID       string    `json:"id"`
-		Name     string    `json:"name"`
-		SpecHash string    `json:"spec_hash"`
-		Created  time.Time `json:"created"`
-		Replicas []entry   `json:"replicas"`
-	}{1, s.ID, s.Name, s.SpecHash, s.Created, nil}
+	created, _ := json.Marshal(s.Created)
+	man := ensemble.SweepFile{Version: 1, ID: s.ID, Name: s.Name, SpecHash: s.SpecHash, Created: created}
 	col.snap = Snapshot{Sweep: s.ID, Total: len(s.Replicas), Counts: map[protocol.State]int{},
 		Steps: map[string]int64{}, StepsTotal: map[string]int64{}, Groups: map[string]string{}, TestAcc: map[string]float64{}}
 	for i := range s.Replicas {
 		r := &s.Replicas[i]
 		col.byID[r.ID] = r
-		man.Replicas = append(man.Replicas, entry{r.ID, r.Index, r.Group, r.Settings, r.Seed})
+		man.Replicas = append(man.Replicas, ensemble.SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
 		col.snap.StepsTotal[r.ID] = r.Config.Steps
 		col.snap.Groups[r.ID] = r.Group
 		rdir := filepath.Join(col.dir, "replicas", r.ID)

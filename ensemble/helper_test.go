@@ -72,24 +72,10 @@ func writeRun(tb testing.TB, dir string, reps []synthReplica, listOrder, writeOr
 	if writeOrder == nil {
 		writeOrder = ident(len(reps))
 	}
-	type entry struct {
-		ID       string            `json:"id"`
-		Index    int               `json:"index"`
-		Group    string            `json:"group"`
-		Settings map[string]string `json:"settings"`
-		Seed     uint64            `json:"seed"`
-	}
-	sw := struct {
-		Version  int     `json:"version"`
-		ID       string  `json:"id"`
-		Name     string  `json:"name"`
-		SpecHash string  `json:"spec_hash"`
-		Created  string  `json:"created"`
-		Replicas []entry `json:"replicas"`
-	}{Version: 1, ID: "sweep-test", Name: "synthetic", SpecHash: "abc123", Created: "2025-01-01T00:00:00Z"}
+	sw := SweepFile{Version: 1, ID: "sweep-test", Name: "synthetic", SpecHash: "abc123", Created: json.RawMessage(`"2025-01-01T00:00:00Z"`)}
 	for _, i := range listOrder {
 		r := reps[i]
-		sw.Replicas = append(sw.Replicas, entry{r.ID, r.Index, r.Group, r.Settings, r.Seed})
+		sw.Replicas = append(sw.Replicas, SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
 	}
 	mustWriteJSON(tb, filepath.Join(dir, "sweep.json"), sw)
 	for _, i := range writeOrder {
