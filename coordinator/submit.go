@@ -97,9 +97,10 @@ func (c *Coordinator) Submit(ctx context.Context, s *Sweep) (int, error) {
 }
 
 // submitConcurrency is the number of replicas Submit and Resume record and
-// enqueue at once: each is two acknowledged JetStream writes, a quorum
-// round trip on a cluster (~4 ms on the local 3-node cluster), so one at a
-// time would take seconds for a thousand replicas.
+// enqueue at once: each is two acknowledged JetStream writes, each a quorum
+// round trip on a cluster, so one at a time takes ~2 ms a replica on the
+// local 3-node cluster (1.1 s for 500) and seconds for a few thousand;
+// 16 at a time took 0.21 s for 500 (docs/benchmarks.md).
 const submitConcurrency = 16
 
 // forEachReplica calls fn for every replica of s, submitConcurrency at a
