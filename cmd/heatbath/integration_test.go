@@ -44,6 +44,13 @@ func testLogger(t testing.TB) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: hclog.Debug, Output: tWriter{t}})
 }
 
+// capturingLogger is testLogger that also keeps what it logs, for tests
+// that check the log.
+func capturingLogger(t testing.TB) (hclog.Logger, *logBuffer) {
+	logs := &logBuffer{}
+	return hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: hclog.Debug, Output: io.MultiWriter(logs, tWriter{t})}), logs
+}
+
 type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
@@ -486,8 +493,7 @@ func TestCoordinatorRestartLosesNothing(t *testing.T) {
 // the current attempt.
 func TestStaleResultIgnored(t *testing.T) {
 	c := startServer(t, false)
-	var logs logBuffer
-	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, tWriter{t}), Level: hclog.Debug})
+	log, logs := capturingLogger(t)
 	co := c.coordinator(10*time.Second, 5, log)
 	sw, kv, key := submitOne(t, c, co, 500, 0)
 	r := sw.Replicas[0]
@@ -539,8 +545,7 @@ func TestStaleResultIgnored(t *testing.T) {
 // max-deliveries reason; malformed events do not stop the coordinator.
 func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	c := startServer(t, false)
-	var logs logBuffer
-	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, tWriter{t}), Level: hclog.Debug})
+	log, logs := capturingLogger(t)
 	co := c.coordinator(700*time.Millisecond, 2, log)
 	ctx := context.Background()
 	nc := c.conn()
@@ -962,8 +967,7 @@ func TestWorkerStopWaitsForResults(t *testing.T) {
 // files) rebuilds every replica from those events: the same rows and files.
 func TestCollectIntoNewDirectoryReplays(t *testing.T) {
 	c := startServer(t, false)
-	var logs logBuffer
-	log := hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(&logs, tWriter{t}), Level: hclog.Debug})
+	log, logs := capturingLogger(t)
 	co := c.coordinator(10*time.Second, 5, log)
 	sw := smallSweep(t, 2000, 2, 500)
 	if _, err := co.Submit(context.Background(), sw); err != nil {
