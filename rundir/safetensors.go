@@ -45,7 +45,7 @@ const dtypeF64 = "F64"
 // Hugging Face's reference implementation (github.com/huggingface/safetensors),
 // whose reader also caps N at 100,000,000 bytes and rejects duplicate keys;
 // PyTorch users read the files with that library or with the few lines of
-// standard-library Python in testdata/torch_check.py.
+// standard-library Python in train/testdata/torch_check.py.
 type Tensor struct {
 	// Name is the tensor's key in the header, e.g. "0.weight". It is not
 	// empty and not "__metadata__".
@@ -188,17 +188,17 @@ func elements(shape []int) (uint64, error) {
 // a dtype other than F64, a non-integer or negative number, offsets that
 // disagree with the shape, leave a hole, overlap or do not end at the end
 // of the file, and non-string metadata. Each error is one line naming the
-// offending item.
+// offending item; the errors of a file that ends early wrap ErrTruncated.
 func DecodeSafetensors(b []byte) ([]Tensor, map[string]string, error) {
 	if len(b) < 8 {
-		return nil, nil, fmt.Errorf("safetensors: file is %d bytes, shorter than the 8-byte header length", len(b))
+		return nil, nil, fmt.Errorf("safetensors: file is %d bytes, shorter than the 8-byte header length: %w", len(b), ErrTruncated)
 	}
 	n := binary.LittleEndian.Uint64(b)
 	if n > MaxSafetensorsHeader {
 		return nil, nil, fmt.Errorf("safetensors: header length %d exceeds the limit of %d", n, MaxSafetensorsHeader)
 	}
 	if n > uint64(len(b)-8) {
-		return nil, nil, fmt.Errorf("safetensors: header length %d but only %d bytes follow (truncated file?)", n, len(b)-8)
+		return nil, nil, fmt.Errorf("safetensors: header length %d but only %d bytes follow: %w", n, len(b)-8, ErrTruncated)
 	}
 	hdr, buf := b[8:8+n], b[8+n:]
 	if !utf8.Valid(hdr) {
@@ -246,7 +246,7 @@ func DecodeSafetensors(b []byte) ([]Tensor, map[string]string, error) {
 			return nil, nil, fmt.Errorf("safetensors: tensor %q data_offsets [%d, %d] span %d bytes, shape %v of F64 needs %d", e.name, e.begin, e.end, e.end-e.begin, e.shape, 8*cnt)
 		}
 		if e.end > uint64(len(buf)) {
-			return nil, nil, fmt.Errorf("safetensors: tensor %q data_offsets [%d, %d] run past the %d-byte data buffer (truncated file?)", e.name, e.begin, e.end, len(buf))
+			return nil, nil, fmt.Errorf("safetensors: tensor %q data_offsets [%d, %d] run past the %d-byte data buffer: %w", e.name, e.begin, e.end, len(buf), ErrTruncated)
 		}
 		pos = e.end
 	}
