@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // This file writes synthetic run directories in the format of
@@ -117,7 +118,7 @@ func writeSynthRun(tb testing.TB, dir string, cfg synthConfig) []*synthReplica {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
 	var reps []*synthReplica
-	var entries []ensemble.SweepEntry
+	var entries []rundir.SweepEntry
 	idx := 0
 	for gi, g := range cfg.Groups {
 		for s := 1; s <= cfg.Seeds; s++ {
@@ -131,7 +132,7 @@ func writeSynthRun(tb testing.TB, dir string, cfg synthConfig) []*synthReplica {
 				Settings: settings, Seed: uint64(s), Status: "done",
 			}
 			r.Dir = filepath.Join(dir, "replicas", r.ID)
-			entries = append(entries, ensemble.SweepEntry{ID: r.ID, Index: idx, Group: group, Settings: settings, Seed: r.Seed})
+			entries = append(entries, rundir.SweepEntry{ID: r.ID, Index: idx, Group: group, Settings: settings, Seed: r.Seed})
 			switch {
 			case cfg.Incomplete[idx]:
 				r.Status = ""
@@ -145,7 +146,7 @@ func writeSynthRun(tb testing.TB, dir string, cfg synthConfig) []*synthReplica {
 			idx++
 		}
 	}
-	mustWriteJSON(tb, filepath.Join(dir, "sweep.json"), ensemble.SweepFile{Version: 1, ID: "sweep-synthetic", Name: "synthetic",
+	mustWriteJSON(tb, filepath.Join(dir, "sweep.json"), rundir.Sweep{Version: 1, ID: "sweep-synthetic", Name: "synthetic",
 		SpecHash: "feedbeef", Created: json.RawMessage(`"2025-01-01T00:00:00Z"`), Replicas: entries})
 	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte("name: synthetic\nseeds: 3\n# <script>alert(1)</script>\n"), 0o644); err != nil {
 		tb.Fatal(err)

@@ -1,17 +1,12 @@
 package coordinator
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // Snapshot is the progress of a sweep, passed to a ProgressFunc.
@@ -40,32 +35,6 @@ type Snapshot struct {
 // ProgressFunc receives snapshots while Collect runs (at most a few per
 // second) and a final one at the end.
 type ProgressFunc func(Snapshot)
-
-// ReplicaSummary is one replica's line of summary.json.
-type ReplicaSummary struct {
-	ID        string            `json:"id"`
-	Index     int               `json:"index"`
-	Group     string            `json:"group"`
-	Settings  map[string]string `json:"settings"`
-	Seed      uint64            `json:"seed"`
-	State     protocol.State    `json:"state"`
-	Status    string            `json:"status"`
-	Attempts  int               `json:"attempts"`
-	Steps     int64             `json:"steps"`
-	ErrorCode string            `json:"error_code,omitempty"`
-	Error     string            `json:"error,omitempty"`
-	Final     json.RawMessage   `json:"final,omitempty"`
-	Best      json.RawMessage   `json:"best,omitempty"`
-}
-
-// RunSummary is summary.json of a run directory (docs/formats.md).
-type RunSummary struct {
-	Version  int              `json:"version"`
-	Sweep    string           `json:"sweep"`
-	Name     string           `json:"name"`
-	Counts   map[string]int   `json:"counts"`
-	Replicas []ReplicaSummary `json:"replicas"`
-}
 
 type collector struct {
 	c        *Coordinator
@@ -95,7 +64,7 @@ type collector struct {
 // is on disk, then writes summary.json. It can be stopped (ctx) and called
 // again, also by another coordinator process: events are consumed through
 // a durable consumer and written idempotently.
-func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress ProgressFunc) (*RunSummary, error) {
+func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress ProgressFunc) (*rundir.Summary, error) {
 	s, err := c.Manifest(ctx, sweepID)
 	if err != nil {
 		return nil, err
@@ -211,60 +180,30 @@ func (col *collector) prepare() error {
 	if err := os.MkdirAll(filepath.Join(col.dir, "replicas"), 0o755); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(col.dir, "spec.yaml"), []byte(s.Spec)); err != nil {
+	if err := rundir.WriteFile(filepath.Join(col.dir, rundir.FileSpec), []byte(s.Spec)); err != nil {
 		return err
 	}
 	created, _ := json.Marshal(s.Created)
-	man := ensemble.SweepFile{Version: 1, ID: s.ID, Name: s.Name, SpecHash: s.SpecHash, Created: created}
+	man := rundir.Sweep{Version: rundir.SweepVersion, ID: s.ID, Name: s.Name, SpecHash: s.SpecHash, Created: created}
 	col.snap = Snapshot{Sweep: s.ID, Total: len(s.Replicas), Counts: map[protocol.State]int{},
 		Steps: map[string]int64{}, StepsTotal: map[string]int64{}, Groups: map[string]string{}, TestAcc: map[string]float64{}}
 	for i := range s.Replicas {
 		r := &s.Replicas[i]
 		col.byID[r.ID] = r
-		man.Replicas = append(man.Replicas, ensemble.SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
+		man.Replicas = append(man.Replicas, rundir.SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
 		col.snap.StepsTotal[r.ID] = r.Config.Steps
 		col.snap.Groups[r.ID] = r.Group
-		rdir := filepath.Join(col.dir, "replicas", r.ID)
-		if _, err := os.Stat(filepath.Join(rdir, "result.json")); err == nil {
+		rdir := rundir.ReplicaDir(col.dir, r.ID)
+		if _, err := os.Stat(filepath.Join(rdir, rundir.FileResult)); err == nil {
 			col.have[r.ID] = true
 		}
-		last, err := lastTrajectoryStep(filepath.Join(rdir, "trajectory.csv"))
+		last, err := rundir.RepairTrajectory(filepath.Join(rdir, rundir.FileTrajectory))
 		if err != nil {
 			return err
 		}
 		col.lastStep[r.ID] = last
 	}
-	b, _ := json.MarshalIndent(man, "", "  ")
-	return writeAtomic(filepath.Join(col.dir, "sweep.json"), b)
-}
-
-// lastTrajectoryStep returns the step of the last complete row of a
-// trajectory file, −1 if there is none. A torn last line (a crash while
-// writing) is cut off.
-func lastTrajectoryStep(path string) (int64, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return -1, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
-		if err := os.WriteFile(path, b[:i+1], 0o644); err != nil {
-			return 0, err
-		}
-		b = b[:i+1]
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) < 2 {
-		return -1, nil
-	}
-	first, _, _ := strings.Cut(lines[len(lines)-1], ",")
-	step, err := strconv.ParseInt(first, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s: last row: %v", path, err)
-	}
-	return step, nil
+	return rundir.WriteSweep(col.dir, &man)
 }
 
 // handle processes one event and reports whether it was a result or a
@@ -402,46 +341,12 @@ func (col *collector) appendRows(ch *protocol.TrajChunk) error {
 	if ch.After > last {
 		return errGap
 	}
-	rdir := filepath.Join(col.dir, "replicas", ch.Replica)
+	rdir := rundir.ReplicaDir(col.dir, ch.Replica)
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(rdir, "trajectory.csv")
-	var buf bytes.Buffer
-	if last < 0 {
-		buf.WriteString(strings.Join(ch.Columns, ","))
-		buf.WriteByte('\n')
-	}
-	wrote := false
-	for _, row := range ch.Rows {
-		step := int64(row[0])
-		if step <= last {
-			continue
-		}
-		for j, v := range row {
-			if j > 0 {
-				buf.WriteByte(',')
-			}
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				buf.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-			}
-		}
-		buf.WriteByte('\n')
-		last = step
-		wrote = true
-	}
-	if !wrote {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	last, err := rundir.AppendTrajectory(filepath.Join(rdir, rundir.FileTrajectory), ch.Columns, last, ch.Rows)
 	if err != nil {
-		return err
-	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
 		return err
 	}
 	col.lastStep[ch.Replica] = last
@@ -451,63 +356,36 @@ func (col *collector) appendRows(ch *protocol.TrajChunk) error {
 // fetchArtifacts writes a replica's files into its directory: the inline
 // ones, and those in the object store; result.json last.
 func (col *collector) fetchArtifacts(ctx context.Context, replica string, refs []protocol.ObjectRef, inline []protocol.InlineFile) error {
-	rdir := filepath.Join(col.dir, "replicas", replica)
+	rdir := rundir.ReplicaDir(col.dir, replica)
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return err
 	}
-	var result func() error
+	files := map[string][]byte{}
 	for i := range inline {
-		f := &inline[i]
-		if f.File == "result.json" {
-			result = func() error { return writeAtomic(filepath.Join(rdir, "result.json"), f.Data) }
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(rdir, f.File), f.Data, 0o644); err != nil {
-			return err
-		}
+		files[inline[i].File] = inline[i].Data
 	}
 	for i := range refs {
-		r := &refs[i]
-		if r.File == "result.json" {
-			result = func() error { return col.fetch(ctx, rdir, r.Name, "result.json") }
-			continue
+		b, err := col.c.obs.GetBytes(ctx, refs[i].Name)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", refs[i].Name, err)
 		}
-		if err := col.fetch(ctx, rdir, r.Name, r.File); err != nil {
-			return err
-		}
+		files[refs[i].File] = b
 	}
-	if result == nil {
+	if files[rundir.FileResult] == nil {
 		return fmt.Errorf("result of %s lists no result.json", replica)
 	}
-	if err := col.writeReplicaJSON(rdir, replica); err != nil {
+	info, err := rundir.EncodeReplicaInfo(col.byID[replica])
+	if err != nil {
 		return err
 	}
-	if err := result(); err != nil {
+	files[rundir.FileReplica] = info
+	if err := rundir.WriteFiles(rdir, files, rundir.FileResult); err != nil {
 		return err
 	}
 	col.mu.Lock()
 	col.have[replica] = true
 	col.mu.Unlock()
 	return nil
-}
-
-// fetch copies one object into the replica directory. Only result.json,
-// written last, needs to appear atomically: its presence means the other
-// files are complete.
-func (col *collector) fetch(ctx context.Context, rdir, object, file string) error {
-	b, err := col.c.obs.GetBytes(ctx, object)
-	if err != nil {
-		return fmt.Errorf("get %s: %w", object, err)
-	}
-	if file == "result.json" {
-		return writeAtomic(filepath.Join(rdir, file), b)
-	}
-	return os.WriteFile(filepath.Join(rdir, file), b, 0o644)
-}
-
-func (col *collector) writeReplicaJSON(rdir, replica string) error {
-	b, _ := json.MarshalIndent(col.byID[replica], "", "  ")
-	return os.WriteFile(filepath.Join(rdir, "replica.json"), b, 0o644)
 }
 
 // setLastEvent records the attempt of a replica's last event (0: none,
@@ -781,36 +659,26 @@ func (col *collector) snapshot() Snapshot {
 	return s
 }
 
-func (col *collector) summary() (*RunSummary, error) {
-	sum := &RunSummary{Version: 1, Sweep: col.sweep.ID, Name: col.sweep.Name, Counts: map[string]int{}}
+func (col *collector) summary() (*rundir.Summary, error) {
+	sum := &rundir.Summary{Version: rundir.SummaryVersion, Sweep: col.sweep.ID, Name: col.sweep.Name, Counts: map[string]int{}}
 	for _, r := range col.sweep.Replicas {
 		st := col.states[r.ID]
-		rs := ReplicaSummary{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed,
-			State: st.State, Status: string(st.State), Attempts: st.Attempt, Steps: st.Step, Error: st.Error}
+		rs := rundir.SummaryReplica{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed,
+			State: string(st.State), Status: string(st.State), Attempts: st.Attempt, Steps: st.Step, Error: st.Error}
 		if st.ErrorCode != protocol.CodeUnknown {
 			rs.ErrorCode = st.ErrorCode.String()
 		}
 		if col.have[r.ID] {
-			b, err := os.ReadFile(filepath.Join(col.dir, "replicas", r.ID, "result.json"))
+			res, err := rundir.ReadResult(rundir.ReplicaDir(col.dir, r.ID))
 			if err != nil {
 				return nil, err
 			}
-			var res struct {
-				Status string          `json:"status"`
-				Steps  int64           `json:"steps"`
-				Final  json.RawMessage `json:"final"`
-				Best   json.RawMessage `json:"best"`
-			}
-			if err := json.Unmarshal(b, &res); err != nil {
-				return nil, fmt.Errorf("%s: %w", r.ID, err)
-			}
-			rs.Status, rs.Steps, rs.Final, rs.Best = res.Status, res.Steps, res.Final, res.Best
+			rs.Status, rs.Steps, rs.DivergedAt, rs.Final, rs.Best = res.Status, res.Steps, res.DivergedAt, &res.Final, &res.Best
 		}
 		sum.Counts[rs.Status]++
 		sum.Replicas = append(sum.Replicas, rs)
 	}
-	b, _ := json.MarshalIndent(sum, "", "  ")
-	return sum, writeAtomic(filepath.Join(col.dir, "summary.json"), b)
+	return sum, rundir.WriteSummary(col.dir, sum)
 }
 
 // maxDeliveries handles the advisory of a task that ran out of deliveries:
@@ -850,25 +718,4 @@ func (c *Coordinator) maxDeliveries(data []byte) {
 	if err := c.tasks.DeleteMsg(ctx, adv.StreamSeq); err != nil {
 		c.log.Warn("cannot delete poison task", "seq", adv.StreamSeq, "error", err)
 	}
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	if _, err := w.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // synthThermo is one entry of result.json "groups" plus its trajectory
@@ -72,10 +74,10 @@ func writeRun(tb testing.TB, dir string, reps []synthReplica, listOrder, writeOr
 	if writeOrder == nil {
 		writeOrder = ident(len(reps))
 	}
-	sw := SweepFile{Version: 1, ID: "sweep-test", Name: "synthetic", SpecHash: "abc123", Created: json.RawMessage(`"2025-01-01T00:00:00Z"`)}
+	sw := rundir.Sweep{Version: 1, ID: "sweep-test", Name: "synthetic", SpecHash: "abc123", Created: json.RawMessage(`"2025-01-01T00:00:00Z"`)}
 	for _, i := range listOrder {
 		r := reps[i]
-		sw.Replicas = append(sw.Replicas, SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
+		sw.Replicas = append(sw.Replicas, rundir.SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
 	}
 	mustWriteJSON(tb, filepath.Join(dir, "sweep.json"), sw)
 	for _, i := range writeOrder {

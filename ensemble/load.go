@@ -15,31 +15,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/heatbath/heatbath/rundir"
 )
-
-// SweepFile is sweep.json of a run directory (docs/formats.md): the
-// sweep's identity and its replicas. The coordinator writes it when it
-// starts collecting; Load reads it first.
-type SweepFile struct {
-	Version  int    `json:"version"`
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	SpecHash string `json:"spec_hash"`
-	// Created is the submission time, an RFC 3339 JSON string, kept as
-	// written.
-	Created  json.RawMessage `json:"created"`
-	Replicas []SweepEntry    `json:"replicas"`
-}
-
-// SweepEntry is one replica of sweep.json (the identity part of
-// replica.json).
-type SweepEntry struct {
-	ID       string            `json:"id"`
-	Index    int               `json:"index"`
-	Group    string            `json:"group"`
-	Settings map[string]string `json:"settings"`
-	Seed     uint64            `json:"seed"`
-}
 
 // resultFile is result.json.
 type resultFile struct {
@@ -117,7 +95,7 @@ func (l *loader) warn(format string, args ...any) {
 
 func (l *loader) load(dir string) error {
 	path := filepath.Join(dir, "sweep.json")
-	var sw SweepFile
+	var sw rundir.Sweep
 	if err := readJSON(path, &sw); err != nil {
 		return err
 	}
@@ -141,7 +119,7 @@ func (l *loader) load(dir string) error {
 		}
 		listed[e.ID] = true
 	}
-	entries := append([]SweepEntry(nil), sw.Replicas...)
+	entries := append([]rundir.SweepEntry(nil), sw.Replicas...)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
 
 	groups := make(map[string]*Group)
@@ -228,7 +206,7 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-func (l *loader) loadReplica(dir string, e SweepEntry) (*Replica, error) {
+func (l *loader) loadReplica(dir string, e rundir.SweepEntry) (*Replica, error) {
 	rdir := filepath.Join(dir, "replicas", e.ID)
 	r := &Replica{
 		ID: e.ID, Index: e.Index, Group: e.Group, Settings: e.Settings, Seed: e.Seed,
@@ -244,7 +222,7 @@ func (l *loader) loadReplica(dir string, e SweepEntry) (*Replica, error) {
 	if ok, err := exists(idPath); err != nil {
 		return nil, err
 	} else if ok {
-		var id SweepEntry
+		var id rundir.SweepEntry
 		if err := readJSON(idPath, &id); err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/heatbath/heatbath/dataset"
 	"github.com/heatbath/heatbath/nn"
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/sampler"
 )
 
@@ -243,12 +244,9 @@ func (g genParams) validate() error {
 	}
 }
 
-// GroupInfo describes one group of a built partition.
-type GroupInfo struct {
-	Name       string   `json:"name"`
-	Integrator string   `json:"integrator"`
-	Tensors    []string `json:"tensors"`
-}
+// GroupInfo describes one group of a built partition (the schema of
+// result.json's "groups", owned by package rundir).
+type GroupInfo = rundir.GroupInfo
 
 // Settings maps a method onto the tensors of a network: the sampler
 // settings and a description of each group. Schedules whose End is 0 end

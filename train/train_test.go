@@ -2,7 +2,6 @@ package train
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -60,7 +60,7 @@ func TestGoldenTrajectory(t *testing.T) {
 	cfg := spiralConfig(adlala(), 400)
 	r := mustBuild(t, cfg)
 	var b bytes.Buffer
-	tw, err := NewTrajectoryWriter(&b, r.Columns())
+	tw, err := rundir.NewTrajectoryWriter(&b, r.Columns())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,25 +238,5 @@ func TestRunAllocatesNothingBetweenEvaluations(t *testing.T) {
 		_ = r.RunUntil(n, nil)
 	}); a != 0 {
 		t.Fatalf("10 steps allocate %v times", a)
-	}
-}
-
-// TestHandJSONMatchesEncodingJSON: the reflection-free encoders of
-// predictions.json and grid.json write what encoding/json writes.
-func TestHandJSONMatchesEncodingJSON(t *testing.T) {
-	p := Predictions{Classes: 2, Labels: []int{0, 1}, K: 3, Final: []Probs{{0.25, 0.75}, {1e-9, 1}}, Averaged: []Probs{{0.5, 0.5}, {0.1234567, 0.8765433}}}
-	g := Grid{X: []float64{-1, 0.5}, Y: []float64{2}, Final: []Probs{{0.3, 0.7}}, Averaged: []Probs{{0.31, 0.69}}, Points: [][]float64{{0.1, -0.2, 1}}}
-	for _, tc := range []struct {
-		name string
-		hand []byte
-		v    any
-	}{{"predictions", p.appendJSON(nil), p}, {"grid", g.appendJSON(nil), g}} {
-		want, err := json.Marshal(tc.v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(tc.hand, want) {
-			t.Errorf("%s:\nhand %s\njson %s", tc.name, tc.hand, want)
-		}
 	}
 }

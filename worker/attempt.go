@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/train"
 )
 
@@ -350,12 +351,12 @@ func (a *attempt) fail(code protocol.Code, reason string) {
 func artifactOrder(files map[string][]byte) []string {
 	names := make([]string, 0, len(files))
 	for n := range files {
-		if n != "result.json" {
+		if n != rundir.FileResult {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
-	return append(names, "result.json")
+	return append(names, rundir.FileResult)
 }
 
 // finish computes the replica's files, then publishes them: the remaining
@@ -384,7 +385,7 @@ func (a *attempt) finish() {
 	}()
 }
 
-func (a *attempt) publishResult(res train.Result, files map[string][]byte) {
+func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 	t := a.task
 	if err := a.flushRows(); err != nil {
 		a.transient(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/train"
 )
@@ -43,7 +44,7 @@ func backToBack(b *testing.B, sw *coordinator.Sweep, dir string) {
 		rdir := filepath.Join(dir, r.ID)
 		os.MkdirAll(rdir, 0o755)
 		f, _ := os.Create(filepath.Join(rdir, "trajectory.csv"))
-		tw, _ := train.NewTrajectoryWriter(f, rep.Columns())
+		tw, _ := rundir.NewTrajectoryWriter(f, rep.Columns())
 		if err := rep.RunUntil(r.Config.Steps, tw.Write); err != nil {
 			b.Fatal(err)
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/heatbath/heatbath/coordinator"
 	"github.com/heatbath/heatbath/internal/embedded"
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/train"
 	"github.com/heatbath/heatbath/worker"
@@ -177,15 +178,15 @@ func localParams(t testing.TB, cfg protocol.ReplicaConfig) (params []byte, traj 
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	tw, _ := train.NewTrajectoryWriter(&b, r.Columns())
+	tw, _ := rundir.NewTrajectoryWriter(&b, r.Columns())
 	if err := r.RunUntil(cfg.Steps, tw.Write); err != nil {
 		t.Fatal(err)
 	}
 	tw.Flush()
-	return train.EncodeParams(r.Chain.Theta()), b.String()
+	return rundir.EncodeLegacyParams(r.Chain.Theta()), b.String()
 }
 
-func collect(t testing.TB, co *coordinator.Coordinator, id, dir string, timeout time.Duration) *coordinator.RunSummary {
+func collect(t testing.TB, co *coordinator.Coordinator, id, dir string, timeout time.Duration) *rundir.Summary {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -563,7 +564,7 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lostDone := make(chan *coordinator.RunSummary, 1)
+	lostDone := make(chan *rundir.Summary, 1)
 	go func() {
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
@@ -588,7 +589,7 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	if takes != 2 {
 		t.Errorf("the lost task was delivered %d times, want MaxDeliver = 2", takes)
 	}
-	if r := sumA.Replicas[0]; r.State != protocol.StateFailed || r.ErrorCode != "max_deliver" || !strings.Contains(r.Error, "delivered 2 times") {
+	if r := sumA.Replicas[0]; r.State != string(protocol.StateFailed) || r.ErrorCode != "max_deliver" || !strings.Contains(r.Error, "delivered 2 times") {
 		t.Errorf("lost replica: state %s code %q error %q; want failed max_deliver", r.State, r.ErrorCode, r.Error)
 	}
 
@@ -615,14 +616,14 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	js.Publish(ctx, evSubj, []byte(`garbage`))
 	c.startWorker(1, time.Second, "real")
 	sum := collect(t, co, sw.ID, filepath.Join(c.dir, "run"), time.Minute)
-	byID := map[string]coordinator.ReplicaSummary{}
+	byID := map[string]rundir.SummaryReplica{}
 	for _, r := range sum.Replicas {
 		byID[r.ID] = r
 	}
 	check := func(i int, state protocol.State, code, reason string) {
 		t.Helper()
 		r := byID[sw.Replicas[i].ID]
-		if r.State != state || r.ErrorCode != code || !strings.Contains(r.Error, reason) {
+		if r.State != string(state) || r.ErrorCode != code || !strings.Contains(r.Error, reason) {
 			t.Errorf("replica %d: state %s code %q error %q; want %s %s containing %q", i, r.State, r.ErrorCode, r.Error, state, code, reason)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/heatbath/heatbath/coordinator"
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // sweepProgress shows a sweep's progress: on a terminal one bar per group
@@ -113,7 +114,7 @@ func (sp *sweepProgress) close() {
 	sp.p.Wait()
 }
 
-func printSummary(w io.Writer, sum *coordinator.RunSummary, dir string) {
+func printSummary(w io.Writer, sum *rundir.Summary, dir string) {
 	fmt.Fprintf(w, "sweep %s: ", sum.Sweep)
 	keys := make([]string, 0, len(sum.Counts))
 	for k := range sum.Counts {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/heatbath/heatbath/coordinator"
 	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/worker"
 )
@@ -98,7 +99,7 @@ type embeddedOptions struct {
 }
 
 // runEmbedded runs a sweep on an in-process server with local workers.
-func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embeddedOptions) (*coordinator.RunSummary, error) {
+func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embeddedOptions) (*rundir.Summary, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/train"
 )
@@ -178,28 +178,31 @@ func specFromFlags(c *cli.Context) (*spec.File, error) {
 }
 
 // runReplica runs one replica in-process and writes its directory.
-func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.Writer) (train.Result, error) {
+func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.Writer) (rundir.Result, error) {
 	r, err := train.Build(rep.Config)
 	if err != nil {
-		return train.Result{}, err
+		return rundir.Result{}, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return train.Result{}, err
+		return rundir.Result{}, err
 	}
 	info := rep.ReplicaInfo
 	info.Config = r.Config // with the defaults filled in
-	meta, _ := json.MarshalIndent(info, "", "  ")
-	if err := train.WriteFileAtomic(filepath.Join(dir, "replica.json"), meta); err != nil {
-		return train.Result{}, err
-	}
-	tf, err := os.Create(filepath.Join(dir, "trajectory.csv"))
+	meta, err := rundir.EncodeReplicaInfo(&info)
 	if err != nil {
-		return train.Result{}, err
+		return rundir.Result{}, err
+	}
+	if err := rundir.WriteFile(filepath.Join(dir, rundir.FileReplica), meta); err != nil {
+		return rundir.Result{}, err
+	}
+	tf, err := os.Create(filepath.Join(dir, rundir.FileTrajectory))
+	if err != nil {
+		return rundir.Result{}, err
 	}
 	defer tf.Close()
-	tw, err := train.NewTrajectoryWriter(tf, r.Columns())
+	tw, err := rundir.NewTrajectoryWriter(tf, r.Columns())
 	if err != nil {
-		return train.Result{}, err
+		return rundir.Result{}, err
 	}
 	bar := newBar(progress, r.Config.Steps)
 	start := time.Now()
@@ -207,16 +210,16 @@ func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.W
 	for !r.Done() {
 		if err := ctx.Err(); err != nil {
 			tw.Flush()
-			return train.Result{}, fmt.Errorf("train: interrupted at step %d; partial trajectory in %s", r.Chain.Steps(), dir)
+			return rundir.Result{}, fmt.Errorf("train: interrupted at step %d; partial trajectory in %s", r.Chain.Steps(), dir)
 		}
 		if err := r.RunUntil(r.Chain.Steps()+chunk, tw.Write); err != nil {
-			return train.Result{}, err
+			return rundir.Result{}, err
 		}
 		bar.update(r.Chain.Steps(), r.Last(), time.Since(start))
 	}
 	bar.finish()
 	if err := tw.Flush(); err != nil {
-		return train.Result{}, err
+		return rundir.Result{}, err
 	}
 	res := r.Result()
 	res.ElapsedSeconds = time.Since(start).Seconds()
@@ -224,7 +227,7 @@ func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.W
 		res.StepsPerSecond = float64(res.Steps) / res.ElapsedSeconds
 	}
 	if err := r.WriteArtifacts(dir, res); err != nil {
-		return train.Result{}, err
+		return rundir.Result{}, err
 	}
 	return res, nil
 }
@@ -282,7 +285,7 @@ func fmtMetric(p *float64) string {
 	return strconv.FormatFloat(*p, 'f', 4, 64)
 }
 
-func printResult(w io.Writer, dir string, res train.Result) {
+func printResult(w io.Writer, dir string, res rundir.Result) {
 	fmt.Fprintf(w, "status %s after %d steps (%.0f steps/s)\n", res.Status, res.Steps, res.StepsPerSecond)
 	fmt.Fprintf(w, "final: train acc %s  test acc %s  test loss %s\n", fmtMetric(res.Final.TrainAcc), fmtMetric(res.Final.TestAcc), fmtMetric(res.Final.TestLoss))
 	fmt.Fprintf(w, "best by %s (step %d): test acc %s  test loss %s\n", res.BestBy, res.Best.Step, fmtMetric(res.Best.TestAcc), fmtMetric(res.Best.TestLoss))

@@ -23,22 +23,85 @@ var allowed = map[string]struct {
 	"nn":                {nil, []string{"gonum.org/v1/gonum"}},
 	"dataset":           {nil, nil},
 	"sampler":           {nil, []string{"gonum.org/v1/gonum"}},
-	"ensemble":          {nil, []string{"gonum.org/v1/gonum"}},
-	"charts":            {[]string{"ensemble"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
+	"rundir":            {[]string{"protocol"}, []string{"github.com/gofrs/flock"}},
+	"ensemble":          {[]string{"rundir"}, []string{"gonum.org/v1/gonum"}},
+	"charts":            {[]string{"ensemble", "rundir"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
 	"spec":              {[]string{"protocol"}, []string{"github.com/goccy/go-yaml"}},
-	"train":             {[]string{"protocol", "nn", "dataset", "sampler"}, nil},
-	"worker":            {[]string{"protocol", "train"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
-	"coordinator":       {[]string{"protocol", "ensemble"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir"}, nil},
+	"worker":            {[]string{"protocol", "train", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"coordinator":       {[]string{"protocol", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"internal/embedded": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
-	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "internal/embedded"},
+	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
 			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8"}},
+}
+
+// forbidden are the negative rules: a package (left) must never depend on
+// the packages or module prefixes on the right, directly or through any
+// chain of imports (the transitive closure, as go/build/deps_test.go's "!"
+// rules). They hold whatever the allow list above says, so that loosening
+// it cannot quietly reintroduce a dependency that was taken out on purpose.
+var forbidden = []struct {
+	from string
+	deps []string
+	why  string
+}{
+	{"coordinator", []string{"ensemble", "charts", "worker", "train"},
+		"the coordinator reaches the run directory through rundir only; it never analyses, draws or runs chains"},
+	{"worker", []string{"coordinator", "ensemble", "charts"}, "the two NATS edges never import each other"},
+	{"rundir", []string{"ensemble", "charts", "train", "coordinator", "worker", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
+		"the run directory's owner is pure: file formats only"},
+	{"ensemble", []string{"charts", "coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
+		"analysis is pure and reads files through rundir"},
+	{"charts", []string{"coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
+		"charts draw what ensemble computed"},
+	{"protocol", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "the wire format is a leaf"},
+	{"nn", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
+	{"sampler", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
+	{"dataset", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
 }
 
 type pkg struct {
 	ImportPath string
 	Imports    []string
+	Deps       []string
 	Standard   bool
+}
+
+// TestForbiddenDependencies checks the negative rules against each
+// package's transitive dependencies.
+func TestForbiddenDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := map[string][]string{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		deps[strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")] = p.Deps
+	}
+	for _, rule := range forbidden {
+		ds, ok := deps[rule.from]
+		if !ok {
+			t.Errorf("negative rule for %s: no such package", rule.from)
+			continue
+		}
+		for _, d := range ds {
+			for _, bad := range rule.deps {
+				target := bad
+				if !strings.Contains(bad, ".") {
+					target = module + "/" + bad
+				}
+				if d == target || strings.HasPrefix(d, target+"/") {
+					t.Errorf("%s depends on %s (forbidden: %s)", rule.from, d, rule.why)
+				}
+			}
+		}
+	}
 }
 
 // TestImportGraph lists every package of the module (tests excluded) and
