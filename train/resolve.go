@@ -371,7 +371,7 @@ func selectTensors(sel []string, tensors []nn.Tensor, layers int) ([]sampler.Ten
 		if part != "" && part != "weight" && part != "bias" {
 			return nil, nil, fmt.Errorf("%q: the part after the dot must be weight or bias", s)
 		}
-		match := func(l int) bool { return false }
+		var match func(l int) bool
 		switch {
 		case layer == "all" && part == "":
 			match = func(int) bool { return true }
