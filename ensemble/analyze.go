@@ -38,6 +38,9 @@ type analysis struct {
 	groups   []*groupData
 	byName   map[string]*groupData
 	chosenBy string
+	// reps are the methods' representative groups, in method order
+	// (selectMethods).
+	reps []*groupData
 }
 
 // Analyze computes the Summary of a loaded run. It depends only on the
@@ -79,6 +82,7 @@ func Analyze(run *Run, opts Options) (*Summary, error) {
 	a.chooseMetric()
 	a.groupSummaries()
 	a.best()
+	a.selectMethods()
 	a.comparisons()
 	a.ladders()
 	a.convergence()
@@ -267,6 +271,32 @@ func (a *analysis) bestGroup(gs []*groupData) *groupData {
 	return best
 }
 
+// bestReplicaOf describes r as a chosen replica.
+func (a *analysis) bestReplicaOf(r *Replica) *BestReplica {
+	b := &BestReplica{
+		ID: r.ID, Group: r.Group, Method: r.Settings["method"], Settings: r.Settings, Seed: r.Seed,
+		ChosenBy: a.chosenBy, Value: a.selection(r), AtBest: r.Best, Final: r.Final, ParamsPath: r.ParamsPath,
+	}
+	if g := a.byName[r.Group]; g != nil && g.method != "" {
+		b.Method = g.method
+	}
+	if r.Predictions != nil {
+		s := r.Predictions.Final
+		b.Predictions = &s
+	}
+	return b
+}
+
+// bestGroupOf describes g as a chosen group.
+func (a *analysis) bestGroupOf(g *groupData) *BestGroup {
+	return &BestGroup{
+		Group: g.name, Method: g.method, Settings: g.settings, ChosenBy: a.chosenBy,
+		Selection:    Describe(values(g.done, a.selection)),
+		FinalTestAcc: Describe(values(g.done, finalTestAcc)),
+	}
+}
+
+// best chooses the best replica and the best group of the whole run.
 func (a *analysis) best() {
 	var done []*Replica
 	for _, g := range a.groups {
@@ -274,47 +304,50 @@ func (a *analysis) best() {
 	}
 	sort.Slice(done, func(i, j int) bool { return done[i].ID < done[j].ID })
 	if r := a.bestReplica(done); r != nil {
-		b := &BestReplica{
-			ID: r.ID, Group: r.Group, Method: r.Settings["method"], Settings: r.Settings, Seed: r.Seed,
-			ChosenBy: a.chosenBy, Value: a.selection(r), AtBest: r.Best, Final: r.Final, ParamsPath: r.ParamsPath,
-		}
-		if r.Predictions != nil {
-			s := r.Predictions.Final
-			b.Predictions = &s
-		}
-		a.sum.Best = b
+		a.sum.Best = a.bestReplicaOf(r)
 	}
 	if g := a.bestGroup(a.groups); g != nil {
-		a.sum.BestGroup = &BestGroup{
-			Group: g.name, Method: g.method, Settings: g.settings, ChosenBy: a.chosenBy,
-			Selection:    Describe(values(g.done, a.selection)),
-			FinalTestAcc: Describe(values(g.done, finalTestAcc)),
-		}
+		a.sum.BestGroup = a.bestGroupOf(g)
 	}
 }
 
-// representatives returns, per method in name order, the method's best
-// group.
-func (a *analysis) representatives() []*groupData {
+// selectMethods chooses, per method in name order, the representative
+// group (lowest mean selection metric) and the best replica (lowest
+// selection metric), fills Summary.Methods and remembers the
+// representatives for the comparisons and the spread test. Every method
+// of the run's groups is listed, with nil choices when it has no done
+// replica.
+func (a *analysis) selectMethods() {
 	byMethod := make(map[string][]*groupData)
 	var methods []string
 	for _, g := range a.groups {
-		if len(g.done) == 0 {
-			continue
-		}
-		if byMethod[g.method] == nil {
+		if _, ok := byMethod[g.method]; !ok {
 			methods = append(methods, g.method)
+			byMethod[g.method] = nil
 		}
-		byMethod[g.method] = append(byMethod[g.method], g)
+		if len(g.done) > 0 {
+			byMethod[g.method] = append(byMethod[g.method], g)
+		}
 	}
 	sort.Strings(methods)
-	var reps []*groupData
 	for _, m := range methods {
-		if g := a.bestGroup(byMethod[m]); g != nil {
-			reps = append(reps, g)
+		gs := byMethod[m] // in name order, as a.groups
+		ms := MethodSelection{Method: m, ChosenBy: a.chosenBy, Groups: []string{}}
+		var done []*Replica
+		for _, g := range gs {
+			ms.Groups = append(ms.Groups, g.name)
+			done = append(done, g.done...)
 		}
+		if g := a.bestGroup(gs); g != nil {
+			ms.Representative = a.bestGroupOf(g)
+			a.reps = append(a.reps, g)
+		}
+		sort.Slice(done, func(i, j int) bool { return done[i].ID < done[j].ID })
+		if r := a.bestReplica(done); r != nil {
+			ms.Best = a.bestReplicaOf(r)
+		}
+		a.sum.Methods = append(a.sum.Methods, ms)
 	}
-	return reps
 }
 
 // seedFor derives a bootstrap seed from Options.Seed and a label, so that
@@ -327,7 +360,7 @@ func (a *analysis) seedFor(label string) uint64 {
 }
 
 func (a *analysis) comparisons() {
-	reps := a.representatives()
+	reps := a.reps
 	var pairs [][2]*groupData
 	switch {
 	case a.opts.Pairs != nil:
@@ -391,14 +424,6 @@ func (a *analysis) comparisons() {
 	}
 }
 
-// ladderMetric is the metric Goldilocks maximizes and its name.
-func (a *analysis) ladderMetric() (func(*Replica) float64, string) {
-	if a.chosenBy == "val_loss" {
-		return func(r *Replica) float64 { return r.Final.ValAcc }, "final.val_acc"
-	}
-	return finalTestAcc, "final.test_acc (no validation split: descriptive, not a selection)"
-}
-
 func (a *analysis) ladders() {
 	type series struct {
 		key    string
@@ -445,7 +470,6 @@ func (a *analysis) ladders() {
 		}
 		return keys[i] < keys[j]
 	})
-	metric, metricName := a.ladderMetric()
 	for _, key := range keys {
 		s := byKey[key]
 		idx := make([]int, len(s.pts))
@@ -457,7 +481,7 @@ func (a *analysis) ladders() {
 		var samples [][]float64
 		for _, i := range idx {
 			g := s.pts[i]
-			m := values(g.done, metric)
+			m := values(g.done, a.selection)
 			samples = append(samples, m)
 			l.Points = append(l.Points, LadderPoint{
 				Tau: s.taus[i], Group: g.name, Status: g.counts,
@@ -466,19 +490,24 @@ func (a *analysis) ladders() {
 				Metric:   Describe(m),
 			})
 		}
-		l.Goldilocks = a.goldilocks(&l, samples, metricName, a.seedFor("ladder\x00"+key))
+		l.Goldilocks = a.goldilocks(&l, samples, a.seedFor("ladder\x00"+key))
 		a.sum.Ladders = append(a.sum.Ladders, l)
 	}
 }
 
-// goldilocks finds the τ of highest mean metric and bootstraps its argmax
-// over seeds; it fills the points' PBest.
-func (a *analysis) goldilocks(l *Ladder, samples [][]float64, metricName string, seed uint64) *Goldilocks {
+// goldilocks finds the τ of lowest mean selection metric (the points'
+// Metric, computed from samples) and bootstraps its argmin over seeds; it
+// fills the points' PBest. Points whose mean is not finite (no done
+// replica, a non-finite value) are never chosen.
+func (a *analysis) goldilocks(l *Ladder, samples [][]float64, seed uint64) *Goldilocks {
 	best := -1
-	bestMean := math.Inf(-1)
+	bestMean := math.Inf(1)
+	eligible := make([]bool, len(l.Points))
 	for j, p := range l.Points {
-		if p.Metric.N > 0 && p.Metric.Mean > bestMean {
-			best, bestMean = j, p.Metric.Mean
+		m := p.Metric.Mean
+		eligible[j] = p.Metric.N > 0 && !math.IsNaN(m) && !math.IsInf(m, 0)
+		if eligible[j] && m < bestMean {
+			best, bestMean = j, m
 		}
 	}
 	if best < 0 {
@@ -486,23 +515,33 @@ func (a *analysis) goldilocks(l *Ladder, samples [][]float64, metricName string,
 	}
 	rng := rand.New(rand.NewPCG(seed, 0xbb67ae8584caa73b))
 	counts := make([]int, len(l.Points))
+	total := 0
 	for range a.opts.Resamples {
-		arg, argMean := -1, math.Inf(-1)
+		arg, argMean := -1, math.Inf(1)
 		for j, x := range samples {
-			if len(x) == 0 {
+			if !eligible[j] {
 				continue
 			}
-			if m := resampleMean(rng, x); m > argMean {
+			if m := resampleMean(rng, x); m < argMean {
 				arg, argMean = j, m
 			}
 		}
+		if arg < 0 {
+			// Every resampled mean overflowed (values near the largest
+			// float64): the resample says nothing.
+			continue
+		}
 		counts[arg]++
+		total++
 	}
-	// Lo and Hi: the 2.5% and 97.5% quantiles of the bootstrap argmax in τ
+	if total == 0 {
+		counts[best], total = 1, 1
+	}
+	// Lo and Hi: the 2.5% and 97.5% quantiles of the bootstrap argmin in τ
 	// order (inverse of its empirical distribution function).
 	lo, hi := -1, -1
 	cum := 0
-	b := float64(a.opts.Resamples)
+	b := float64(total)
 	for j, c := range counts {
 		l.Points[j].PBest = float64(c) / b
 		cum += c
@@ -515,7 +554,7 @@ func (a *analysis) goldilocks(l *Ladder, samples [][]float64, metricName string,
 	}
 	p := l.Points[best]
 	return &Goldilocks{
-		Tau: p.Tau, Group: p.Group, ChosenBy: metricName,
+		Tau: p.Tau, Group: p.Group, ChosenBy: a.chosenBy, Value: p.Metric.Mean,
 		Lo: l.Points[lo].Tau, Hi: l.Points[hi].Tau, PBest: p.PBest, TestAcc: p.TestAcc,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -174,8 +175,13 @@ func TestBestChosenByValidation(t *testing.T) {
 	if s.ChosenBy != "train_loss" || s.Best.ChosenBy != "train_loss" || s.Best.ID != reps[1].ID {
 		t.Errorf("without validation: chosen by %q, best %s; want train_loss, %s", s.ChosenBy, s.Best.ID, reps[1].ID)
 	}
-	if !strings.Contains(s.Ladders[0].Goldilocks.ChosenBy, "test_acc") {
-		t.Errorf("ladder without validation chosen by %q", s.Ladders[0].Goldilocks.ChosenBy)
+	if g := s.Ladders[0].Goldilocks; g.ChosenBy != "train_loss" {
+		t.Errorf("ladder without validation chosen by %q, want train_loss like every other selection", g.ChosenBy)
+	}
+	for _, m := range s.Methods {
+		if m.ChosenBy != "train_loss" || m.Representative == nil || m.Representative.ChosenBy != "train_loss" || m.Best == nil || m.Best.ChosenBy != "train_loss" {
+			t.Errorf("method %s without validation: %+v", m.Method, m)
+		}
 	}
 }
 
@@ -189,8 +195,20 @@ func TestLadder(t *testing.T) {
 		{Method: "lol", Tau: "0.001", Seeds: 6, AccMean: 0.901, AccSD: 0.02},
 		{Method: "sgd", Seeds: 3, AccMean: 0.8, AccSD: 0.01},
 	}}
+	// The Goldilocks τ is chosen on validation: give each group's best
+	// validation loss the mean 1 − AccMean, so the validation optimum is
+	// the τ of highest accuracy, with seed noise of the accuracy's size.
+	reps := synthRun(cfg)
+	rng := rand.New(rand.NewPCG(5, 5))
+	k := 0
+	for _, g := range cfg.Groups {
+		for range g.Seeds {
+			reps[k].Best.ValLoss = 1 - g.AccMean + g.AccSD*rng.NormFloat64()
+			k++
+		}
+	}
 	dir := t.TempDir()
-	writeRun(t, dir, synthRun(cfg), nil, nil)
+	writeRun(t, dir, reps, nil, nil)
 	s := mustAnalyze(t, mustLoad(t, dir), Options{Seed: 1})
 	if len(s.Ladders) != 2 {
 		t.Fatalf("%d ladders, want 2 (adlala, lol; sgd has no tau)", len(s.Ladders))
@@ -203,7 +221,7 @@ func TestLadder(t *testing.T) {
 	if want := []float64{1e-5, 1e-4, 1e-3, 1e-2}; l.Method != "adlala" || !equalFloats(taus, want) {
 		t.Errorf("%s ladder τ = %v, want %v in numeric order", l.Method, taus, want)
 	}
-	if g := l.Goldilocks; g.Tau != 1e-4 || g.Lo != 1e-4 || g.Hi != 1e-4 || g.PBest < 0.99 || g.ChosenBy != "final.val_acc" {
+	if g := l.Goldilocks; g.Tau != 1e-4 || g.Lo != 1e-4 || g.Hi != 1e-4 || g.PBest < 0.99 || g.ChosenBy != "val_loss" {
 		t.Errorf("clear optimum: Goldilocks %+v", g)
 	}
 	// Two rungs within noise: the interval spans both.
@@ -476,7 +494,7 @@ func TestWriters(t *testing.T) {
 	}
 	md := buf.String()
 	for _, want := range []string{"# Ensemble summary: synthetic", "## Status", "## Groups", "## Steps to reach", "## Comparisons",
-		"## Best parameterization", "## Temperature ladders", "Goldilocks τ = ", "## Convergence diagnostics",
+		"## Best parameterization", "### Each method", "## Temperature ladders", "Goldilocks τ = ", "## Convergence diagnostics",
 		"## Equipartition", "## Model averaging", "| method=sgld | 1 | 0."} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)
@@ -494,4 +512,198 @@ func TestWriters(t *testing.T) {
 		}
 	}
 	t.Logf("\n%s", tab)
+}
+
+// TestMethodSelection checks Summary.Methods: each method's representative
+// group and best replica are chosen on validation when validation and test
+// disagree, agree with a choice by hand from the group statistics, and are
+// the groups the comparisons and the spread test use.
+func TestMethodSelection(t *testing.T) {
+	cfg := synthConfig{Seed: 12, Rows: 10, Points: 10, Groups: []synthGroup{
+		{Method: "adlala", Tau: "0.0001", Seeds: 3, AccMean: 0.9, AccSD: 0.01},
+		{Method: "adlala", Tau: "0.001", Seeds: 3, AccMean: 0.9, AccSD: 0.01},
+		{Method: "sgd", Seeds: 3, AccMean: 0.8, AccSD: 0.01},
+		{Method: "sgld", Seeds: 2, AccMean: 0.8, AccSD: 0.01, Statuses: []string{"failed", "diverged"}},
+	}}
+	reps := synthRun(cfg)
+	// adlala τ=1e-3 has the lower mean validation loss and the worse test
+	// accuracies; within each method the replica of lowest validation loss
+	// does not have the best test accuracy. A choice on test would pick
+	// other groups and replicas.
+	set := func(r *synthReplica, val, acc float64) {
+		r.Best.ValLoss, r.Best.TestAcc, r.Final.TestAcc = val, acc, acc
+	}
+	set(&reps[0], 0.30, 0.95)
+	set(&reps[1], 0.32, 0.96)
+	set(&reps[2], 0.20, 0.90) // adlala's best replica by validation: the group that loses on average, not the best test accuracy
+	set(&reps[3], 0.25, 0.80)
+	set(&reps[4], 0.26, 0.81)
+	set(&reps[5], 0.27, 0.82)
+	set(&reps[6], 0.40, 0.70)
+	set(&reps[7], 0.45, 0.90)
+	set(&reps[8], 0.50, 0.91)
+	dir := t.TempDir()
+	writeRun(t, dir, reps, nil, nil)
+	s := mustAnalyze(t, mustLoad(t, dir), Options{Resamples: 100})
+
+	if len(s.Methods) != 3 {
+		t.Fatalf("%d methods, want 3 (adlala, sgd, sgld): %+v", len(s.Methods), s.Methods)
+	}
+	want := []struct {
+		method, rep, best string
+	}{
+		{"adlala", reps[3].Group, reps[2].ID},
+		{"sgd", reps[6].Group, reps[6].ID},
+		{"sgld", "", ""},
+	}
+	for i, w := range want {
+		m := s.Methods[i]
+		if m.Method != w.method || m.ChosenBy != "val_loss" {
+			t.Errorf("methods[%d] = %s chosen by %s, want %s by val_loss", i, m.Method, m.ChosenBy, w.method)
+			continue
+		}
+		if w.rep == "" {
+			if m.Representative != nil || m.Best != nil || len(m.Groups) != 0 {
+				t.Errorf("%s has no done replica, got representative %+v, best %+v, groups %v", m.Method, m.Representative, m.Best, m.Groups)
+			}
+			continue
+		}
+		if m.Representative == nil || m.Representative.Group != w.rep || m.Representative.ChosenBy != "val_loss" {
+			t.Errorf("%s: representative %+v, want %s (lowest mean validation loss, not best test accuracy)", m.Method, m.Representative, w.rep)
+		}
+		if m.Best == nil || m.Best.ID != w.best || m.Best.Method != w.method || m.Best.Value != m.Best.AtBest.ValLoss {
+			t.Errorf("%s: best %+v, want %s (lowest validation loss, not best test accuracy)", m.Method, m.Best, w.best)
+		}
+	}
+
+	// By hand from the group statistics: the lowest mean selection.
+	for _, m := range s.Methods {
+		var hand string
+		bestMean := math.Inf(1)
+		for _, g := range s.Groups {
+			if g.Method == m.Method && g.Selection.N > 0 && g.Selection.Mean < bestMean {
+				hand, bestMean = g.Group, g.Selection.Mean
+			}
+		}
+		got := ""
+		if m.Representative != nil {
+			got = m.Representative.Group
+			checkStats(t, m.Representative.Selection, groupByName(s, got).Selection, 0)
+		}
+		if got != hand {
+			t.Errorf("%s: representative %q, by hand %q", m.Method, got, hand)
+		}
+	}
+	// The overall best is the best of the methods' bests.
+	if s.Best == nil || s.Best.ID != reps[2].ID {
+		t.Errorf("overall best %+v, want %s", s.Best, reps[2].ID)
+	}
+	// The overall choices are among the methods' choices, on any run.
+	for _, sum := range []*Summary{s, mustAnalyze(t, mustLoad(t, writeBase(t)), Options{Resamples: 100})} {
+		inBest, inRep := false, false
+		for _, m := range sum.Methods {
+			inBest = inBest || (m.Best != nil && sum.Best != nil && m.Best.ID == sum.Best.ID)
+			inRep = inRep || (m.Representative != nil && sum.BestGroup != nil && m.Representative.Group == sum.BestGroup.Group)
+		}
+		if !inBest || !inRep {
+			t.Errorf("overall best %s / best group %s are not among the methods' choices %+v", sum.Best.ID, sum.BestGroup.Group, sum.Methods)
+		}
+	}
+	// The comparisons and the spread test use the representatives.
+	if s.Spread == nil || !slices.Equal(s.Spread.Groups, []string{reps[3].Group, reps[6].Group}) {
+		t.Errorf("spread groups %+v, want the representatives", s.Spread)
+	}
+	if len(s.Comparisons) != 1 || s.Comparisons[0].A != reps[3].Group || s.Comparisons[0].B != reps[6].Group {
+		t.Errorf("comparisons %+v, want representatives %s vs %s", s.Comparisons, reps[3].Group, reps[6].Group)
+	}
+
+	// In summary.json.
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Methods []struct {
+			Method         string   `json:"method"`
+			ChosenBy       string   `json:"chosen_by"`
+			Groups         []string `json:"groups"`
+			Representative *struct {
+				Group string `json:"group"`
+			} `json:"representative"`
+			Best *struct {
+				ID    string  `json:"id"`
+				Value float64 `json:"value"`
+			} `json:"best"`
+		} `json:"methods"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Methods) != 3 || doc.Methods[0].Representative.Group != reps[3].Group || doc.Methods[0].Best.ID != reps[2].ID ||
+		doc.Methods[0].Best.Value != 0.20 || doc.Methods[0].ChosenBy != "val_loss" || len(doc.Methods[0].Groups) != 2 ||
+		doc.Methods[2].Representative != nil || doc.Methods[2].Best != nil || doc.Methods[2].Groups == nil {
+		t.Errorf("summary.json methods: %s", buf.String()[strings.Index(buf.String(), `"methods"`):][:400])
+	}
+}
+
+// TestGoldilocksByValidation checks that a ladder's Goldilocks τ is the τ
+// of lowest mean validation loss when the test accuracy prefers another
+// τ, and that it is the group the method's representative would be.
+func TestGoldilocksByValidation(t *testing.T) {
+	cfg := synthConfig{Seed: 13, Rows: 10, Groups: []synthGroup{
+		{Method: "lol", Tau: "1e-05", Seeds: 4, AccMean: 0.95, AccSD: 0.005},
+		{Method: "lol", Tau: "0.0001", Seeds: 4, AccMean: 0.80, AccSD: 0.005},
+		{Method: "lol", Tau: "0.001", Seeds: 4, AccMean: 0.70, AccSD: 0.005},
+	}}
+	reps := synthRun(cfg)
+	// Validation loss: lowest at τ = 1e-3, where the test accuracy is worst.
+	for i := range reps {
+		base := map[string]float64{"1e-05": 0.5, "0.0001": 0.4, "0.001": 0.2}[reps[i].Settings["tau"]]
+		reps[i].Best.ValLoss = base + 0.001*float64(i%4)
+		reps[i].Final.ValAcc = reps[i].Final.TestAcc // the old metric (final.val_acc) would follow test
+	}
+	dir := t.TempDir()
+	writeRun(t, dir, reps, nil, nil)
+	s := mustAnalyze(t, mustLoad(t, dir), Options{Resamples: 300, Seed: 2})
+	if len(s.Ladders) != 1 || s.Ladders[0].Goldilocks == nil {
+		t.Fatalf("ladders %+v", s.Ladders)
+	}
+	l := s.Ladders[0]
+	g := l.Goldilocks
+	if g.Tau != 1e-3 || g.ChosenBy != "val_loss" || g.Lo != 1e-3 || g.Hi != 1e-3 || g.PBest != 1 {
+		t.Errorf("Goldilocks %+v, want τ = 1e-3 chosen by val_loss with certainty", g)
+	}
+	if math.Abs(g.Value-0.2015) > 1e-12 {
+		t.Errorf("Goldilocks value %v, want the mean validation loss 0.2015", g.Value)
+	}
+	for _, p := range l.Points {
+		checkStats(t, p.Metric, groupByName(s, p.Group).Selection, 0)
+	}
+	if rep := s.Methods[0].Representative; rep == nil || rep.Group != g.Group {
+		t.Errorf("Goldilocks group %s, method representative %+v: one policy should give one group", g.Group, rep)
+	}
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Goldilocks τ = 0.001 (lowest mean best.val_loss") {
+		t.Errorf("summary.md does not say which metric chose the Goldilocks τ:\n%s", buf.String())
+	}
+}
+
+// writeBase writes baseConfig into a temporary directory.
+func writeBase(t *testing.T) string {
+	dir := t.TempDir()
+	writeRun(t, dir, synthRun(baseConfig()), nil, nil)
+	return dir
+}
+
+// groupByName returns the named group of s, or an empty one.
+func groupByName(s *Summary, name string) GroupSummary {
+	for _, g := range s.Groups {
+		if g.Group == name {
+			return g
+		}
+	}
+	return GroupSummary{}
 }

@@ -58,16 +58,20 @@ type Summary struct {
 	// Status counts all replicas of the run.
 	Status StatusCounts `json:"status"`
 
-	Groups         []GroupSummary   `json:"groups"`
-	Comparisons    []Comparison     `json:"comparisons"`
-	Spread         *Spread          `json:"spread"`
-	Best           *BestReplica     `json:"best"`
-	BestGroup      *BestGroup       `json:"best_group"`
-	Ladders        []Ladder         `json:"ladders"`
-	Convergence    []Convergence    `json:"convergence"`
-	Equipartition  []Equipartition  `json:"equipartition"`
-	ModelAveraging []ModelAveraging `json:"model_averaging"`
-	Replicas       []ReplicaSummary `json:"replicas"`
+	Groups      []GroupSummary `json:"groups"`
+	Comparisons []Comparison   `json:"comparisons"`
+	Spread      *Spread        `json:"spread"`
+	Best        *BestReplica   `json:"best"`
+	BestGroup   *BestGroup     `json:"best_group"`
+	// Methods lists, per method in name order, the method's representative
+	// group and best replica: the one choice every table and chart uses for
+	// the method (see MethodSelection).
+	Methods        []MethodSelection `json:"methods"`
+	Ladders        []Ladder          `json:"ladders"`
+	Convergence    []Convergence     `json:"convergence"`
+	Equipartition  []Equipartition   `json:"equipartition"`
+	ModelAveraging []ModelAveraging  `json:"model_averaging"`
+	Replicas       []ReplicaSummary  `json:"replicas"`
 	// Curves is filled only when Options.Curves is set.
 	Curves   []*Curves `json:"curves,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
@@ -197,6 +201,30 @@ type BestGroup struct {
 	FinalTestAcc Stats `json:"final_test_acc"`
 }
 
+// MethodSelection is what stands for one method in the comparisons, the
+// spread test, the report and its charts. Analyze makes both choices once,
+// on best.<ChosenBy> (never on test metrics); consumers read them here
+// instead of choosing again.
+type MethodSelection struct {
+	Method string `json:"method"`
+	// ChosenBy is the selection metric (Summary.ChosenBy).
+	ChosenBy string `json:"chosen_by"`
+	// Groups lists the method's groups with done replicas, by name.
+	Groups []string `json:"groups"`
+	// Representative is the method's group of lowest mean best.<ChosenBy>
+	// over its done replicas (the first by name on ties): the group the
+	// default comparisons, the spread test and the charts use for the
+	// method. Nil when no group of the method has done replicas with a
+	// finite mean.
+	Representative *BestGroup `json:"representative"`
+	// Best is the method's done replica of lowest best.<ChosenBy> (the
+	// first by ID on ties), the method's best single parameterization. It
+	// need not belong to Representative: the best chain and the best group
+	// on average answer different questions. Nil when the method has no
+	// done replica with a finite best.<ChosenBy>.
+	Best *BestReplica `json:"best"`
+}
+
 // Ladder is a temperature ladder: the groups of one method that differ only
 // in τ (settings["tau"]), the other settings being Fixed. Points are sorted
 // by τ.
@@ -218,31 +246,37 @@ type LadderPoint struct {
 	// (mean with its 95% Student-t interval in CILo, CIHi).
 	TestAcc  Stats `json:"test_acc"`
 	TestLoss Stats `json:"test_loss"`
-	// Metric describes the metric Goldilocks maximizes (see
-	// Goldilocks.ChosenBy).
+	// Metric describes best.<ChosenBy> over the point's done replicas, the
+	// selection metric Goldilocks minimizes (the same numbers as the
+	// group's GroupSummary.Selection).
 	Metric Stats `json:"metric"`
 	// PBest is the fraction of bootstrap resamples in which this τ had the
-	// highest mean metric.
+	// lowest mean metric.
 	PBest float64 `json:"p_best"`
 }
 
 // Goldilocks is the best temperature of a Ladder.
 //
-// Tau maximizes the mean over seeds of the metric named by ChosenBy: the
-// final validation accuracy, or the final test accuracy when the run has no
-// validation split (then the choice is descriptive, not a selection). The
-// interval is a bootstrap over seeds of the argmax: each of
-// Options.Resamples resamples draws the seeds of every τ with replacement
-// and records the τ of highest mean; Lo and Hi are the 2.5% and 97.5%
-// quantiles of that argmax in τ order, and PBest of each point its
-// frequency.
+// Tau minimizes the mean over seeds of best.<ChosenBy>, the selection
+// metric of every other choice of the Summary (validation loss at each
+// replica's best evaluation, or training loss when the run has no
+// validation split); its group is the one the ladder's groups would give
+// as a representative. The interval is a bootstrap over seeds of the
+// argmin: each of Options.Resamples resamples draws the seeds of every τ
+// with replacement and records the τ of lowest mean; Lo and Hi are the
+// 2.5% and 97.5% quantiles of that argmin in τ order, and PBest of each
+// point its frequency.
 type Goldilocks struct {
-	Tau      float64 `json:"tau"`
-	Group    string  `json:"group"`
-	ChosenBy string  `json:"chosen_by"`
-	Lo       float64 `json:"lo"`
-	Hi       float64 `json:"hi"`
-	// PBest is the bootstrap frequency of Tau as the argmax.
+	Tau   float64 `json:"tau"`
+	Group string  `json:"group"`
+	// ChosenBy is the selection metric (Summary.ChosenBy): Tau has the
+	// lowest mean best.<ChosenBy>.
+	ChosenBy string `json:"chosen_by"`
+	// Value is that mean.
+	Value float64 `json:"value"`
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+	// PBest is the bootstrap frequency of Tau as the argmin.
 	PBest float64 `json:"p_best"`
 	// TestAcc describes the final test accuracy at Tau.
 	TestAcc Stats `json:"test_acc"`

@@ -351,21 +351,41 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 			g.ChosenBy, mdEscape(g.Group), g.Selection.N, g.ChosenBy, FormatMeanSD(g.Selection, 4),
 			FormatMeanSD(g.FinalTestAcc, 4), FormatCI(g.FinalTestAcc.CILo, g.FinalTestAcc.CIHi, 4))
 	}
+	if len(s.Methods) > 0 {
+		m.printf("### Each method\n\n")
+		m.printf("The representative group (lowest mean best.%s over its seeds) stands for the method in the comparisons, the spread test and the charts; the best replica (lowest best.%s) is the method's best single parameterization. Neither is chosen on test.\n\n", s.ChosenBy, s.ChosenBy)
+		m.header("method", "groups", "representative group", "n", "best."+s.ChosenBy+" (mean ± sd)", "final test acc", "best replica", "its group", "best."+s.ChosenBy, "final test acc")
+		for _, ms := range s.Methods {
+			cells := []string{ms.Method, strconv.Itoa(len(ms.Groups))}
+			if g := ms.Representative; g != nil {
+				cells = append(cells, g.Group, strconv.Itoa(g.Selection.N), FormatMeanSD(g.Selection, 4), FormatMeanSD(g.FinalTestAcc, 4))
+			} else {
+				cells = append(cells, "–", "0", "–", "–")
+			}
+			if b := ms.Best; b != nil {
+				cells = append(cells, b.ID, b.Group, FormatNum(b.Value, 6), FormatFixed(b.Final.TestAcc, 4))
+			} else {
+				cells = append(cells, "–", "–", "–", "–")
+			}
+			m.row(cells...)
+		}
+		m.printf("\n")
+	}
 
 	if len(s.Ladders) > 0 {
 		m.printf("## Temperature ladders\n\n")
-		m.printf("Final test metrics against τ (mean and 95%% t-interval over seeds). The Goldilocks τ maximizes the mean metric named below; its interval holds the central 95%% of the bootstrap distribution of the argmax over seeds, P(best) the frequency of each τ.\n\n")
+		m.printf("Final test metrics against τ (mean and 95%% t-interval over seeds). The Goldilocks τ has the lowest mean best.%s over seeds, the selection metric of every other choice (never a test metric); its interval holds the central 95%% of the bootstrap distribution of the argmin over seeds, P(best) the frequency of each τ.\n\n", s.ChosenBy)
 		for _, l := range s.Ladders {
 			m.printf("### %s (%s)\n\n", l.Method, FormatSettings(l.Fixed))
-			m.header("τ", "done / total", "test acc", "95% CI", "test loss", "95% CI", "P(best)")
+			m.header("τ", "done / total", "best."+s.ChosenBy, "test acc", "95% CI", "test loss", "95% CI", "P(best)")
 			for _, p := range l.Points {
-				m.row(FormatNum(p.Tau, 6), fmt.Sprintf("%d / %d", p.Status.Done, p.Status.Total),
+				m.row(FormatNum(p.Tau, 6), fmt.Sprintf("%d / %d", p.Status.Done, p.Status.Total), FormatMeanSD(p.Metric, 4),
 					FormatFixed(p.TestAcc.Mean, 4), FormatCI(p.TestAcc.CILo, p.TestAcc.CIHi, 4),
 					FormatFixed(p.TestLoss.Mean, 4), FormatCI(p.TestLoss.CILo, p.TestLoss.CIHi, 4), FormatFixed(p.PBest, 3))
 			}
 			if g := l.Goldilocks; g != nil {
-				m.printf("\nGoldilocks τ = %s (by %s; 95%% bootstrap interval [%s, %s], P(best) = %s), test acc %s.\n\n",
-					FormatNum(g.Tau, 6), g.ChosenBy, FormatNum(g.Lo, 6), FormatNum(g.Hi, 6), FormatFixed(g.PBest, 3), FormatMeanSD(g.TestAcc, 4))
+				m.printf("\nGoldilocks τ = %s (lowest mean best.%s = %s; 95%% bootstrap interval [%s, %s], P(best) = %s), test acc %s.\n\n",
+					FormatNum(g.Tau, 6), g.ChosenBy, FormatNum(g.Value, 4), FormatNum(g.Lo, 6), FormatNum(g.Hi, 6), FormatFixed(g.PBest, 3), FormatMeanSD(g.TestAcc, 4))
 			} else {
 				m.printf("\nNo done replicas.\n\n")
 			}
