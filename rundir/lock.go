@@ -168,7 +168,10 @@ func Lock(dir, command string) (*DirLock, error) {
 	// closing it cannot drop a flock(2) lock, which belongs to the other
 	// open file, but it would drop the process's locks where flock is
 	// emulated with fcntl(2) locks (AIX, Solaris), which belong to the
-	// process and go with any close of the file.
+	// process and go with any close of the file. (On Windows, where
+	// gofrs/flock locks byte 0 with LockFileEx, which other handles must
+	// respect, this write would be refused: the holder record is written
+	// and tested on Unix only.)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		_ = fl.Unlock()
@@ -355,7 +358,12 @@ type SweepMismatchError struct {
 func (e *SweepMismatchError) Error() string {
 	what := "sweep " + e.Have
 	if e.Err != nil {
-		what = "a sweep.json that cannot be read (" + errText(e.Err) + ")"
+		why := e.Err
+		var fe *FileError
+		if errors.As(why, &fe) {
+			why = fe.Err // the path is that of sweep.json in Dir
+		}
+		what = "a " + FileSweep + " that cannot be read (" + errText(why) + ")"
 	}
 	return fmt.Sprintf("%s holds %s, not %s: choose another --out, or add --force to start over "+
 		"(the old content is moved to %s.old-<UTC time>)", e.Dir, what, e.Want, filepath.Clean(e.Dir))
@@ -370,21 +378,12 @@ func (e *SweepMismatchError) Unwrap() error { return e.Err }
 // .jetstream, or anything else that is not a sweep's record) is fine, and
 // so is one of the same sweep however far it got.
 func CheckIdentity(dir, sweepID string) error {
-	b, err := os.ReadFile(filepath.Join(dir, "sweep.json"))
+	s, err := ReadSweep(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return &SweepMismatchError{Dir: dir, Want: sweepID, Err: err}
-	}
-	var s struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return &SweepMismatchError{Dir: dir, Want: sweepID, Err: err}
-	}
-	if s.ID == "" {
-		return &SweepMismatchError{Dir: dir, Want: sweepID, Err: errors.New(`no "id"`)}
 	}
 	if s.ID != sweepID {
 		return &SweepMismatchError{Dir: dir, Have: s.ID, Want: sweepID}
@@ -450,27 +449,11 @@ func MoveAside(dir string) (string, error) {
 		}
 	}
 	for _, d := range []string{aside, src, filepath.Dir(src)} {
-		if err := syncFolder(d); err != nil {
+		if err := syncDir(d); err != nil {
 			return aside, fmt.Errorf("run directory %s: content moved to %s, but %w", dir, aside, err)
 		}
 	}
 	return aside, nil
-}
-
-// syncFolder fsyncs a folder, so that renames in it survive a power cut.
-func syncFolder(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync of %s: %w", dir, err)
-	}
-	return nil
 }
 
 // unwrapLink drops the two paths of a failed rename (the caller names

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"text/tabwriter"
@@ -27,7 +26,7 @@ func workerCommand() *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
-				return fmt.Errorf("worker: no arguments expected, got %q", c.Args().First())
+				return usageErrorf("worker: no arguments expected, got %q", c.Args().First())
 			}
 			if c.Int("slots") < 1 {
 				return fmt.Errorf("worker: --slots %d must be at least 1", c.Int("slots"))
@@ -93,6 +92,7 @@ func followFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return at once instead of following the sweep to its end"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
 		&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
+		forceFlag,
 	}
 }
 
@@ -103,10 +103,7 @@ func follow(c *cli.Context, co *coordinator.Coordinator, id string) error {
 		fmt.Printf("sweep %s submitted; follow it with: heatbath resume %s --nats %s\n", id, id, c.String("nats"))
 		return nil
 	}
-	out := c.String("out")
-	if out == "" {
-		out = filepath.Join("runs", id)
-	}
+	out := followOut(c, id)
 	prog := newSweepProgress(newLogger(c), c.Bool("quiet"))
 	sum, err := co.Collect(c.Context, id, out, prog.update)
 	prog.close()
@@ -116,11 +113,7 @@ func follow(c *cli.Context, co *coordinator.Coordinator, id string) error {
 		}
 		return err
 	}
-	printSummary(os.Stdout, sum, out)
-	if !c.Bool("no-report") {
-		return writeReport(out, os.Stdout)
-	}
-	return nil
+	return finishSweep(os.Stdout, sum, out, !c.Bool("no-report"))
 }
 
 func submitCommand() *cli.Command {
@@ -131,12 +124,17 @@ func submitCommand() *cli.Command {
 		Flags:     append(append(natsFlags(), followFlags()...), streamReplicasFlag),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("submit: want one spec file, got %d arguments", c.NArg())
+				return usageErrorf("submit: want one spec file, got %d arguments", c.NArg())
 			}
 			sw, _, err := loadSweep(c.Args().First())
 			if err != nil {
 				return err
 			}
+			release, err := claimFollowDir(c, sw.ID)
+			if err != nil {
+				return err
+			}
+			defer release()
 			co, closeFn, err := coordinatorFor(c)
 			if err != nil {
 				return err
@@ -158,14 +156,26 @@ func resumeCommand() *cli.Command {
 		Usage:     "re-enqueue the unfinished replicas of a sweep and follow it (safe to repeat)",
 		ArgsUsage: "SWEEP",
 		Flags:     append(append(natsFlags(), followFlags()...), streamReplicasFlag),
-		Action: onSweep("resume", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
-			n, err := co.Resume(c.Context, id)
+		Action: func(c *cli.Context) error {
+			// The run directory is claimed before connecting.
+			id, err := sweepArg(c, "resume")
 			if err != nil {
 				return err
 			}
-			fmt.Printf("sweep %s: %d unfinished replicas re-enqueued\n", id, n)
-			return follow(c, co, id)
-		}),
+			release, err := claimFollowDir(c, id)
+			if err != nil {
+				return err
+			}
+			defer release()
+			return onSweep("resume", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
+				n, err := co.Resume(c.Context, id)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("sweep %s: %d unfinished replicas re-enqueued\n", id, n)
+				return follow(c, co, id)
+			})(c)
+		},
 	}
 }
 

@@ -18,12 +18,20 @@ func reportCommand() *cli.Command {
 		ArgsUsage: "RUN_DIR",
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("report: want one run directory, got %d arguments", c.NArg())
+				return usageErrorf("report: want one run directory, got %d arguments", c.NArg())
 			}
 			dir := c.Args().First()
 			if _, err := os.Stat(filepath.Join(dir, "sweep.json")); err != nil {
 				return fmt.Errorf("report: %s is not a run directory (no sweep.json)", dir)
 			}
+			// report/ is written by one writer at a time; while a sweep
+			// runs into dir, its live view is the way to look at it.
+			log := newLogger(c)
+			lock, err := claimRunDir(dir, "", false, log)
+			if err != nil {
+				return err
+			}
+			defer releaseRunDir(lock, log)
 			return writeReport(dir, os.Stdout)
 		},
 	}

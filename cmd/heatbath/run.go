@@ -38,6 +38,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Usage: "also accept remote workers on this address (host:port); default in-process only"},
 			&cli.BoolFlag{Name: "no-sync", Usage: "do not fsync every JetStream write (faster, loses acknowledged data on a power cut)"},
 			&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
+			forceFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HEATBATH_LOG_LEVEL"}, Usage: "trace, debug, info, warn, error"},
 		},
@@ -54,7 +55,7 @@ func runAction(c *cli.Context) error {
 	case 1:
 		f, err = spec.Load(c.Args().First())
 	default:
-		return fmt.Errorf("run: one spec file at most, got %d arguments", c.NArg())
+		return usageErrorf("run: one spec file at most, got %d arguments", c.NArg())
 	}
 	if err != nil {
 		return err
@@ -71,6 +72,14 @@ func runAction(c *cli.Context) error {
 		out = filepath.Join("runs", sw.ID)
 	}
 	log := newLogger(c)
+	// The run directory is this command's until it ends, report included;
+	// taken before the embedded server starts in it, so that an --out that
+	// cannot be written fails with a line about the folder.
+	lock, err := claimRunDir(out, sw.ID, c.Bool("force"), log)
+	if err != nil {
+		return err
+	}
+	defer releaseRunDir(lock, log)
 	sum, err := runEmbedded(c.Context, sw, out, embeddedOptions{
 		workers: c.Int("workers"), listen: c.String("listen"), sync: !c.Bool("no-sync"),
 		quiet: c.Bool("quiet"), log: log,
@@ -78,13 +87,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	printSummary(os.Stdout, sum, out)
-	if !c.Bool("no-report") {
-		if err := writeReport(out, os.Stdout); err != nil {
-			return fmt.Errorf("run: the sweep finished, but the report failed: %w", err)
-		}
-	}
-	return nil
+	return finishSweep(os.Stdout, sum, out, !c.Bool("no-report"))
 }
 
 type embeddedOptions struct {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/rundir"
+)
+
+// forceFlag lets a command that writes a sweep's run directory start over
+// in a directory that holds something else.
+var forceFlag = &cli.BoolFlag{Name: "force",
+	Usage: "start over: move what --out holds (another sweep, or this one) aside to OUT.old-<UTC time> first; nothing is deleted"}
+
+// claimRunDir takes the lock of the run directory out for this command,
+// before anything is written to it or a server is started in it. For a
+// sweep (sweepID not empty) it then makes sure out is that sweep's: with
+// force whatever out holds is moved aside, without it a directory of
+// another sweep is refused (rundir.SweepMismatchError). The caller holds
+// the lock until it ends (defer releaseRunDir).
+func claimRunDir(out, sweepID string, force bool, log hclog.Logger) (*rundir.DirLock, error) {
+	l, err := rundir.Lock(out, commandLine())
+	if err != nil {
+		return nil, err
+	}
+	if force {
+		aside, err := rundir.MoveAside(out)
+		if err != nil {
+			releaseRunDir(l, log)
+			return nil, err
+		}
+		if aside != "" {
+			log.Info("--force: moved the old content of the run directory aside", "dir", out, "to", aside)
+		}
+	} else if sweepID != "" {
+		if err := rundir.CheckIdentity(out, sweepID); err != nil {
+			releaseRunDir(l, log)
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// releaseRunDir unlocks a run directory; a failure (the lock goes with the
+// process anyway) is worth a warning only.
+func releaseRunDir(l *rundir.DirLock, log hclog.Logger) {
+	if err := l.Unlock(); err != nil {
+		log.Warn("releasing the run directory", "error", err)
+	}
+}
+
+// commandLine is this command as a second writer of its run directory
+// sees it.
+func commandLine() string {
+	return rundir.CommandLine(append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...))
+}
+
+// followOut is the run directory submit and resume collect a sweep into.
+func followOut(c *cli.Context, id string) string {
+	if out := c.String("out"); out != "" {
+		return out
+	}
+	return filepath.Join("runs", id)
+}
+
+// claimFollowDir claims the run directory submit or resume collect sweep
+// id into, before they connect, unless --detach (they write nothing then).
+// release ends the claim when the command ends.
+func claimFollowDir(c *cli.Context, id string) (release func(), err error) {
+	if c.Bool("detach") {
+		return func() {}, nil
+	}
+	log := newLogger(c)
+	l, err := claimRunDir(followOut(c, id), id, c.Bool("force"), log)
+	if err != nil {
+		return nil, err
+	}
+	return func() { releaseRunDir(l, log) }, nil
+}
