@@ -1,12 +1,15 @@
 package charts
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"sort"
 	"strings"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // This file computes the chart data that comes from replica files rather
@@ -239,19 +242,14 @@ func WeightHistData(run *ensemble.Run, sum *ensemble.Summary) ([]Histogram, erro
 			if len(p.thetas) == MaxChainsRead {
 				break
 			}
-			path := r.ParamsPath
-			if path == "" {
-				path = replicaFile(r.Dir, "params.bin")
-				if ok, err := exists(path); err != nil {
-					return nil, err
-				} else if !ok {
-					continue
-				}
+			params, err := rundir.ReadParams(r.Dir, rundir.FileParams) // params.bin in older run directories
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
 			}
-			theta, err := ReadParams(path)
 			if err != nil {
 				return nil, err
 			}
+			theta := params.Theta
 			if len(p.thetas) == 0 {
 				if p.h.Threshold, err = readSmallThreshold(r.Dir); err != nil {
 					return nil, err

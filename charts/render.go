@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // Extra carries what Render cannot compute from the run directory.
@@ -155,7 +156,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	if len(hs) > 0 {
 		f, err := DrawWeightHist(hs, pal)
 		if err := add("weights", "Parameter magnitudes",
-			"Histogram of the magnitudes |θ_i| of all weights and biases at the end of training (params.bin), pooled over up to "+fmt.Sprint(MaxChainsRead)+
+			"Histogram of the magnitudes |θ_i| of all weights and biases at the end of training (params.safetensors), pooled over up to "+fmt.Sprint(MaxChainsRead)+
 				" replicas of each method's best group, as the fraction of that method's parameters per bin (log-spaced bins, 4 per decade; the leftmost bin also "+
 				"counts everything below 10⁻⁶). The paper observes that SGD and Adam leave many parameters near zero while the samplers excite many; "+
 				"the legend gives the fraction below the near-zero threshold (dashed line).",
@@ -293,7 +294,8 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 // exist (a trailing slash marks a directory).
 var (
 	runFiles     = []string{"spec.yaml", "sweep.json", "summary.json", "replicas/"}
-	replicaFiles = []string{"replica.json", "result.json", "trajectory.csv", "predictions.json", "grid.json", "interp.csv", "params.bin", "init_params.bin"}
+	replicaFiles = []string{"replica.json", "result.json", "trajectory.csv", "predictions.json", "grid.json", "interp.csv",
+		rundir.FileParams, rundir.FileBestParams, rundir.FileInitParams, rundir.FileLegacyParams, rundir.FileLegacyInitParams}
 )
 
 // existing returns the names of files that exist in dir.

@@ -286,11 +286,14 @@ func (l *loader) loadReplica(dir string, e rundir.SweepEntry) (*Replica, error) 
 		l.warn("replica %s: done without predictions.json", e.ID)
 	}
 
-	paramsPath := filepath.Join(rdir, "params.bin")
-	if ok, err := exists(paramsPath); err != nil {
-		return nil, err
-	} else if ok {
-		r.ParamsPath = paramsPath
+	for _, name := range []string{rundir.FileParams, rundir.FileLegacyParams} { // params.bin: run directories of before the safetensors files
+		paramsPath := filepath.Join(rdir, name)
+		if ok, err := exists(paramsPath); err != nil {
+			return nil, err
+		} else if ok {
+			r.ParamsPath = paramsPath
+			break
+		}
 	}
 	return r, nil
 }

@@ -48,8 +48,27 @@ func (r *Replica) Result() rundir.Result {
 	return res
 }
 
+// ParamsMeta returns the metadata of a parameter file of this replica:
+// which parameters (rundir.ParamsFinal, ParamsBest, ParamsInit) taken at
+// step, with the network's widths, activation, input scaling (MNIST's
+// pixels enter as v/255), classes and r.ID.
+func (r *Replica) ParamsMeta(which string, step int64) rundir.ParamsMeta {
+	cfg := r.Model.Config()
+	widths := append([]int{cfg.Inputs}, cfg.Hidden...)
+	ts := r.Model.Tensors()
+	widths = append(widths, ts[len(ts)-1].Rows) // the output bias: 1 or Classes units
+	scaling := rundir.ScalingNone
+	if r.Config.Data.Kind == "mnist" {
+		scaling = rundir.ScalingPixels // dataset.LoadMNIST maps pixel v to v/255
+	}
+	return rundir.ParamsMeta{Parameters: which, Step: step, Widths: widths, Activation: cfg.Activation.String(),
+		InputScaling: scaling, Classes: cfg.Classes, Replica: r.ID}
+}
+
 // Artifacts returns the files of the replica directory that describe the
-// finished chain, by file name: result.json, params.bin, init_params.bin,
+// finished chain, by file name (rundir.ResultFiles): result.json,
+// params.safetensors (the final parameters), best_params.safetensors (those
+// of the best evaluation, res.Best), init_params.safetensors,
 // predictions.json, interp.csv and, for 2-D data, grid.json. (replica.json
 // and trajectory.csv are written by the caller.)
 func (r *Replica) Artifacts(res rundir.Result) (map[string][]byte, error) {
@@ -58,8 +77,19 @@ func (r *Replica) Artifacts(res rundir.Result) (map[string][]byte, error) {
 	if out[rundir.FileResult], err = res.Encode(); err != nil {
 		return nil, err
 	}
-	out[rundir.FileLegacyParams] = rundir.EncodeLegacyParams(r.Chain.Theta())
-	out[rundir.FileLegacyInitParams] = rundir.EncodeLegacyParams(r.Init)
+	for _, p := range []struct {
+		file, which string
+		step        int64
+		theta       []float64
+	}{
+		{rundir.FileParams, rundir.ParamsFinal, r.Chain.Steps(), r.Chain.Theta()},
+		{rundir.FileBestParams, rundir.ParamsBest, r.best.Step, r.bestTheta},
+		{rundir.FileInitParams, rundir.ParamsInit, 0, r.Init},
+	} {
+		if out[p.file], err = rundir.EncodeParams(r.ParamsMeta(p.which, p.step), p.theta); err != nil {
+			return nil, fmt.Errorf("train: %s: %w", p.file, err)
+		}
+	}
 
 	c := r.Train.Classes
 	nt := r.Test.Len()
@@ -140,7 +170,11 @@ func (r *Replica) WriteArtifacts(dir string, res rundir.Result) error {
 	return rundir.WriteFiles(dir, files, rundir.FileResult)
 }
 
-const checkpointMagic = "HBREPL01"
+// checkpointMagic opens a replica checkpoint. HBREPL02 added the best
+// parameters; HBREPL01 checkpoints (without them) are refused, since a
+// replica restored from one could not write best_params.safetensors: the
+// worker then starts the chain again from step 0.
+const checkpointMagic = "HBREPL02"
 
 // MarshalBinary encodes the full state of the replica (chain, minibatch
 // order, evaluation records) so that a replica rebuilt from the same
@@ -172,6 +206,8 @@ func (r *Replica) MarshalBinary() ([]byte, error) {
 	w(r.predAcc)
 	w(uint64(len(r.gridAcc)))
 	w(r.gridAcc)
+	w(uint64(len(r.bestTheta)))
+	w(r.bestTheta)
 	return b.Bytes(), nil
 }
 
@@ -179,6 +215,9 @@ func (r *Replica) MarshalBinary() ([]byte, error) {
 // built from the same config.
 func (r *Replica) UnmarshalBinary(data []byte) error {
 	if !bytes.HasPrefix(data, []byte(checkpointMagic)) {
+		if bytes.HasPrefix(data, []byte("HBREPL01")) {
+			return errors.New("train: checkpoint of format HBREPL01 lacks the best parameters, want HBREPL02")
+		}
 		return errors.New("train: not a replica checkpoint (bad magic)")
 	}
 	rd := bytes.NewReader(data[len(checkpointMagic):])
@@ -224,6 +263,13 @@ func (r *Replica) UnmarshalBinary(data []byte) error {
 	}
 	grid := make([]float64, len(r.gridAcc))
 	read(grid)
+	var nb uint64
+	read(&nb)
+	if err == nil && nb != uint64(len(r.bestTheta)) {
+		return fmt.Errorf("train: checkpoint holds %d best parameters, the network has %d", nb, len(r.bestTheta))
+	}
+	bestTheta := make([]float64, len(r.bestTheta))
+	read(bestTheta)
 	if err != nil {
 		return fmt.Errorf("train: truncated checkpoint: %w", err)
 	}
@@ -239,5 +285,6 @@ func (r *Replica) UnmarshalBinary(data []byte) error {
 	r.evals, r.predN, r.hasBest, r.done, r.last, r.best = int(evals), int(predN), hasBest, done, last, best
 	copy(r.predAcc, pred)
 	copy(r.gridAcc, grid)
+	copy(r.bestTheta, bestTheta)
 	return nil
 }

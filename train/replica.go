@@ -50,6 +50,10 @@ type Metrics struct {
 // records of its evaluations.
 type Replica struct {
 	Config protocol.ReplicaConfig
+	// ID is the replica id written into the metadata of the parameter
+	// files; Build leaves it empty, a caller that knows the id (a worker,
+	// `heatbath train` of a sweep's replica) sets it.
+	ID string
 
 	Train, Val, Test *dataset.Set
 	Model            *nn.MLP
@@ -80,6 +84,10 @@ type Replica struct {
 	best     Metrics
 	hasBest  bool
 	done     bool
+	// bestTheta holds the parameters of the evaluation r.best describes
+	// (Init until the first evaluation): preallocated, so that keeping
+	// it allocates nothing in the step loop.
+	bestTheta []float64
 }
 
 // Build resolves cfg, generates or loads the data, initializes the network
@@ -110,6 +118,7 @@ func Build(cfg protocol.ReplicaConfig) (*Replica, error) {
 	r.Groups = groups
 	r.Init = make([]float64, r.Model.NumParams())
 	r.Model.Init(r.Init, rand.NewPCG(cfg.Seed, streamInit))
+	r.bestTheta = append([]float64(nil), r.Init...)
 	mode, _ := dataset.ParseSampling(cfg.Sampling)
 	r.Batcher, err = dataset.NewBatcher(r.Train.Len(), bs, mode, cfg.Seed, streamBatches)
 	if err != nil {
@@ -408,6 +417,7 @@ func (r *Replica) evaluate(rows RowFunc) error {
 	}
 	if !math.IsNaN(crit) && (!r.hasBest || crit < bestCrit) {
 		r.best, r.hasBest = m, true
+		copy(r.bestTheta, theta)
 	}
 	if r.evals >= r.numEvals-min(AverageLast, r.numEvals) {
 		r.Model.PredictTo(r.evalWS, r.predBuf, theta, r.Test.X)

@@ -64,6 +64,7 @@ func (a *attempt) run(ctx context.Context) {
 		a.fail(protocol.CodeInvalidConfig, err.Error())
 		return
 	}
+	rep.ID = t.Replica // into the parameter files' metadata
 	a.rep = rep
 	if a.state.Checkpoint != "" {
 		if err := a.restore(); err != nil {
@@ -72,6 +73,7 @@ func (a *attempt) run(ctx context.Context) {
 				a.fail(protocol.CodeInvalidConfig, err.Error())
 				return
 			}
+			rep.ID = t.Replica
 			a.rep = rep
 		} else {
 			a.log.Info("resumed from checkpoint", "step", a.rep.Chain.Steps())

@@ -9,6 +9,7 @@ import (
 	"github.com/heatbath/heatbath/charts"
 	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/train"
 )
 
@@ -61,19 +62,19 @@ func between(a, b *ensemble.Replica) ([]charts.InterpPoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	pa, err := charts.ReadParams(filepath.Join(a.Dir, "params.bin"))
+	pa, err := rundir.ReadParams(a.Dir, rundir.FileParams)
 	if err != nil {
 		return nil, err
 	}
-	pb, err := charts.ReadParams(filepath.Join(b.Dir, "params.bin"))
+	pb, err := rundir.ReadParams(b.Dir, rundir.FileParams)
 	if err != nil {
 		return nil, err
 	}
-	if len(pa) != len(pb) || len(pa) != rep.Model.NumParams() {
+	if len(pa.Theta) != len(pb.Theta) || len(pa.Theta) != rep.Model.NumParams() {
 		return nil, fmt.Errorf("different networks")
 	}
 	var out []charts.InterpPoint
-	for _, p := range rep.Interpolate(pa, pb) {
+	for _, p := range rep.Interpolate(pa.Theta, pb.Theta) {
 		out = append(out, charts.InterpPoint{Alpha: p[0], Train: p[1], Test: p[2]})
 	}
 	return out, nil

@@ -86,7 +86,8 @@ func TestTrainWritesResultDirectory(t *testing.T) {
 		"--test-size", "100", "--batch", "10", "--out", out); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"replica.json", "result.json", "trajectory.csv", "params.bin", "init_params.bin", "predictions.json", "grid.json", "interp.csv"} {
+	for _, f := range []string{"replica.json", "result.json", "trajectory.csv", "params.safetensors", "best_params.safetensors", "init_params.safetensors",
+		"predictions.json", "grid.json", "interp.csv"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}

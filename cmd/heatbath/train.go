@@ -26,8 +26,9 @@ func trainCommand() *cli.Command {
 		Usage:     "run one chain in-process (no NATS) and write a result directory",
 		ArgsUsage: "[SPEC]",
 		Description: "Runs one replica from a spec file (with --replica to pick one point of a grid) or from flags.\n" +
-			"Writes replica.json, result.json, trajectory.csv, params.bin, init_params.bin, predictions.json,\n" +
-			"interp.csv and (2-D data) grid.json to --out; see docs/formats.md.",
+			"Writes replica.json, result.json, trajectory.csv, params.safetensors, best_params.safetensors,\n" +
+			"init_params.safetensors, predictions.json, interp.csv and (2-D data) grid.json to --out;\n" +
+			"see docs/formats.md.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "runs/train", Usage: "result directory"},
 			&cli.IntFlag{Name: "replica", Value: -1, Usage: "index of the replica to run when the spec expands to several"},
@@ -183,6 +184,7 @@ func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.W
 	if err != nil {
 		return rundir.Result{}, err
 	}
+	r.ID = rep.ID // into the parameter files' metadata
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return rundir.Result{}, err
 	}
