@@ -148,12 +148,12 @@ checkpoint: {every: 0, seconds: 60}
 }
 
 // fileFloor creates n replica directories as the collector does (a
-// directory, nine files of a trivial replica's sizes, result.json through
+// directory, ten files of a trivial replica's sizes, result.json through
 // a rename) and returns the time it took: the rate no sweep writing these
 // directories can beat on that file system.
 func fileFloor(b *testing.B, dir string, n int) time.Duration {
-	sizes := map[string]int{"trajectory.csv": 350, "replica.json": 780, "params.bin": 150, "init_params.bin": 150,
-		"predictions.json": 1700, "grid.json": 68000, "interp.csv": 2000, "result.json.tmp": 1100}
+	sizes := map[string]int{"trajectory.csv": 350, "replica.json": 780, "params.safetensors": 600, "best_params.safetensors": 600,
+		"init_params.safetensors": 600, "predictions.json": 1700, "grid.json": 68000, "interp.csv": 2000, "result.json.tmp": 1100}
 	data := make([]byte, 68000)
 	t0 := time.Now()
 	for i := 0; i < n; i++ {

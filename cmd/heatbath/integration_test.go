@@ -169,21 +169,26 @@ func smallSweep(t testing.TB, steps, seeds, ckpt int) *coordinator.Sweep {
 	return sw
 }
 
-// localParams runs a replica in-process, without NATS, and returns its
+// localParams runs replica id in-process, without NATS, and returns its
 // final parameters file and trajectory.
-func localParams(t testing.TB, cfg protocol.ReplicaConfig) (params []byte, traj string) {
+func localParams(t testing.TB, id string, cfg protocol.ReplicaConfig) (params []byte, traj string) {
 	t.Helper()
 	r, err := train.Build(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.ID = id
 	var b bytes.Buffer
 	tw, _ := rundir.NewTrajectoryWriter(&b, r.Columns())
 	if err := r.RunUntil(cfg.Steps, tw.Write); err != nil {
 		t.Fatal(err)
 	}
 	tw.Flush()
-	return rundir.EncodeLegacyParams(r.Chain.Theta()), b.String()
+	params, err = rundir.EncodeParams(r.ParamsMeta(rundir.ParamsFinal, r.Chain.Steps()), r.Chain.Theta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return params, b.String()
 }
 
 func collect(t testing.TB, co *coordinator.Coordinator, id, dir string, timeout time.Duration) *rundir.Summary {
@@ -240,13 +245,13 @@ func overwriteState(t *testing.T, kv jetstream.KeyValue, key string, next protoc
 func checkRunMatchesLocal(t *testing.T, sw *coordinator.Sweep, dir string) {
 	t.Helper()
 	for _, r := range sw.Replicas {
-		want, wantTraj := localParams(t, r.Config)
-		got, err := os.ReadFile(filepath.Join(dir, "replicas", r.ID, "params.bin"))
+		want, wantTraj := localParams(t, r.ID, r.Config)
+		got, err := os.ReadFile(filepath.Join(dir, "replicas", r.ID, rundir.FileParams))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(want, got) {
-			t.Errorf("replica %s: params.bin differs from the in-process run", r.ID)
+			t.Errorf("replica %s: params.safetensors differs from the in-process run", r.ID)
 		}
 		traj, err := os.ReadFile(filepath.Join(dir, "replicas", r.ID, "trajectory.csv"))
 		if err != nil {
@@ -804,6 +809,7 @@ func TestTrajectoryChunksOutOfOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rep.ID = r.ID // as a worker does
 	var rows [][]float64
 	if err := rep.RunUntil(r.Config.Steps, func(row []float64) error {
 		rows = append(rows, append([]float64(nil), row...))
@@ -851,7 +857,7 @@ func TestTrajectoryChunksOutOfOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var inline []protocol.InlineFile
-	for _, name := range []string{"grid.json", "init_params.bin", "interp.csv", "params.bin", "predictions.json", "result.json"} {
+	for _, name := range rundir.ResultFiles() {
 		if b, ok := files[name]; ok {
 			inline = append(inline, protocol.InlineFile{File: name, Data: b})
 		}
@@ -986,7 +992,7 @@ func TestCollectIntoNewDirectoryReplays(t *testing.T) {
 	}
 	checkRunMatchesLocal(t, sw, second)
 	for _, r := range sw.Replicas {
-		for _, f := range []string{"result.json", "predictions.json", "grid.json", "interp.csv", "init_params.bin", "trajectory.csv"} {
+		for _, f := range []string{"result.json", "predictions.json", "grid.json", "interp.csv", rundir.FileInitParams, rundir.FileBestParams, "trajectory.csv"} {
 			a, errA := os.ReadFile(filepath.Join(first, "replicas", r.ID, f))
 			b, errB := os.ReadFile(filepath.Join(second, "replicas", r.ID, f))
 			if errA != nil || errB != nil || !bytes.Equal(a, b) {
