@@ -127,7 +127,7 @@ func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
 
 func sweepArg(c *cli.Context, verb string) (string, error) {
 	if c.NArg() != 1 {
-		return "", fmt.Errorf("%s: want one sweep id, got %d arguments", verb, c.NArg())
+		return "", usageErrorf("%s: want one sweep id, got %d arguments", verb, c.NArg())
 	}
 	id := c.Args().First()
 	if strings.ContainsAny(id, ". *>") || id == "" {

@@ -7,12 +7,16 @@
 //	heatbath worker --nats URL       run replicas for a NATS cluster
 //	heatbath submit|status|resume|cancel --nats URL
 //	heatbath report RUN_DIR          statistics, charts and report.html
+//	heatbath export RUN_DIR --to DIR one replica's parameters and model.json
+//
+// The exit status is one of the exit* constants below.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,30 +25,130 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// exitCoder lets a command choose its exit status.
-type exitCoder interface{ ExitCode() int }
+// Exit statuses of the whole command line, every command alike. They are
+// listed by `heatbath --help` (exitCodes) and in README.md.
+const (
+	// exitOK: the command did what it was asked. A sweep whose chains
+	// diverged exits 0 too: a diverged chain is a result (the hot rungs of
+	// a temperature ladder diverge by design); it is counted and shown.
+	exitOK = 0
+	// exitError: the command failed (bad input, a file that cannot be read
+	// or written, a server that cannot be reached, ...); the last line on
+	// stderr says why.
+	exitError = 1
+	// exitUsage: the command line cannot be read: an unknown command or
+	// flag, a flag value that does not parse, the wrong number of
+	// arguments, flags that do not go together.
+	exitUsage = 2
+	// exitFailed: a sweep ran to its end but some of its replicas failed
+	// (run, submit and resume when following); the last line counts them,
+	// and `heatbath report` lists each with its error.
+	exitFailed = 3
+	// exitInterrupted: stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a
+	// shell reports a process killed by Ctrl-C); the last line says how to
+	// resume. A worker that hands its replicas back on SIGTERM exits 0.
+	exitInterrupted = 130
+)
+
+// exitCodes are the lines of the EXIT CODES section of --help, one per
+// exit status.
+var exitCodes = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "success (diverged chains are results: counted and shown, not failures)"},
+	{exitError, "error"},
+	{exitUsage, "usage: unknown command or flag, bad flag value, wrong number of arguments"},
+	{exitFailed, "some replicas of the sweep failed (run, submit, resume)"},
+	{exitInterrupted, "interrupted (Ctrl-C, SIGTERM); run the same command again to resume"},
+}
+
+// exitCodesHelp returns the EXIT CODES section of the app's help.
+func exitCodesHelp() string {
+	var b strings.Builder
+	b.WriteString("\nEXIT CODES:\n")
+	for _, e := range exitCodes {
+		fmt.Fprintf(&b, "   %-5d%s\n", e.code, e.meaning)
+	}
+	return b.String()
+}
+
+// usageError is an error of the command line itself: exit status
+// exitUsage.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usageErrorf returns a usageError formatted as fmt.Errorf does.
+func usageErrorf(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// replicasFailedError ends a sweep some of whose replicas failed: exit
+// status exitFailed. The command has printed its last line counting them,
+// so main prints nothing more.
+type replicasFailedError struct {
+	sweep  string
+	failed int
+}
+
+func (e *replicasFailedError) Error() string {
+	return fmt.Sprintf("sweep %s: %d replicas failed", e.sweep, e.failed)
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	go func() {
+		// After the first signal the commands wind down (a sweep hands its
+		// running replicas back with a checkpoint); a second one kills the
+		// process at once, as if nothing caught it.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(runMain(ctx, os.Args, os.Stderr))
+}
+
+// runMain runs the command line args, prints its error to stderr and
+// returns the exit status.
+func runMain(ctx context.Context, args []string, stderr io.Writer) int {
 	app := newApp()
-	if err := app.RunContext(ctx, flagsFirst(app, os.Args)); err != nil {
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "heatbath") {
-			msg = "heatbath: " + msg
-		}
-		fmt.Fprintln(os.Stderr, msg)
-		code := 1
-		var ec exitCoder
-		if errors.As(err, &ec) && ec.ExitCode() != 0 {
-			code = ec.ExitCode()
-		}
-		os.Exit(code)
+	err := app.RunContext(ctx, flagsFirst(app, args))
+	code, msg := exitStatus(ctx, err)
+	if msg != "" {
+		fmt.Fprintln(stderr, msg)
 	}
+	return code
+}
+
+// exitStatus maps the error of a command run with ctx to the exit status
+// and the line to print ("" for none).
+func exitStatus(ctx context.Context, err error) (int, string) {
+	if err == nil {
+		return exitOK, ""
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "heatbath") {
+		msg = "heatbath: " + msg
+	}
+	var failed *replicasFailedError
+	var usage *usageError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		if !strings.Contains(msg, "interrupted") {
+			msg = "heatbath: interrupted (" + err.Error() + "); run the same command again to resume"
+		}
+		return exitInterrupted, msg
+	case errors.As(err, &failed):
+		return exitFailed, ""
+	case errors.As(err, &usage):
+		return exitUsage, msg
+	}
+	return exitError, msg
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "heatbath",
 		Usage: "thermodynamic parameterization of neural networks, one chain or an ensemble over NATS",
 		Description: "Trains networks with discretized SDEs (Langevin BAOAB, overdamped Langevin, SGLD, adaptive Langevin)\n" +
@@ -59,14 +163,95 @@ func newApp() *cli.App {
 			resumeCommand(),
 			cancelCommand(),
 			reportCommand(),
+			exportCommand(),
 		},
+		// Without a command: the help; with an unknown one: a usage error
+		// (urfave/cli would print "No help topic" and exit 3, the status
+		// of failed replicas).
+		Action:                unknownCommand,
+		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodesHelp(),
 		// Errors are printed once by main, without usage text or traces.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%s: %w (see heatbath %s --help)", c.Command.FullName(), err, c.Command.Name)
-		},
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
 	}
+	for _, c := range app.Commands {
+		// Without it a command's bad flag prints the whole help before
+		// the error.
+		c.OnUsageError = onUsageError
+	}
+	return app
+}
+
+// onUsageError turns a flag that is not defined or does not parse into a
+// one-line usageError.
+func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	if !isSubcommand {
+		return usageErrorf("%w (see heatbath --help)", err)
+	}
+	return usageErrorf("%s: %w (see heatbath %s --help)", c.Command.Name, err, c.Command.Name)
+}
+
+// unknownCommand is the app's action, run when the first argument names
+// no command: "help [COMMAND]" shows the help, no argument the app's help,
+// anything else is a usage error with the closest command name.
+func unknownCommand(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	name := c.Args().First()
+	if name == "help" {
+		if topic := c.Args().Get(1); topic != "" && c.App.Command(topic) != nil {
+			return cli.ShowCommandHelp(c, topic)
+		}
+		return cli.ShowAppHelp(c)
+	}
+	var names []string
+	for _, cmd := range c.App.VisibleCommands() {
+		names = append(names, cmd.Name)
+	}
+	hint := ""
+	if s := closest(name, names); s != "" {
+		hint = fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageErrorf("%q is not a command%s (commands: %s; see heatbath --help)", name, hint, strings.Join(names, ", "))
+}
+
+// closest returns the name nearest to s, if one is near: s is a prefix of
+// it, or it is at most 2 edits (insertions, deletions, substitutions)
+// away. Ties go to the first name.
+func closest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if len(s) >= 2 && strings.HasPrefix(n, s) {
+			return n
+		}
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // flagsFirst moves a subcommand's positional arguments after its flags, so

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,18 +116,90 @@ func (sp *sweepProgress) close() {
 	sp.p.Wait()
 }
 
-func printSummary(w io.Writer, sum *rundir.Summary, dir string) {
-	fmt.Fprintf(w, "sweep %s: ", sum.Sweep)
-	keys := make([]string, 0, len(sum.Counts))
-	for k := range sum.Counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			fmt.Fprint(w, ", ")
+// maxFailureLines is how many failed replicas the end of a sweep lists
+// one by one; `heatbath report` lists them all.
+const maxFailureLines = 10
+
+// finishSweep ends run, submit and resume once the sweep is collected into
+// out: the report (if report is set), the failed replicas, and the last
+// line counting every replica by status (printSummary). It returns the
+// report's error, else a *replicasFailedError when some replica failed.
+func finishSweep(w io.Writer, sum *rundir.Summary, out string, report bool) error {
+	var rerr error
+	if report {
+		if err := writeReport(out, w); err != nil {
+			rerr = fmt.Errorf("the sweep finished, but its report failed: %w", err)
 		}
-		fmt.Fprintf(w, "%d %s", sum.Counts[k], k)
 	}
-	fmt.Fprintf(w, "\nrun directory: %s\n", dir)
+	printSummary(w, sum, out)
+	if rerr != nil {
+		return rerr
+	}
+	if n := sum.Failed(); n > 0 {
+		return &replicasFailedError{sweep: sum.Sweep, failed: n}
+	}
+	return nil
+}
+
+// printSummary prints a line for each failed replica (the first
+// maxFailureLines), then the line that counts the sweep's replicas by
+// status, e.g.
+//
+//	sweep quick-c4d87fe9: 18 done, 1 diverged, 1 failed, 0 cancelled (run dir runs/quick)
+//
+// Done, diverged, failed and cancelled are always shown, other statuses
+// (none is expected of a collected sweep) after them.
+func printSummary(w io.Writer, sum *rundir.Summary, dir string) {
+	shown := 0
+	for _, r := range sum.Replicas {
+		if r.Status != rundir.StatusFailed {
+			continue
+		}
+		if shown == maxFailureLines {
+			fmt.Fprintf(w, "... and %d more failed replicas: heatbath report %s lists them all\n", sum.Failed()-shown, dir)
+			break
+		}
+		shown++
+		code := r.ErrorCode
+		if code == "" {
+			code = "error"
+		}
+		msg := r.Error
+		if msg == "" {
+			msg = "(no message)"
+		}
+		after := ""
+		switch {
+		case r.Attempts == 1:
+			after = " after 1 attempt"
+		case r.Attempts > 1:
+			after = fmt.Sprintf(" after %d attempts", r.Attempts)
+		}
+		fmt.Fprintf(w, "replica %s failed%s: %s: %s\n", r.ID, after, code, oneLine(msg))
+	}
+	fmt.Fprintf(w, "sweep %s: %s (run dir %s)\n", sum.Sweep, countLine(sum), dir)
+}
+
+// countLine counts a summary's replicas by status: "18 done, 1 diverged,
+// 1 failed, 0 cancelled".
+func countLine(sum *rundir.Summary) string {
+	fixed := []string{rundir.StatusDone, rundir.StatusDiverged, rundir.StatusFailed, rundir.StatusCancelled}
+	var parts []string
+	for _, k := range fixed {
+		parts = append(parts, fmt.Sprintf("%d %s", sum.Counts[k], k))
+	}
+	var other []string
+	for k, n := range sum.Counts {
+		if !slices.Contains(fixed, k) && n > 0 {
+			other = append(other, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	sort.Strings(other)
+	return strings.Join(append(parts, other...), ", ")
+}
+
+// oneLine joins the lines of s with "; " (an error message must not break
+// the one-line-per-replica listing).
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }

@@ -68,14 +68,14 @@ var specFlags = []string{"data", "preset", "data-path", "train-size", "val-size"
 
 func trainAction(c *cli.Context) error {
 	if c.NArg() > 1 {
-		return fmt.Errorf("train: one spec file at most, got %d arguments", c.NArg())
+		return usageErrorf("train: one spec file at most, got %d arguments", c.NArg())
 	}
 	var f *spec.File
 	var err error
 	if c.NArg() == 1 {
 		for _, name := range specFlags {
 			if c.IsSet(name) {
-				return fmt.Errorf("train: --%s: give the chain either as a spec file or as flags, not both", name)
+				return usageErrorf("train: --%s: give the chain either as a spec file or as flags, not both", name)
 			}
 		}
 		if f, err = spec.Load(c.Args().First()); err != nil {
@@ -93,9 +93,9 @@ func trainAction(c *cli.Context) error {
 	case idx < 0 && len(reps) == 1:
 		idx = 0
 	case idx < 0:
-		return fmt.Errorf("train: %s expands to %d replicas; pick one with --replica 0..%d (or run the sweep with heatbath run)", f.Path, len(reps), len(reps)-1)
+		return usageErrorf("train: %s expands to %d replicas; pick one with --replica 0..%d (or run the sweep with heatbath run)", f.Path, len(reps), len(reps)-1)
 	case idx >= len(reps):
-		return fmt.Errorf("train: --replica %d: the spec has replicas 0..%d", idx, len(reps)-1)
+		return usageErrorf("train: --replica %d: the spec has replicas 0..%d", idx, len(reps)-1)
 	}
 	rep := reps[idx]
 	var progress io.Writer = os.Stderr
@@ -107,8 +107,9 @@ func trainAction(c *cli.Context) error {
 		return err
 	}
 	printResult(os.Stdout, c.String("out"), res)
-	if res.Status == "diverged" {
-		return cli.Exit(fmt.Sprintf("heatbath: train: the chain diverged at step %d (%s); results so far are in %s", res.DivergedAt, res.Error, c.String("out")), 3)
+	if res.Status == rundir.StatusDiverged {
+		// A result, not a failure (exit status 0): the last line says so.
+		fmt.Printf("the chain diverged at step %d (%s); its results up to there are in %s\n", res.DivergedAt, res.Error, c.String("out"))
 	}
 	return nil
 }
@@ -121,7 +122,7 @@ func parseOptFloat(c *cli.Context, name string) (spec.Floats, error) {
 	for _, s := range strings.Split(c.String(name), ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
-			return nil, fmt.Errorf("--%s: %q is not a number", name, s)
+			return nil, usageErrorf("--%s: %q is not a number", name, s)
 		}
 		out = append(out, v)
 	}
@@ -134,7 +135,7 @@ func specFromFlags(c *cli.Context) (*spec.File, error) {
 	for _, s := range strings.Split(c.String("hidden"), ",") {
 		w, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("--hidden: %q is not a layer width", s)
+			return nil, usageErrorf("--hidden: %q is not a layer width", s)
 		}
 		hidden = append(hidden, w)
 	}
@@ -212,7 +213,7 @@ func runReplica(ctx context.Context, rep spec.Replica, dir string, progress io.W
 	for !r.Done() {
 		if err := ctx.Err(); err != nil {
 			tw.Flush()
-			return rundir.Result{}, fmt.Errorf("train: interrupted at step %d; partial trajectory in %s", r.Chain.Steps(), dir)
+			return rundir.Result{}, fmt.Errorf("train: interrupted at step %d; partial trajectory in %s (a chain of heatbath train does not resume: run the command again to start it over)", r.Chain.Steps(), dir)
 		}
 		if err := r.RunUntil(r.Chain.Steps()+chunk, tw.Write); err != nil {
 			return rundir.Result{}, err

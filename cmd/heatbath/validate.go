@@ -23,7 +23,7 @@ func validateCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("validate: want one spec file, got %d arguments", c.NArg())
+				return usageErrorf("validate: want one spec file, got %d arguments", c.NArg())
 			}
 			f, err := spec.Load(c.Args().First())
 			if err != nil {
