@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/sampler"
@@ -36,13 +37,20 @@ func (r *Replica) Result() rundir.Result {
 			gr.Xi = map[string]float64{}
 			set := r.Chain.Settings()
 			for k, t := range set.Groups[i].Tensors {
-				gr.Xi[t.Name] = d.Xi[k]
+				if !math.IsInf(d.Xi[k], 0) && !math.IsNaN(d.Xi[k]) { // JSON has no Inf or NaN (a diverged thermostat)
+					gr.Xi[t.Name] = d.Xi[k]
+				}
 			}
 		}
 		res.Groups = append(res.Groups, gr)
 	}
 	norms, small := r.weightStats()
 	for l := range norms {
+		if math.IsInf(norms[l], 0) || math.IsNaN(norms[l]) {
+			// Weights that are not finite (a diverged chain), or whose
+			// squares overflow: no norm to report, and JSON has no Inf.
+			continue
+		}
 		res.Layers = append(res.Layers, rundir.LayerResult{Name: fmt.Sprintf("layer%d", l), WeightNorm: norms[l], FracSmall: small[l]})
 	}
 	return res
