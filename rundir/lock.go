@@ -42,12 +42,6 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// FileLock is the lock file at the top of a run directory. Its content, while
-// a writer holds it, is that writer's Holder as JSON; it is empty otherwise.
-// The file itself is never deleted: removing a lock file races with a
-// process that opened it just before and would then lock a file nobody
-// else can see.
-const FileLock = ".lock"
 
 // LockVersion is the version of the holder record in FileLock.
 const LockVersion = 1
