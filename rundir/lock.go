@@ -42,7 +42,6 @@ import (
 	"github.com/gofrs/flock"
 )
 
-
 // LockVersion is the version of the holder record in FileLock.
 const LockVersion = 1
 
