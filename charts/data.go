@@ -78,59 +78,46 @@ func pick[T any](x []T, idx []int) []T {
 	return out
 }
 
-// Selection returns the selection metric of a replica under chosenBy
-// (Summary.ChosenBy): best.val_loss, or best.train_loss.
-func Selection(chosenBy string, r *ensemble.Replica) float64 {
-	if chosenBy == "train_loss" {
-		return r.Best.TrainLoss
-	}
-	return r.Best.ValLoss
-}
-
-// Methods returns the methods of the summary's groups, sorted.
+// Methods returns the methods of the summary (Summary.Methods and the
+// groups' methods), sorted.
 func Methods(sum *ensemble.Summary) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, g := range sum.Groups {
-		if !seen[g.Method] {
-			seen[g.Method] = true
-			out = append(out, g.Method)
+	add := func(m string) {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
 		}
+	}
+	for _, m := range sum.Methods {
+		add(m.Method)
+	}
+	for _, g := range sum.Groups {
+		add(g.Method)
 	}
 	sort.Strings(out)
 	return out
 }
 
 // Representatives returns, per method in name order, the method's
-// representative group: the group with done replicas of lowest mean
-// selection metric (Summary.Groups[i].Selection.Mean), the first by name on
-// ties. Methods whose groups all have an undefined mean are left out.
+// representative group as ensemble.Analyze chose it
+// (Summary.Methods[i].Representative: lowest mean best.<chosen_by>).
+// Methods without one are left out. Charts never choose a group
+// themselves.
 func Representatives(sum *ensemble.Summary) []string {
-	type best struct {
-		name string
-		mean float64
-	}
-	byMethod := map[string]*best{}
-	groups := sortedGroups(sum)
-	for _, g := range groups {
-		if g.Selection.N == 0 {
-			continue
-		}
-		b := byMethod[g.Method]
-		if b == nil {
-			b = &best{mean: math.Inf(1)}
-			byMethod[g.Method] = b
-		}
-		if g.Selection.Mean < b.mean {
-			b.name, b.mean = g.Group, g.Selection.Mean
-		}
-	}
 	var out []string
-	for _, m := range Methods(sum) {
-		if b := byMethod[m]; b != nil && b.name != "" {
-			out = append(out, b.name)
+	for _, m := range sortedMethods(sum) {
+		if m.Representative != nil {
+			out = append(out, m.Representative.Group)
 		}
 	}
+	return out
+}
+
+// sortedMethods returns the summary's method selections by method name.
+func sortedMethods(sum *ensemble.Summary) []ensemble.MethodSelection {
+	out := append([]ensemble.MethodSelection(nil), sum.Methods...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Method < out[j].Method })
 	return out
 }
 
@@ -161,40 +148,28 @@ func LineGroups(sum *ensemble.Summary) []string {
 }
 
 // BestReplicas returns, per method in name order, the method's best
-// replica: the done replica with the lowest finite selection metric
-// (Selection with sum.ChosenBy), the first in ID order on ties. It is never
-// chosen on test metrics.
+// replica as ensemble.Analyze chose it (Summary.Methods[i].Best: lowest
+// best.<chosen_by>, never a test metric), looked up in run by id. Methods
+// without one, and ids run does not hold, are left out.
 func BestReplicas(run *ensemble.Run, sum *ensemble.Summary) []*ensemble.Replica {
-	reps := append([]*ensemble.Replica(nil), run.Replicas...)
-	sort.SliceStable(reps, func(i, j int) bool { return reps[i].ID < reps[j].ID })
-	best := map[string]*ensemble.Replica{}
-	for _, r := range reps {
-		if r.Status != ensemble.StatusDone {
+	byID := make(map[string]*ensemble.Replica, len(run.Replicas))
+	for _, r := range run.Replicas {
+		byID[r.ID] = r
+	}
+	var out []*ensemble.Replica
+	for _, m := range sortedMethods(sum) {
+		if m.Best == nil {
 			continue
 		}
-		v := Selection(sum.ChosenBy, r)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
+		if r := byID[m.Best.ID]; r != nil {
+			out = append(out, r)
 		}
-		m := methodOf(run, r)
-		if b := best[m]; b == nil || v < Selection(sum.ChosenBy, b) {
-			best[m] = r
-		}
-	}
-	var methods []string
-	for m := range best {
-		methods = append(methods, m)
-	}
-	sort.Strings(methods)
-	out := make([]*ensemble.Replica, len(methods))
-	for i, m := range methods {
-		out[i] = best[m]
 	}
 	return out
 }
 
 // methodOf returns the method of a replica: settings["method"], or its
-// group's method.
+// group's method. It labels a replica; it chooses nothing.
 func methodOf(run *ensemble.Run, r *ensemble.Replica) string {
 	if m, ok := r.Settings["method"]; ok {
 		return m
@@ -221,7 +196,8 @@ func doneReplicas(run *ensemble.Run, group string, limit int) []*ensemble.Replic
 	return out
 }
 
-// groupMethod returns the method of the named group of run.
+// groupMethod returns the method of the named group of run. It labels a
+// group; it chooses nothing.
 func groupMethod(run *ensemble.Run, group string) string {
 	if g := run.Group(group); g != nil {
 		return g.Method
@@ -229,12 +205,44 @@ func groupMethod(run *ensemble.Run, group string) string {
 	return ""
 }
 
+// MetricRange returns the values a trajectory column can take: [0, 1] for
+// accuracies (names ending in "_acc"), [0, +∞) for losses ("_loss") and
+// temperatures ("tau:", "tkin:", "tkin_mean:"), else (−∞, +∞).
+func MetricRange(column string) (lo, hi float64) {
+	switch {
+	case strings.HasSuffix(column, "_acc"):
+		return 0, 1
+	case strings.HasSuffix(column, "_loss"),
+		strings.HasPrefix(column, "tau:"), strings.HasPrefix(column, "tkin:"), strings.HasPrefix(column, "tkin_mean:"):
+		return 0, math.Inf(1)
+	}
+	return math.Inf(-1), math.Inf(1)
+}
+
+// clipBand returns lo and hi clipped to [min, max]: a confidence band of a
+// mean over few seeds can reach past the values the metric can take (a
+// loss band below 0), which would stretch the axis and squash every curve.
+// NaN stays NaN; the inputs are not modified.
+func clipBand(lo, hi []float64, min, max float64) ([]float64, []float64) {
+	clip := func(x []float64) []float64 {
+		if x == nil {
+			return nil
+		}
+		out := make([]float64, len(x))
+		for i, v := range x {
+			out[i] = math.Max(min, math.Min(max, v)) // NaN stays NaN
+		}
+		return out
+	}
+	return clip(lo), clip(hi)
+}
+
 // LearningCurveData returns, for each of the named groups that has the
 // column, the learning curve of that trajectory.csv column ("test_loss",
 // "test_acc", ...) from ensemble's per-group curves: X the evaluation step,
 // Y the mean over the group's done replicas (seeds), [Lo, Hi] the 95%
-// Student-t band of the mean, N the number of replicas, thinned to
-// MaxSeriesPoints points.
+// Student-t band of the mean clipped to the column's MetricRange, N the
+// number of replicas, thinned to MaxSeriesPoints points.
 func LearningCurveData(run *ensemble.Run, groups []string, column string) []Series {
 	var out []Series
 	for _, name := range groups {
@@ -251,9 +259,11 @@ func LearningCurveData(run *ensemble.Run, groups []string, column string) []Seri
 		for k, i := range idx {
 			x[k] = float64(g.Curves.Steps[i])
 		}
+		rlo, rhi := MetricRange(column)
+		lo, hi := clipBand(pick(s.Lo, idx), pick(s.Hi, idx), rlo, rhi)
 		out = append(out, Series{
 			Label: name, Method: g.Method, Group: name, Column: column,
-			X: x, Y: pick(s.Mean, idx), Lo: pick(s.Lo, idx), Hi: pick(s.Hi, idx), N: pick(s.N, idx),
+			X: x, Y: pick(s.Mean, idx), Lo: lo, Hi: hi, N: pick(s.N, idx),
 		})
 	}
 	return out
@@ -261,7 +271,8 @@ func LearningCurveData(run *ensemble.Run, groups []string, column string) []Seri
 
 // LadderLine is one temperature ladder (ensemble.Ladder) as two lines
 // against τ: the final test accuracy and the final test loss, each the mean
-// over seeds with its 95% Student-t interval.
+// over seeds with its 95% Student-t interval (clipped to the metric's
+// MetricRange).
 type LadderLine struct {
 	// Label is the method, with the fixed settings when the method has
 	// several ladders.
@@ -317,10 +328,12 @@ func LadderData(sum *ensemble.Summary) []LadderLine {
 				continue
 			}
 			add := func(s *Series, st ensemble.Stats) {
+				rlo, rhi := MetricRange(s.Column)
+				lo, hi := clipBand([]float64{st.CILo}, []float64{st.CIHi}, rlo, rhi)
 				s.X = append(s.X, p.Tau)
 				s.Y = append(s.Y, st.Mean)
-				s.Lo = append(s.Lo, st.CILo)
-				s.Hi = append(s.Hi, st.CIHi)
+				s.Lo = append(s.Lo, lo[0])
+				s.Hi = append(s.Hi, hi[0])
 				s.N = append(s.N, st.N)
 			}
 			add(&ll.Acc, p.TestAcc)
@@ -421,8 +434,10 @@ func EquipartitionData(run *ensemble.Run, groups []string) []ThermoPanel {
 			if !ok || !anyFinite(s.Mean) {
 				continue
 			}
+			rlo, rhi := MetricRange(s.Name)
+			lo, hi := clipBand(pick(s.Lo, idx), pick(s.Hi, idx), rlo, rhi)
 			tk := Series{Label: th + ": T_kin", Method: g.Method, Group: name, Column: s.Name,
-				X: x, Y: pick(s.Mean, idx), Lo: pick(s.Lo, idx), Hi: pick(s.Hi, idx), N: pick(s.N, idx)}
+				X: x, Y: pick(s.Mean, idx), Lo: lo, Hi: hi, N: pick(s.N, idx)}
 			tau := Series{Label: th + ": τ", Method: g.Method, Group: name, Column: "tau:" + th, X: x}
 			if ts := g.Curves.Column("tau:" + th); ts != nil {
 				tau.Y, tau.N = pick(ts.Mean, idx), pick(ts.N, idx)

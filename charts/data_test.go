@@ -2,8 +2,12 @@ package charts
 
 import (
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/heatbath/heatbath/ensemble"
@@ -59,11 +63,20 @@ func TestThin(t *testing.T) {
 }
 
 // TestRepresentatives checks the representative groups against ensemble's
-// own choice (Summary.Spread lists each method's best group) and against
-// the synthetic data: the lowest mean best.val_loss per method.
+// own choice (Summary.Methods, and Summary.Spread, which uses them) and
+// against the synthetic data: the lowest mean best.val_loss per method.
 func TestRepresentatives(t *testing.T) {
 	_, reps, _, sum := synthRun(t)
 	got := Representatives(sum)
+	var fromSummary []string
+	for _, m := range sum.Methods {
+		if m.Representative != nil {
+			fromSummary = append(fromSummary, m.Representative.Group)
+		}
+	}
+	if !slices.Equal(got, fromSummary) {
+		t.Errorf("Representatives = %v, Summary.Methods = %v", got, fromSummary)
+	}
 	if sum.Spread == nil {
 		t.Fatal("no Spread in summary")
 	}
@@ -182,7 +195,8 @@ func TestLearningCurveThinning(t *testing.T) {
 	col := c.Column("test_acc")
 	for k, x := range s.X {
 		i := int(x) / 10
-		if c.Steps[i] != int64(x) || s.Y[k] != col.Mean[i] || s.Lo[k] != col.Lo[i] || s.Hi[k] != col.Hi[i] {
+		// The band is the curve's, clipped to [0, 1].
+		if c.Steps[i] != int64(x) || s.Y[k] != col.Mean[i] || s.Lo[k] != math.Max(0, col.Lo[i]) || s.Hi[k] != math.Min(1, col.Hi[i]) {
 			t.Fatalf("point %d (step %v) differs from the curve", k, x)
 		}
 	}
@@ -371,5 +385,201 @@ func TestBestReplicas(t *testing.T) {
 		if m == sum.Best.Method && b.ID != sum.Best.ID {
 			t.Errorf("%s: best %s, but ensemble's best replica is %s", m, b.ID, sum.Best.ID)
 		}
+	}
+}
+
+// selectionRun is an in-memory run of two methods where validation and
+// test disagree: method "a" has group "a1" with the lower validation
+// losses and the worse test accuracies and group "a2" the reverse; within
+// each method the replica of lowest validation loss does not have the
+// best test accuracy.
+func selectionRun() *ensemble.Run {
+	run := &ensemble.Run{Groups: []*ensemble.Group{
+		{Name: "a1", Method: "a", Settings: map[string]string{"method": "a", "h": "1"}},
+		{Name: "a2", Method: "a", Settings: map[string]string{"method": "a", "h": "2"}},
+		{Name: "b1", Method: "b", Settings: map[string]string{"method": "b"}},
+	}}
+	add := func(id, group, method string, val, acc float64) {
+		m := ensemble.Metrics{Step: 100, ValLoss: val, TrainLoss: val, TestAcc: acc, TestLoss: 1 - acc}
+		run.Replicas = append(run.Replicas, &ensemble.Replica{ID: id, Group: group, Status: ensemble.StatusDone,
+			Settings: map[string]string{"method": method}, Best: m, Final: m, BestBy: "val_loss"})
+	}
+	add("r1", "a1", "a", 0.10, 0.60) // a's best by validation: worst test accuracy of a
+	add("r2", "a1", "a", 0.30, 0.70)
+	add("r3", "a2", "a", 0.40, 0.95)
+	add("r4", "a2", "a", 0.41, 0.96)
+	add("r5", "b1", "b", 0.20, 0.80)
+	add("r6", "b1", "b", 0.50, 0.90)
+	return run
+}
+
+// TestSelectionReadFromSummary checks that the charts' choices are the
+// Summary's: when validation and test disagree the validation choice is
+// drawn, and when the Summary says otherwise the charts follow it (they
+// read the choice, they do not recompute it).
+func TestSelectionReadFromSummary(t *testing.T) {
+	run := selectionRun()
+	sum, err := ensemble.Analyze(run, ensemble.Options{Resamples: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Representatives(sum); !slices.Equal(got, []string{"a1", "b1"}) {
+		t.Errorf("Representatives = %v, want [a1 b1] (lowest mean validation loss; a2 has the better test accuracy)", got)
+	}
+	var ids []string
+	for _, r := range BestReplicas(run, sum) {
+		ids = append(ids, r.ID)
+	}
+	if !slices.Equal(ids, []string{"r1", "r5"}) {
+		t.Errorf("BestReplicas = %v, want [r1 r5] (lowest validation loss, not the best test accuracy)", ids)
+	}
+	for i, m := range sum.Methods {
+		if m.Representative == nil || m.Best == nil || Representatives(sum)[i] != m.Representative.Group || ids[i] != m.Best.ID {
+			t.Errorf("method %s: charts %s/%s, summary %+v", m.Method, Representatives(sum)[i], ids[i], m)
+		}
+	}
+
+	// The Summary decides: change its choice and the charts follow.
+	sum.Methods[0].Representative.Group = "a2"
+	sum.Methods[0].Best.ID = "r4"
+	if got := Representatives(sum); !slices.Equal(got, []string{"a2", "b1"}) {
+		t.Errorf("after changing the summary: Representatives = %v, want [a2 b1]", got)
+	}
+	ids = nil
+	for _, r := range BestReplicas(run, sum) {
+		ids = append(ids, r.ID)
+	}
+	if !slices.Equal(ids, []string{"r4", "r5"}) {
+		t.Errorf("after changing the summary: BestReplicas = %v, want [r4 r5]", ids)
+	}
+	// A best replica the run does not hold is left out, not replaced.
+	sum.Methods[1].Best.ID = "gone"
+	if got := BestReplicas(run, sum); len(got) != 1 || got[0].ID != "r4" {
+		t.Errorf("unknown id: BestReplicas = %v", got)
+	}
+}
+
+// TestRenderSelection checks that the report's "each method" table and
+// the charts drawn from representative groups use the Summary's choices.
+func TestRenderSelection(t *testing.T) {
+	runDir, _, run, sum := synthRun(t)
+	figs, _, err := Figures(run, sum, Extra{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, m := range sum.Methods {
+		if m.Representative != nil {
+			want[m.Method] = m.Representative.Group
+		}
+	}
+	hs, err := WeightHistData(run, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if h.Group != want[h.Method] {
+			t.Errorf("weights of %s drawn from %s, summary's representative %s", h.Method, h.Group, want[h.Method])
+		}
+	}
+	if len(figs) == 0 {
+		t.Fatal("no figures")
+	}
+	outDir := filepath.Join(runDir, "report")
+	if err := Render(runDir, outDir, sum, run, Extra{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(outDir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, m := range sum.Methods {
+		if m.Best == nil {
+			continue
+		}
+		row := "<tr><td class=\"l\">" + m.Method + "</td><td class=\"l\">" + m.Representative.Group + "</td>"
+		if !strings.Contains(page, row) || !strings.Contains(page, m.Best.ID) {
+			t.Errorf("report lacks %s's representative %s and best replica %s", m.Method, m.Representative.Group, m.Best.ID)
+		}
+	}
+}
+
+// TestBandClipping is a property test of the band data: over random
+// curves of few seeds (whose t-intervals reach far past the values), the
+// learning-curve, ladder and kinetic-temperature bands never leave the
+// metric's range (losses and temperatures ≥ 0, accuracies within [0, 1]),
+// the mean stays inside its band, and a band edge inside the range is
+// left as it is.
+func TestBandClipping(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	outside := 0
+	columns := []string{"train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc", "tkin:hidden"}
+	for trial := 0; trial < 200; trial++ {
+		seeds := 2 + rng.IntN(3)
+		acc := ensemble.NewCurveAccumulator("g")
+		for s := 0; s < seeds; s++ {
+			for i := 0; i < 30; i++ {
+				step := int64(i * 10)
+				for _, c := range columns {
+					var v float64
+					switch lo, hi := MetricRange(c); {
+					case hi == 1: // accuracy: near 0 or 1 half of the time
+						v = []float64{rng.Float64(), 0.02 * rng.Float64(), 1 - 0.02*rng.Float64()}[rng.IntN(3)]
+					default: // loss, temperature: small and spread
+						v = lo + math.Abs(rng.NormFloat64())*math.Pow(10, -3*rng.Float64())
+					}
+					acc.Add(c, step, v)
+				}
+			}
+		}
+		curves := acc.Curves()
+		run := &ensemble.Run{Groups: []*ensemble.Group{{Name: "g", Method: "m", Curves: curves}}}
+		check := func(what, col string, s Series, raw *ensemble.Series) {
+			lo, hi := MetricRange(col)
+			for k := range s.X {
+				l, h, y := s.Lo[k], s.Hi[k], s.Y[k]
+				if math.IsNaN(l) || math.IsNaN(h) {
+					continue
+				}
+				if l < lo || h > hi || l > h || y < l || y > h {
+					t.Fatalf("trial %d %s %s point %d: band [%v, %v] around %v leaves [%v, %v]", trial, what, col, k, l, h, y, lo, hi)
+				}
+				if raw != nil && (raw.Lo[k] < lo || raw.Hi[k] > hi) {
+					outside++
+				}
+				if raw != nil && ((raw.Lo[k] >= lo && l != raw.Lo[k]) || (raw.Hi[k] <= hi && h != raw.Hi[k])) {
+					t.Fatalf("trial %d %s %s point %d: band [%v, %v] changed inside the range (raw [%v, %v])", trial, what, col, k, l, h, raw.Lo[k], raw.Hi[k])
+				}
+			}
+		}
+		for _, col := range columns[:6] {
+			ss := LearningCurveData(run, []string{"g"}, col)
+			if len(ss) != 1 {
+				t.Fatalf("%s: %d series", col, len(ss))
+			}
+			check("learning curve", col, ss[0], curves.Column(col))
+		}
+		for _, p := range EquipartitionData(run, []string{"g"}) {
+			check("equipartition", "tkin:hidden", p.Tkin[0], curves.Column("tkin:hidden"))
+		}
+		// Ladder points: the final test metrics of few seeds.
+		sum := &ensemble.Summary{Ladders: []ensemble.Ladder{{Method: "m"}}}
+		for k := 0; k < 5; k++ {
+			var accs, losses []float64
+			for s := 0; s < seeds; s++ {
+				accs = append(accs, []float64{rng.Float64(), 0.99 + 0.01*rng.Float64()}[rng.IntN(2)])
+				losses = append(losses, 0.01*math.Abs(rng.NormFloat64()))
+			}
+			sum.Ladders[0].Points = append(sum.Ladders[0].Points, ensemble.LadderPoint{Tau: math.Pow(10, float64(k-5)),
+				TestAcc: ensemble.Describe(accs), TestLoss: ensemble.Describe(losses)})
+		}
+		l := LadderData(sum)[0]
+		check("ladder", "test_acc", l.Acc, nil)
+		check("ladder", "test_loss", l.Loss, nil)
+	}
+	// The raw bands did reach past the range (else the property is vacuous).
+	if outside < 100 {
+		t.Fatalf("only %d raw band edges outside the range: the check proves little", outside)
 	}
 }

@@ -35,38 +35,61 @@ const (
 
 var grey = color.NRGBA{0x66, 0x66, 0x66, 0xff}
 
-// dashByMethod returns, for each series, its index among the series of the
-// same method (so two groups of one method differ by dash pattern).
-func dashByMethod(ss []Series) []int {
-	seen := map[string]int{}
-	out := make([]int, len(ss))
-	for i, s := range ss {
-		out[i] = seen[s.Method]
-		seen[s.Method]++
+// dashByMethod returns the dash pattern of each key (a group, a tensor):
+// its index among the keys of the same method in order of first
+// appearance, so that two groups of one method differ by dash pattern and
+// a key keeps its pattern in every panel of a figure. methodOf gives the
+// method of a key.
+func dashByMethod(keys []string, methodOf func(key string) string) map[string]int {
+	next := map[string]int{}
+	out := map[string]int{}
+	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
+		m := methodOf(k)
+		out[k] = next[m]
+		next[m]++
 	}
 	return out
 }
 
 // DrawLearningCurves draws the test loss and the test accuracy against the
 // step (LearningCurveData for "test_loss" and "test_acc"), one line per
-// group coloured by method, each the mean over seeds with its 95% band.
+// group coloured by method, each the mean over seeds with its 95% band. A
+// group has the same colour and dash pattern in both panels and one legend
+// entry, also when only one panel has its curve.
 func DrawLearningCurves(loss, acc []Series, pal Palette) (*Figure, error) {
 	pl := newPlot("Test loss (mean over seeds, 95% band)", labelStep, labelTestLoss)
 	pa := newPlot("Test accuracy (mean over seeds, 95% band)", labelStep, labelTestAcc)
 	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{pl, pa}}}
+	var groups []string
+	method := map[string]string{}
+	for _, s := range append(append([]Series(nil), loss...), acc...) {
+		if _, ok := method[s.Group]; !ok {
+			groups = append(groups, s.Group)
+			method[s.Group] = s.Method
+		}
+	}
+	dashes := dashByMethod(groups, func(g string) string { return method[g] })
+	legend := map[string]*LegendEntry{}
 	for k, ss := range [][]Series{loss, acc} {
 		p := []*plot.Plot{pl, pa}[k]
 		p.Add(plotter.NewGrid())
-		dashes := dashByMethod(ss)
-		for i, s := range ss {
-			thumbs, err := addSeries(p, s, lineOpts{color: pal.Color(s.Method), width: 1.5, dash: dashes[i], band: true})
+		for _, s := range ss {
+			thumbs, err := f.addSeries(p, s, lineOpts{color: pal.Color(s.Method), width: 1.5, dash: dashes[s.Group], band: true},
+				"method:"+s.Method, "group:"+s.Group)
 			if err != nil {
 				return nil, fmt.Errorf("charts: learning curve %s: %w", s.Label, err)
 			}
-			if k == 0 {
-				f.Legend = append(f.Legend, LegendEntry{Text: s.Label, Thumbs: thumbs})
+			// The entry with a band thumbnail wins (a panel may have no band).
+			if e := legend[s.Group]; e == nil || len(thumbs) > len(e.Thumbs) {
+				legend[s.Group] = &LegendEntry{Text: s.Label, Thumbs: thumbs}
 			}
 		}
+	}
+	for _, g := range groups {
+		f.Legend = append(f.Legend, *legend[g])
 	}
 	f.Height = 4*vg.Inch + f.LegendHeight(f.Width)
 	return f, nil
@@ -97,11 +120,11 @@ func DrawLadder(lines []LadderLine, pal Palette) (*Figure, error) {
 		d := seen[l.Method]
 		seen[l.Method]++
 		o := lineOpts{color: pal.Color(l.Method), width: 1.5, dash: d, band: true, glyphs: true, logX: true}
-		thumbs, err := addSeries(pa, l.Acc, o)
+		thumbs, err := f.addSeries(pa, l.Acc, o, "method:"+l.Method, "ladder:"+l.Label)
 		if err != nil {
 			return nil, fmt.Errorf("charts: ladder %s: %w", l.Label, err)
 		}
-		if _, err := addSeries(pl, l.Loss, o); err != nil {
+		if _, err := f.addSeries(pl, l.Loss, o, "method:"+l.Method, "ladder:"+l.Label); err != nil {
 			return nil, fmt.Errorf("charts: ladder %s: %w", l.Label, err)
 		}
 		f.Legend = append(f.Legend, LegendEntry{Text: l.Label, Thumbs: thumbs})
@@ -121,7 +144,17 @@ func DrawLadder(lines []LadderLine, pal Palette) (*Figure, error) {
 			}
 		}
 	}
-	f.Legend = append(f.Legend, LegendEntry{Text: "best τ of each ladder (Goldilocks)", Thumbs: []plot.Thumbnailer{glyphThumb{ring}}})
+	text := "Goldilocks τ of each ladder"
+	for _, l := range lines {
+		if l.Best != nil && l.Best.ChosenBy != "" {
+			text += ": lowest mean best." + l.Best.ChosenBy + " (validation, not test)"
+			if l.Best.ChosenBy == "train_loss" {
+				text = "Goldilocks τ of each ladder: lowest mean best.train_loss (no validation split)"
+			}
+			break
+		}
+	}
+	f.Legend = append(f.Legend, LegendEntry{Text: text, Thumbs: []plot.Thumbnailer{glyphThumb{ring}}})
 	f.Height = 4*vg.Inch + f.LegendHeight(f.Width)
 	return f, nil
 }
@@ -215,16 +248,24 @@ func DrawBoxes(boxes []Box, pal Palette) (*Figure, error) {
 	p := newPlot("Spread of the final test accuracy across initializations (seeds)", "final test accuracy (fraction)", "")
 	p.Add(plotter.NewGrid())
 	p.Add(boxPlotter{boxes: boxes, pal: pal})
+	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{p}}}
+	// Group names label the rows: wrapped to at most 40% of the width (a
+	// long name would otherwise leave no room for the data), each row as
+	// tall as its label.
 	names := make([]string, len(boxes))
+	lines := 1
 	for i, b := range boxes {
-		names[len(boxes)-1-i] = fmt.Sprintf("%s (n=%d)", b.Group, b.Stats.N)
+		name := wrapText(p.Y.Tick.Label, fmt.Sprintf("%s (n=%d)", b.Group, b.Stats.N), 0.4*f.Width)
+		names[len(boxes)-1-i] = name
+		lines = max(lines, strings.Count(name, "\n")+1)
 	}
 	p.NominalY(names...)
 	p.Y.Min, p.Y.Max = -0.6, float64(len(boxes))-0.4
-	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{p}}}
+	rowH := max(0.32*vg.Inch, vg.Length(lines)*p.Y.Tick.Label.Height("X")*1.25)
 	var methods []string
 	seen := map[string]bool{}
 	for _, b := range boxes {
+		f.useStyle(p, pal.Color(b.Method), 0, "method:"+b.Method, "box")
 		if !seen[b.Method] {
 			seen[b.Method] = true
 			methods = append(methods, b.Method)
@@ -240,13 +281,14 @@ func DrawBoxes(boxes []Box, pal Palette) (*Figure, error) {
 		LegendEntry{Text: "median", Thumbs: []plot.Thumbnailer{lineThumb{draw.LineStyle{Color: color.Black, Width: vg.Points(2)}}}},
 		LegendEntry{Text: "mean", Thumbs: []plot.Thumbnailer{glyphThumb{meanGlyph}}},
 		LegendEntry{Text: "outlier (beyond 1.5·IQR)", Thumbs: []plot.Thumbnailer{glyphThumb{draw.GlyphStyle{Color: grey, Radius: vg.Points(3.5), Shape: draw.RingGlyph{}}}}})
-	f.Height = 1.3*vg.Inch + vg.Length(len(boxes))*0.32*vg.Inch + f.LegendHeight(f.Width)
+	f.Height = 1.3*vg.Inch + vg.Length(len(boxes))*rowH + f.LegendHeight(f.Width)
 	return f, nil
 }
 
-// thermoColors gives each thermostat group name a colour (sorted names,
-// Okabe–Ito order).
-func thermoColors(panels []ThermoPanel) map[string]color.NRGBA {
+// thermoColors gives each thermostat group name its colour in pal (key
+// "thermostat:<name>", added in sorted order when pal lacks it): never a
+// method's colour.
+func thermoColors(panels []ThermoPanel, pal Palette) map[string]color.NRGBA {
 	var names []string
 	seen := map[string]bool{}
 	for _, p := range panels {
@@ -258,19 +300,31 @@ func thermoColors(panels []ThermoPanel) map[string]color.NRGBA {
 		}
 	}
 	sort.Strings(names)
-	out := map[string]color.NRGBA{}
+	keys := make([]string, len(names))
 	for i, n := range names {
-		out[n] = OkabeIto[i%len(OkabeIto)]
+		keys[i] = thermostatKey(n)
+	}
+	pal = pal.With(keys...)
+	out := map[string]color.NRGBA{}
+	for _, n := range names {
+		out[n] = pal.Color(thermostatKey(n))
 	}
 	return out
 }
 
+// thermostatKey and pairKey are the Palette keys of a thermostat group and
+// of a line between two solutions.
+func thermostatKey(name string) string { return "thermostat:" + name }
+
+func pairKey(label string) string { return "pair:" + label }
+
 // DrawEquipartition draws, for each ThermoPanel, the kinetic temperature
 // of each thermostat group over time (mean over seeds with its 95% band)
 // and its target τ(n) as a dashed line of the same colour, on a log axis.
-// Panels are laid out two per row.
-func DrawEquipartition(panels []ThermoPanel) (*Figure, error) {
-	cols := thermoColors(panels)
+// Panels are laid out two per row. A thermostat group has one colour in
+// every panel, never one of pal's method colours.
+func DrawEquipartition(panels []ThermoPanel, pal Palette) (*Figure, error) {
+	cols := thermoColors(panels, pal)
 	ncol := min(2, len(panels))
 	if ncol == 0 {
 		return nil, fmt.Errorf("charts: equipartition: no group with a kinetic temperature")
@@ -304,7 +358,8 @@ func DrawEquipartition(panels []ThermoPanel) (*Figure, error) {
 				}
 			}
 			for i, name := range tp.Names {
-				thumbs, err := addSeries(p, tp.Tkin[i], lineOpts{color: cols[name], width: 1.3, band: true, logY: true})
+				thumbs, err := f.addSeries(p, tp.Tkin[i], lineOpts{color: cols[name], width: 1.3, band: true, logY: true},
+					thermostatKey(name), "kinetic temperature")
 				if err != nil {
 					return nil, fmt.Errorf("charts: equipartition %s %s: %w", tp.Group, name, err)
 				}
@@ -320,14 +375,14 @@ func DrawEquipartition(panels []ThermoPanel) (*Figure, error) {
 				if shared && i > 0 {
 					break
 				}
-				col, text := cols[name], name+": target τ(n)"
+				col, text, means := cols[name], name+": target τ(n)", thermostatKey(name)
 				if shared {
-					col, text = color.NRGBA{A: 0xff}, "target τ(n)"
+					col, text, means = black, "target τ(n)", "reference"
 					if len(tp.Names) > 1 {
 						text += " (same for all groups)"
 					}
 				}
-				thumbs, err := addSeries(p, tp.Tau[i], lineOpts{color: col, width: 1.6, dash: 1, logY: true})
+				thumbs, err := f.addSeries(p, tp.Tau[i], lineOpts{color: col, width: 1.6, dash: 1, logY: true}, means, "target")
 				if err != nil {
 					return nil, fmt.Errorf("charts: equipartition %s %s: %w", tp.Group, name, err)
 				}
@@ -355,7 +410,8 @@ func equalNaN(a, b []float64) bool {
 }
 
 // DrawXi draws the thermostat variables ξ over time (XiData), coloured by
-// method, one dash pattern per tensor.
+// method, one dash pattern per tensor (the same tensor has the same
+// pattern for every method).
 func DrawXi(series []Series, pal Palette) (*Figure, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("charts: ξ: no adaptive tensor")
@@ -371,9 +427,14 @@ func DrawXi(series []Series, pal Palette) (*Figure, error) {
 	p := newPlot("Adaptive thermostat ξ of each method's best replica", labelStep, labelXi)
 	p.Add(plotter.NewGrid())
 	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{p}}}
-	dashes := dashByMethod(series)
-	for i, s := range series {
-		thumbs, err := addSeries(p, s, lineOpts{color: pal.Color(s.Method), width: 1.4, dash: dashes[i]})
+	var tensors []string
+	for _, s := range series {
+		tensors = append(tensors, s.Column)
+	}
+	dashes := dashByMethod(tensors, func(string) string { return "" })
+	for _, s := range series {
+		thumbs, err := f.addSeries(p, s, lineOpts{color: pal.Color(s.Method), width: 1.4, dash: dashes[s.Column]},
+			"method:"+s.Method, "tensor:"+s.Column)
 		if err != nil {
 			return nil, fmt.Errorf("charts: ξ %s: %w", s.Label, err)
 		}
@@ -460,7 +521,11 @@ func boundaryTitle(b *Boundary) string {
 	if b.Kind == BoundaryBest {
 		return fmt.Sprintf("%s: best replica %s (final sample)", b.Method, b.Replica)
 	}
-	return fmt.Sprintf("%s: model average of %d chains (%s)", b.Method, b.Chains, b.Group)
+	chains := "chains"
+	if b.Chains == 1 {
+		chains = "chain"
+	}
+	return fmt.Sprintf("%s: model average of %d %s (%s)", b.Method, b.Chains, chains, b.Group)
 }
 
 // boundaryPlot draws one decision boundary.
@@ -575,6 +640,7 @@ func DrawWeightHist(hs []Histogram, pal Palette) (*Figure, error) {
 	thr := 0.0
 	for _, h := range hs {
 		col := pal.Color(h.Method)
+		f.useStyle(p, col, 0, "method:"+h.Method, "histogram")
 		var xys plotter.XYs
 		for i, c := range h.Counts {
 			fr := 0.0
@@ -611,14 +677,16 @@ func DrawWeightHist(hs []Histogram, pal Palette) (*Figure, error) {
 // log axis: within (InterpData: from each method's initial to its final
 // parameters, mean over replicas with 95% band) in the first panel and,
 // when given, between (BetweenData: between two solutions) in a second.
-// Test loss is solid, training loss dashed.
+// Test loss is solid, training loss dashed. Lines between two solutions
+// are not a method's: each pair has its own colour in pal (key
+// "pair:<label>", added when pal lacks it), never a method's.
 func DrawInterp(within, between []Series, pal Palette) (*Figure, error) {
 	if len(within) == 0 && len(between) == 0 {
 		return nil, fmt.Errorf("charts: interpolation: no data")
 	}
 	f := &Figure{Width: 10 * vg.Inch}
 	var row []*plot.Plot
-	panel := func(title string, ss []Series, colorOf func(i int, s Series) color.NRGBA) error {
+	panel := func(title string, ss []Series, colorOf func(i int, s Series) color.NRGBA, means func(s Series) string) error {
 		p := newPlot(title, labelAlpha, labelLossLog)
 		p.Add(plotter.NewGrid())
 		var ys [][]float64
@@ -635,7 +703,7 @@ func DrawInterp(within, between []Series, pal Palette) (*Figure, error) {
 			if s.Column == "train_loss" {
 				d = 1
 			}
-			thumbs, err := addSeries(p, s, lineOpts{color: colorOf(i, s), width: 1.5, dash: d, band: true, logY: true})
+			thumbs, err := f.addSeries(p, s, lineOpts{color: colorOf(i, s), width: 1.5, dash: d, band: true, logY: true}, means(s), "loss:"+s.Column)
 			if err != nil {
 				return fmt.Errorf("charts: interpolation %s: %w", s.Label, err)
 			}
@@ -649,14 +717,21 @@ func DrawInterp(within, between []Series, pal Palette) (*Figure, error) {
 		return nil
 	}
 	if len(within) > 0 {
-		if err := panel("Initial (α=0) → final (α=1) parameters, mean over replicas, 95% band", within,
-			func(_ int, s Series) color.NRGBA { return pal.Color(s.Method) }); err != nil {
+		if err := panel("Initial (α=0) → final (α=1) parameters, mean and 95% band", within,
+			func(_ int, s Series) color.NRGBA { return pal.Color(s.Method) },
+			func(s Series) string { return "method:" + s.Method }); err != nil {
 			return nil, err
 		}
 	}
 	if len(between) > 0 {
+		var keys []string
+		for _, s := range between {
+			keys = append(keys, pairKey(s.Label))
+		}
+		pp := pal.With(keys...)
 		if err := panel("Between two solutions (α=0 → α=1)", between,
-			func(i int, _ Series) color.NRGBA { return OkabeIto[(i/2)%len(OkabeIto)] }); err != nil {
+			func(_ int, s Series) color.NRGBA { return pp.Color(pairKey(s.Label)) },
+			func(s Series) string { return pairKey(s.Label) }); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -35,6 +36,34 @@ type Figure struct {
 	// panels and the legend.
 	strip  func(draw.Canvas)
 	stripH vg.Length
+
+	// uses records every colour and dash pattern given to a series, with
+	// what they encode (useStyle).
+	uses []styleUse
+}
+
+// styleUse is one use of a colour and a dash pattern in a panel of a
+// figure, with what each encodes ("method:adam", "group:…",
+// "thermostat:hidden", "pair:adam → lol", ...). A figure is readable when
+// one colour means one thing and one thing has one colour in all its
+// panels (and so for dash patterns within a colour); the tests check
+// that on these records.
+type styleUse struct {
+	panel                 *plot.Plot
+	color                 color.NRGBA
+	dash                  int
+	colorMeans, dashMeans string
+}
+
+// useStyle records a use of colour c and dash pattern d in panel p.
+func (f *Figure) useStyle(p *plot.Plot, c color.NRGBA, d int, colorMeans, dashMeans string) {
+	f.uses = append(f.uses, styleUse{panel: p, color: c, dash: d, colorMeans: colorMeans, dashMeans: dashMeans})
+}
+
+// addSeries adds s to p like addSeries and records its style.
+func (f *Figure) addSeries(p *plot.Plot, s Series, o lineOpts, colorMeans, dashMeans string) ([]plot.Thumbnailer, error) {
+	f.useStyle(p, o.color, o.dash, colorMeans, dashMeans)
+	return addSeries(p, s, o)
 }
 
 // LegendEntry is one entry of a Figure's legend strip.
@@ -60,75 +89,102 @@ func newLegend() plot.Legend {
 	return l
 }
 
-// legendLayout returns the number of columns and rows of the legend strip
-// for a figure of width w.
-func (f *Figure) legendLayout(w vg.Length) (cols, rows int) {
+// legendLayout returns the layout of the legend strip in a figure of
+// width w: the number of columns and rows, the entries' texts (wrapped when
+// an entry is wider than the whole strip, so that no text runs off the
+// figure) and the largest number of lines of an entry.
+func (f *Figure) legendLayout(w vg.Length) (cols, rows int, texts []string, lines int) {
 	if len(f.Legend) == 0 {
-		return 0, 0
+		return 0, 0, nil, 0
 	}
 	l := newLegend()
+	// Room beside the thumbnail: the thumbnail, a space and a gap.
+	beside := l.ThumbnailWidth + l.TextStyle.Width(" ") + 5*vg.Millimeter
+	full := w - 2*margin
 	var widest vg.Length
-	for _, e := range f.Legend {
-		if x := l.TextStyle.Rectangle(" " + e.Text).Max.X; x > widest {
-			widest = x
-		}
+	texts = make([]string, len(f.Legend))
+	lines = 1
+	for i, e := range f.Legend {
+		texts[i] = wrapText(l.TextStyle, e.Text, full-beside)
+		lines = max(lines, strings.Count(texts[i], "\n")+1)
+		widest = max(widest, l.TextStyle.Width(texts[i]))
 	}
-	col := widest + l.ThumbnailWidth + 5*vg.Millimeter
-	cols = int(float64(w-2*margin) / float64(col))
+	cols = int(float64(full) / float64(widest+beside))
 	cols = max(1, min(cols, len(f.Legend)))
 	rows = (len(f.Legend) + cols - 1) / cols
-	return cols, rows
+	return cols, rows, texts, lines
 }
 
 // LegendHeight returns the height the legend strip takes in a figure of
 // width w.
 func (f *Figure) LegendHeight(w vg.Length) vg.Length {
-	_, rows := f.legendLayout(w)
+	_, rows, _, lines := f.legendLayout(w)
 	if rows == 0 {
 		return 0
 	}
-	return vg.Length(rows)*(legendRowHeight+vg.Points(2)) + vg.Millimeter
+	return vg.Length(rows)*(vg.Length(lines)*legendRowHeight+vg.Points(2)) + vg.Millimeter
+}
+
+// regions splits dc into the figure's legend strip (at the bottom), the
+// strip above it (f.strip) and the area of the panels, inside the margin.
+func (f *Figure) regions(dc draw.Canvas) (legend, strip, panels draw.Canvas) {
+	w := dc.Max.X - dc.Min.X
+	inner := draw.Crop(dc, margin, -margin, margin, -margin)
+	legend = inner
+	legend.Max.Y = legend.Min.Y
+	if lh := f.LegendHeight(w); lh > 0 {
+		legend.Max.Y = legend.Min.Y + lh
+		inner.Min.Y += lh + 2*vg.Millimeter
+	}
+	strip = inner
+	strip.Max.Y = strip.Min.Y
+	if f.strip != nil {
+		strip.Max.Y = strip.Min.Y + f.stripH
+		inner.Min.Y += f.stripH + 2*vg.Millimeter
+	}
+	return legend, strip, inner
+}
+
+// alignPanels lays the panels out in c, their data areas aligned, after
+// wrapping the titles that are wider than their tile (fitTitles).
+func (f *Figure) alignPanels(c draw.Canvas) [][]draw.Canvas {
+	t := draw.Tiles{Rows: len(f.Panels), Cols: len(f.Panels[0]), PadX: 8 * vg.Millimeter, PadY: 6 * vg.Millimeter}
+	canvases := plot.Align(f.Panels, t, c)
+	if fitTitles(f.Panels, canvases) {
+		// Wrapped titles are taller: align again.
+		canvases = plot.Align(f.Panels, t, c)
+	}
+	return canvases
 }
 
 // Draw draws the figure onto dc.
 func (f *Figure) Draw(dc draw.Canvas) {
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
-	w := dc.Max.X - dc.Min.X
-	inner := draw.Crop(dc, margin, -margin, margin, -margin)
+	legend, strip, panels := f.regions(dc)
 
-	cols, rows := f.legendLayout(w)
-	if rows > 0 {
-		lh := f.LegendHeight(w)
-		strip := draw.Crop(inner, 0, 0, 0, 0)
-		strip.Max.Y = strip.Min.Y + lh
-		colW := (strip.Max.X - strip.Min.X) / vg.Length(cols)
-		for c := 0; c < cols; c++ {
-			l := newLegend()
-			for r := 0; r < rows; r++ {
-				k := c*rows + r
-				if k < len(f.Legend) {
-					l.Add(f.Legend[k].Text, f.Legend[k].Thumbs...)
-				}
+	cols, rows, texts, _ := f.legendLayout(dc.Max.X - dc.Min.X)
+	colW := (legend.Max.X - legend.Min.X) / vg.Length(max(cols, 1))
+	for c := 0; c < cols; c++ {
+		l := newLegend()
+		for r := 0; r < rows; r++ {
+			k := c*rows + r
+			if k < len(f.Legend) {
+				l.Add(texts[k], f.Legend[k].Thumbs...)
 			}
-			cell := strip
-			cell.Min.X = strip.Min.X + vg.Length(c)*colW
-			cell.Max.X = cell.Min.X + colW
-			l.Draw(cell)
 		}
-		inner.Min.Y += lh + 2*vg.Millimeter
+		cell := legend
+		cell.Min.X = legend.Min.X + vg.Length(c)*colW
+		cell.Max.X = cell.Min.X + colW
+		l.Draw(cell)
 	}
 	if f.strip != nil {
-		s := inner
-		s.Max.Y = s.Min.Y + f.stripH
-		f.strip(s)
-		inner.Min.Y += f.stripH + 2*vg.Millimeter
+		f.strip(strip)
 	}
 	if len(f.Panels) == 0 {
 		return
 	}
-	t := draw.Tiles{Rows: len(f.Panels), Cols: len(f.Panels[0]), PadX: 8 * vg.Millimeter, PadY: 6 * vg.Millimeter}
-	canvases := plot.Align(f.Panels, t, inner)
+	canvases := f.alignPanels(panels)
 	for j, row := range f.Panels {
 		for i, p := range row {
 			if p != nil {
@@ -136,6 +192,94 @@ func (f *Figure) Draw(dc draw.Canvas) {
 			}
 		}
 	}
+}
+
+// fitTitles wraps the title of every panel that is wider than its tile
+// (a gonum title is centred on its tile and would be cut off by the
+// figure's edge or run into its neighbour's). It reports whether a title
+// changed. Titles that fit are left as they are, so drawing twice (PNG,
+// then SVG) gives the same layout.
+func fitTitles(panels [][]*plot.Plot, canvases [][]draw.Canvas) bool {
+	changed := false
+	for j, row := range panels {
+		for i, p := range row {
+			if p == nil || p.Title.Text == "" {
+				continue
+			}
+			w := canvases[j][i].Max.X - canvases[j][i].Min.X
+			if t := wrapText(p.Title.TextStyle, p.Title.Text, w); t != p.Title.Text {
+				p.Title.Text = t
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// wrapText breaks text into lines no wider than w in style sty: at spaces
+// (which are dropped), after commas and before an opening parenthesis, and
+// inside a word only when the word alone is wider than w. Existing line
+// breaks are kept.
+func wrapText(sty text.Style, txt string, w vg.Length) string {
+	fits := func(s string) bool { return sty.Width(s) <= w }
+	var out []string
+	for _, para := range strings.Split(txt, "\n") {
+		if fits(para) {
+			out = append(out, para)
+			continue
+		}
+		line := ""
+		for _, word := range breakWords(para) {
+			cand := line + word
+			if line == "" {
+				cand = strings.TrimLeft(word, " ")
+			}
+			if fits(strings.TrimRight(cand, " ")) {
+				line = cand
+				continue
+			}
+			if line != "" {
+				out = append(out, strings.TrimRight(line, " "))
+			}
+			line = strings.TrimLeft(word, " ")
+			// A word wider than the line is broken between characters.
+			for !fits(strings.TrimRight(line, " ")) {
+				rs := []rune(line)
+				k := len(rs) - 1
+				for k > 1 && !fits(string(rs[:k])) {
+					k--
+				}
+				out = append(out, string(rs[:k]))
+				line = string(rs[k:])
+			}
+		}
+		if l := strings.TrimRight(line, " "); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// breakWords splits s into pieces that may start a new line: each piece
+// ends with a space or a comma, or stops before an opening parenthesis.
+// Joining them gives s back.
+func breakWords(s string) []string {
+	var out []string
+	start := 0
+	for i, r := range s {
+		switch {
+		case r == ' ' || r == ',':
+			out = append(out, s[start:i+1])
+			start = i + 1
+		case r == '(' && i > start:
+			out = append(out, s[start:i])
+			start = i
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
 }
 
 // PNG encodes the figure as a PNG image at DPI. A panic of the plotting

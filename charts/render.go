@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/rundir"
@@ -36,7 +39,7 @@ const figureWidthPx = 1080
 // naming the charts left out and why (no 2-D data, no thermostat, ...).
 // A malformed replica file is an error naming it.
 func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigure, []string, error) {
-	pal := NewPalette(Methods(sum))
+	pal := reportPalette(run, sum, extra)
 	var figs []NamedFigure
 	var notes []string
 	add := func(name, title, caption string, svg bool, f *Figure, err error) error {
@@ -50,7 +53,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	groups := LineGroups(sum)
 	shown := "Each line is one group"
 	if len(groups) < countDone(sum) {
-		shown = fmt.Sprintf("The run has %d groups with done replicas; each line is one method's best group (lowest mean best.%s over its seeds)", countDone(sum), sum.ChosenBy)
+		shown = fmt.Sprintf("The run has %d groups with done replicas; each line is one method's representative group (lowest mean best.%s over its seeds, summary.json \"methods\")", countDone(sum), sum.ChosenBy)
 	}
 	loss := LearningCurveData(run, groups, "test_loss")
 	acc := LearningCurveData(run, groups, "test_acc")
@@ -58,7 +61,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		f, err := DrawLearningCurves(loss, acc, pal)
 		if err := add("learning-curves", "Learning curves",
 			"Test loss (left) and test accuracy (right) on the held-out test split against the training step, as in Figure 2 of Leimkuhler, Matthews and Vlaar. "+
-				shown+": the line is the mean over its done replicas (seeds) and the shaded band the 95% Student-t confidence interval of that mean. "+
+				shown+": the line is the mean over its done replicas (seeds) and the shaded band the 95% Student-t confidence interval of that mean, cut at the metric's range (loss ≥ 0, accuracy within [0, 1]). "+
 				"Colour is the method; groups of one method differ by dash pattern. Curves come from the evaluations in each replica's trajectory.csv.",
 			true, f, err); err != nil {
 			return nil, nil, err
@@ -93,7 +96,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		if err := add("ladder", "Temperature ladder",
 			"Final test accuracy (left) and test loss (right) against the temperature τ on a log axis; each point is one group (one τ), "+
 				"the line the mean over its seeds and the band the 95% Student-t interval. One line per method (and fixed settings). "+
-				"The black ring marks the Goldilocks τ of each ladder: the τ of highest mean "+goldilocksMetric(sum)+"; its bootstrap interval is in the ladder table.",
+				"The black ring marks the Goldilocks τ of each ladder: the τ of lowest mean "+goldilocksMetric(sum)+" over its seeds, the validation metric of every selection in this report (never a test metric); its bootstrap interval is in the ladder table.",
 			true, f, err); err != nil {
 			return nil, nil, err
 		}
@@ -108,7 +111,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		if err := add("decision-boundaries", "Decision boundaries",
 			"The classifier over the input plane of the 2-D data set, as in Figure 1 of the paper: colour is the predicted probability of class 1 "+
 				"(blue 0, white 0.5, red 1), the black line the decision boundary P = 0.5, and the training points are rings (class 0) and plus signs (class 1). "+
-				"For each method: the final parameters of its best replica (lowest best."+sum.ChosenBy+", never chosen on test) and the model average of its best group "+
+				"For each method: the final parameters of its best replica (lowest best."+sum.ChosenBy+", never chosen on test) and the model average of its representative group (lowest mean best."+sum.ChosenBy+") "+
 				"(for each chain the average prediction over its last K evaluations, averaged over up to "+fmt.Sprint(MaxChainsRead)+" chains). "+
 				"High contrast between points and background means confident, correct predictions.",
 			false, f, err); err != nil {
@@ -119,7 +122,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	}
 
 	if panels := EquipartitionData(run, groups); len(panels) > 0 {
-		f, err := DrawEquipartition(panels)
+		f, err := DrawEquipartition(panels, pal)
 		if err := add("equipartition", "Equipartition: kinetic temperature",
 			"Kinetic temperature |p|²/N of each thermostatted parameter group (trajectory.csv column tkin:<group>) against the training step, on a log axis, "+
 				"with its target temperature τ(n) dashed in the same colour. By equipartition of energy the kinetic temperature of a sampler in equilibrium "+
@@ -139,7 +142,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	if len(xi) > 0 {
 		f, err := DrawXi(xi, pal)
 		if err := add("xi", "Adaptive thermostat ξ",
-			"The thermostat variable ξ of each adaptive tensor (trajectory.csv columns xi:<tensor>) against the training step, for each method's best replica. "+
+			"The thermostat variable ξ of each adaptive tensor (trajectory.csv columns xi:<tensor>) against the training step, for each method's best replica (lowest best."+sum.ChosenBy+"). "+
 				"ξ acts as a friction learned on the fly: it grows while the tensor is hotter than its target τ and shrinks while it is colder, "+
 				"so a ξ that levels off indicates the adaptive layer has reached its temperature.",
 			true, f, err); err != nil {
@@ -157,7 +160,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		f, err := DrawWeightHist(hs, pal)
 		if err := add("weights", "Parameter magnitudes",
 			"Histogram of the magnitudes |θ_i| of all weights and biases at the end of training (params.safetensors), pooled over up to "+fmt.Sprint(MaxChainsRead)+
-				" replicas of each method's best group, as the fraction of that method's parameters per bin (log-spaced bins, 4 per decade; the leftmost bin also "+
+				" replicas of each method's representative group (lowest mean best."+sum.ChosenBy+"), as the fraction of that method's parameters per bin (log-spaced bins, 4 per decade; the leftmost bin also "+
 				"counts everything below 10⁻⁶). The paper observes that SGD and Adam leave many parameters near zero while the samplers excite many; "+
 				"the legend gives the fraction below the near-zero threshold (dashed line).",
 			true, f, err); err != nil {
@@ -175,10 +178,10 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	if len(within)+len(between) > 0 {
 		f, err := DrawInterp(within, between, pal)
 		cap := "Loss along a straight line in parameter space, θ(α) = (1−α)·θ_start + α·θ_end (Goodfellow et al. 2015), on a log axis; solid is the test loss, dashed the training loss, and α outside [0, 1] extrapolates beyond the ends. " +
-			"Left: from the initial (α = 0) to the final (α = 1) parameters (interp.csv), mean over up to " + fmt.Sprint(MaxChainsRead) + " replicas of each method's best group with its 95% band; " +
+			"Left: from the initial (α = 0) to the final (α = 1) parameters (interp.csv), mean over up to " + fmt.Sprint(MaxChainsRead) + " replicas of each method's representative group with its 95% band; " +
 			"a monotone descent means no barrier lies on the way."
 		if len(between) > 0 {
-			cap += " Right: between two solutions; a bump between α = 0 and α = 1 is a loss barrier separating them."
+			cap += " Right: between the best replicas of two methods (colours of their own, not the methods'); a bump between α = 0 and α = 1 is a loss barrier separating them."
 		} else {
 			notes = append(notes, "Loss between two methods' solutions: not computed for this report.")
 		}
@@ -209,14 +212,41 @@ func countDone(sum *ensemble.Summary) int {
 	return n
 }
 
-// goldilocksMetric names the metric the ladders maximize.
-func goldilocksMetric(sum *ensemble.Summary) string {
-	for _, l := range sum.Ladders {
-		if l.Goldilocks != nil {
-			return l.Goldilocks.ChosenBy
+// reportPalette gives the colours of a report: the methods', then those
+// of the thermostat groups and of the lines between two solutions, all
+// different, so that one colour means one thing in every chart.
+func reportPalette(run *ensemble.Run, sum *ensemble.Summary, extra Extra) Palette {
+	var thermo []string
+	for _, g := range run.Groups {
+		if g.Curves == nil {
+			continue
+		}
+		for _, s := range g.Curves.Series {
+			if name, ok := strings.CutPrefix(s.Name, "tkin:"); ok {
+				thermo = append(thermo, name)
+			}
 		}
 	}
-	return "validation accuracy"
+	sort.Strings(thermo)
+	var keys []string
+	for _, n := range slices.Compact(thermo) {
+		keys = append(keys, thermostatKey(n))
+	}
+	for _, b := range extra.Between {
+		keys = append(keys, pairKey(b.Label))
+	}
+	return NewPalette(Methods(sum)).With(keys...)
+}
+
+// goldilocksMetric names the metric the ladders minimize: best.<chosen_by>
+// of the Goldilocks choices (all equal to Summary.ChosenBy).
+func goldilocksMetric(sum *ensemble.Summary) string {
+	for _, l := range sum.Ladders {
+		if l.Goldilocks != nil && l.Goldilocks.ChosenBy != "" {
+			return "best." + l.Goldilocks.ChosenBy
+		}
+	}
+	return "best." + sum.ChosenBy
 }
 
 // Render writes every chart of a run into outDir, as PNG and (when below
@@ -278,8 +308,15 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 			return err
 		}
 	}
-	for _, r := range BestReplicas(run, sum) {
-		ref := ReplicaRef{Method: methodOf(run, r), Group: r.Group, ID: r.ID}
+	for _, m := range sortedMethods(sum) {
+		if m.Best == nil {
+			continue
+		}
+		r := m.Best
+		ref := ReplicaRef{Method: m.Method, Group: r.Group, ID: r.ID, ChosenBy: r.ChosenBy, Value: r.Value}
+		if m.Representative != nil {
+			ref.Representative = m.Representative.Group
+		}
 		if runDir != "" {
 			if ref.Files, err = existing(filepath.Join(runDir, "replicas", r.ID), replicaFiles); err != nil {
 				return err

@@ -39,6 +39,13 @@ type Chart struct {
 // ReplicaRef names one replica of the run, for links.
 type ReplicaRef struct {
 	Method, Group, ID string
+	// ChosenBy and Value are the selection metric the replica was chosen
+	// by and its value (ensemble.BestReplica); empty and 0 when unknown.
+	ChosenBy string
+	Value    float64
+	// Representative is the method's representative group (empty when
+	// unknown).
+	Representative string
 	// Files are the names of the files of its directory to link.
 	Files []string
 }
@@ -60,7 +67,7 @@ type ReportInput struct {
 	// RunFiles are the files of the run directory to link (spec.yaml,
 	// sweep.json, ...), relative to it; a trailing slash marks a directory.
 	RunFiles []string
-	// Best lists each method's best replica (BestReplicas).
+	// Best lists each method's best replica (Summary.Methods).
 	Best []ReplicaRef
 	// SummaryFiles are the report-relative names of the summary files
 	// written next to the report (summary.json, summary.md).
@@ -302,21 +309,22 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 </table>
 {{else}}<p>No done replica.</p>
 {{end}}{{with .S.BestGroup}}<p>Best group on average (lowest mean best.{{.ChosenBy}}): <b>{{.Group}}</b>, n = {{.Selection.N}}, best.{{.ChosenBy}} = {{meansd .Selection 4}}, final test accuracy {{meansd .FinalTestAcc 4}} {{ci .FinalTestAcc.CILo .FinalTestAcc.CIHi 4}}.</p>
-{{end}}{{if .BestRow}}<h3>Best replica of each method</h3>
+{{end}}{{if .BestRow}}<h3>Each method: representative group and best replica</h3>
+<p>Chosen once by the analysis (summary.json <code>methods</code>) and used by every table and chart: the representative group has the lowest mean <code>best.{{.S.ChosenBy}}</code> over its seeds, the best replica the lowest <code>best.{{.S.ChosenBy}}</code>. Neither is chosen on test.</p>
 <table>
-<tr><th class="l">method</th><th class="l">group</th><th class="l">replica</th><th class="l">files</th></tr>
-{{range .BestRow}}<tr><td class="l">{{.Method}}</td><td class="l">{{.Group}}</td><td class="l">{{if .Dir}}<a href="{{.Dir}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td class="l">{{range $i, $f := .Files}}{{if $i}} · {{end}}<a href="{{$f.Href}}">{{$f.Text}}</a>{{end}}</td></tr>
+<tr><th class="l">method</th><th class="l">representative group</th><th class="l">best replica</th><th class="l">its group</th><th>chosen by</th><th class="l">files</th></tr>
+{{range .BestRow}}<tr><td class="l">{{.Method}}</td><td class="l">{{.Representative}}</td><td class="l">{{if .Dir}}<a href="{{.Dir}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td class="l">{{.Group}}</td><td>{{if .ChosenBy}}best.{{.ChosenBy}} = {{num .Value 6}}{{end}}</td><td class="l">{{range $i, $f := .Files}}{{if $i}} · {{end}}<a href="{{$f.Href}}">{{$f.Text}}</a>{{end}}</td></tr>
 {{end}}</table>
 {{end}}
 
 {{if .S.Ladders}}<h2 id="ladders">Temperature ladders</h2>
-<p>Final test metrics against τ (mean and 95% t-interval over seeds). The Goldilocks τ maximizes the mean of the metric named; its interval holds the central 95% of the bootstrap distribution of the argmax over seeds; P(best) is each τ's bootstrap frequency.</p>
+<p>Final test metrics against τ (mean and 95% t-interval over seeds). The Goldilocks τ has the lowest mean <code>best.{{.S.ChosenBy}}</code> over its seeds, the validation metric of every other selection (never a test metric); its interval holds the central 95% of the bootstrap distribution of the argmin over seeds; P(best) is each τ's bootstrap frequency.</p>
 {{range .S.Ladders}}<h3>{{.Method}} ({{settings .Fixed}})</h3>
 <table>
-<tr><th>τ</th><th>done / total</th><th>test acc</th><th>95% CI</th><th>test loss</th><th>95% CI</th><th>P(best)</th></tr>
-{{range .Points}}<tr><td>{{num .Tau 6}}</td><td>{{.Status.Done}} / {{.Status.Total}}</td><td>{{fix .TestAcc.Mean 4}}</td><td>{{ci .TestAcc.CILo .TestAcc.CIHi 4}}</td><td>{{fix .TestLoss.Mean 4}}</td><td>{{ci .TestLoss.CILo .TestLoss.CIHi 4}}</td><td>{{fix .PBest 3}}</td></tr>
+<tr><th>τ</th><th>done / total</th><th>best.{{$.S.ChosenBy}}</th><th>test acc</th><th>95% CI</th><th>test loss</th><th>95% CI</th><th>P(best)</th></tr>
+{{range .Points}}<tr><td>{{num .Tau 6}}</td><td>{{.Status.Done}} / {{.Status.Total}}</td><td>{{meansd .Metric 4}}</td><td>{{fix .TestAcc.Mean 4}}</td><td>{{ci .TestAcc.CILo .TestAcc.CIHi 4}}</td><td>{{fix .TestLoss.Mean 4}}</td><td>{{ci .TestLoss.CILo .TestLoss.CIHi 4}}</td><td>{{fix .PBest 3}}</td></tr>
 {{end}}</table>
-{{with .Goldilocks}}<p>Goldilocks τ = <b>{{num .Tau 6}}</b> (by {{.ChosenBy}}; 95% bootstrap interval [{{num .Lo 6}}, {{num .Hi 6}}], P(best) = {{fix .PBest 3}}), test accuracy {{meansd .TestAcc 4}}.</p>{{else}}<p>No done replicas.</p>{{end}}
+{{with .Goldilocks}}<p>Goldilocks τ = <b>{{num .Tau 6}}</b> (lowest mean best.{{.ChosenBy}} = {{num .Value 4}}; 95% bootstrap interval [{{num .Lo 6}}, {{num .Hi 6}}], P(best) = {{fix .PBest 3}}), test accuracy {{meansd .TestAcc 4}}.</p>{{else}}<p>No done replicas.</p>{{end}}
 {{end}}{{end}}
 
 <h2 id="diagnostics">Convergence and equipartition</h2>

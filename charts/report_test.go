@@ -261,7 +261,7 @@ func TestDrawDegenerate(t *testing.T) {
 			return DrawBoxes([]Box{{Group: "g", Method: "a", Values: []float64{0.5}, Stats: ensemble.Describe([]float64{0.5})}}, pal)
 		},
 		"thermo": func() (*Figure, error) {
-			return DrawEquipartition([]ThermoPanel{{Group: "g", Names: []string{"h"}, Tkin: []Series{allNaN}, Tau: []Series{one}}})
+			return DrawEquipartition([]ThermoPanel{{Group: "g", Names: []string{"h"}, Tkin: []Series{allNaN}, Tau: []Series{one}}}, pal)
 		},
 		"xi":    func() (*Figure, error) { return DrawXi([]Series{allNaN}, pal) },
 		"grids": func() (*Figure, error) { return DrawBoundaries([]Boundary{flat, nanGrid, flat}) },

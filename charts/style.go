@@ -25,12 +25,47 @@ var OkabeIto = []color.NRGBA{
 	{0xF0, 0xE4, 0x42, 0xff}, // yellow
 }
 
+// extraColors follow OkabeIto's colours when a chart needs more: colours
+// of Paul Tol's "muted" scheme, without those close to Okabe–Ito's, and
+// brown.
+var extraColors = []color.NRGBA{
+	{0x88, 0x22, 0x55, 0xff}, // wine
+	{0x11, 0x77, 0x33, 0xff}, // dark green
+	{0x33, 0x22, 0x88, 0xff}, // indigo
+	{0x99, 0x99, 0x33, 0xff}, // olive
+	{0xAA, 0x44, 0x99, 0xff}, // purple
+	{0x44, 0xAA, 0x99, 0xff}, // teal
+	{0x66, 0x11, 0x00, 0xff}, // brown
+}
+
+// black is the colour of reference marks (target lines, the Goldilocks
+// ring, medians, means, contours); no series gets it.
+var black = color.NRGBA{A: 0xff}
+
+// seriesColors are the colours given to series, in order: OkabeIto without
+// black, then extraColors.
+var seriesColors = func() []color.NRGBA {
+	var out []color.NRGBA
+	for _, c := range OkabeIto {
+		if c != black {
+			out = append(out, c)
+		}
+	}
+	return append(out, extraColors...)
+}()
+
+// unknownColor is the colour of a method the palette does not know.
+var unknownColor = color.NRGBA{0x77, 0x77, 0x77, 0xff}
+
 // Palette maps a method name to its colour, so that a method has the same
-// colour in every chart of a report.
+// colour in every panel, legend and chart of a report, and no colour
+// stands for two methods (up to 14 methods, the number of seriesColors;
+// beyond, colours repeat).
 type Palette map[string]color.NRGBA
 
-// NewPalette gives the methods, in sorted order, the colours of OkabeIto,
-// cycling when there are more than eight.
+// NewPalette gives the methods, in sorted order, the colours of OkabeIto
+// (black left out: it marks references) and then further distinct
+// colours, cycling after 14.
 func NewPalette(methods []string) Palette {
 	ms := append([]string(nil), methods...)
 	sort.Strings(ms)
@@ -40,7 +75,7 @@ func NewPalette(methods []string) Palette {
 		if _, ok := p[m]; ok {
 			continue
 		}
-		p[m] = OkabeIto[k%len(OkabeIto)]
+		p[m] = seriesColors[k%len(seriesColors)]
 		k++
 	}
 	return p
@@ -51,7 +86,37 @@ func (p Palette) Color(method string) color.NRGBA {
 	if c, ok := p[method]; ok {
 		return c
 	}
-	return color.NRGBA{0x77, 0x77, 0x77, 0xff}
+	return unknownColor
+}
+
+// With returns p extended with a colour for each key it lacks, in order:
+// keys name what a line that is not a method stands for
+// ("thermostat:hidden", "pair:adam → lol"). Each new key takes the first
+// series colour no entry has, so that in a report one colour means one
+// thing; when they run out, colours repeat (cycling over them). p is not
+// modified.
+func (p Palette) With(keys ...string) Palette {
+	out := make(Palette, len(p)+len(keys))
+	used := make(map[color.NRGBA]bool, len(p)+len(keys))
+	for k, c := range p {
+		out[k] = c
+		used[c] = true
+	}
+	next := 0
+	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
+		c := seriesColors[next%len(seriesColors)]
+		for i := 0; i < len(seriesColors) && used[c]; i++ {
+			next++
+			c = seriesColors[next%len(seriesColors)]
+		}
+		out[k] = c
+		used[c] = true
+		next++
+	}
+	return out
 }
 
 // translucent returns c with alpha a (0–255), for bands.
