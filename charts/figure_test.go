@@ -3,9 +3,12 @@ package charts
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image"
 	"image/png"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,12 +55,13 @@ func TestWrapText(t *testing.T) {
 // names and checks, on the layout the image was drawn with, that every
 // panel title and legend text fits its tile or column, and, on the PNG
 // itself, that nothing was drawn into the outer margin (a title or
-// legend text running off the figure would be cut off there).
+// legend text running off the figure would be cut off there), and, in the
+// SVG, that every horizontal text lies within the image.
 func TestTitlesAndLegendsFit(t *testing.T) {
 	dir := t.TempDir()
 	writeSynthRun(t, dir, longConfig())
 	run, sum := mustLoad(t, dir)
-	pts := []InterpPoint{{0, 0.4, 0.5}, {0.5, 0.9, 1.0}, {1, 0.3, 0.35}}
+	pts := []InterpPoint{{Alpha: 0, Train: 0.4, Test: 0.5}, {Alpha: 0.5, Train: 0.9, Test: 1.0}, {Alpha: 1, Train: 0.3, Test: 0.35}}
 	figs, _, err := Figures(run, sum, Extra{Between: []BetweenCurve{{Label: "adam → adlala", Points: pts}}})
 	if err != nil {
 		t.Fatal(err)
@@ -104,11 +108,38 @@ func TestTitlesAndLegendsFit(t *testing.T) {
 		if px := blankMargin(img, int(float64(margin)/vg.Inch.Points()*DPI*0.75)); px != "" {
 			t.Errorf("%s.png: %s", nf.Name, px)
 		}
+		// The SVG: every horizontal text lies within the image's width.
+		svg, err := f.SVG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Rotated texts (the y axis labels) are left out.
+		svgTexts := svgTextRE.FindAllStringSubmatch(svgRotatedRE.ReplaceAllString(string(svg), ""), -1)
+		if len(svgTexts) == 0 {
+			t.Fatalf("%s.svg: no text found", nf.Name)
+		}
+		for _, m := range svgTexts {
+			x, _ := strconv.ParseFloat(m[1], 64)
+			size, _ := strconv.ParseFloat(m[2], 64)
+			sty := newLegend().TextStyle
+			sty.Font.Size = vg.Length(size)
+			w := float64(sty.Width(html.UnescapeString(m[3])))
+			if x < 0 || x+w > f.Width.Points()+0.5 {
+				t.Errorf("%s.svg: text %.40q spans [%.1f, %.1f] pt, the image [0, %.1f]", nf.Name, m[3], x, x+w, f.Width.Points())
+			}
+		}
 	}
 	if wrapped == 0 {
 		t.Errorf("no title was wrapped: the long names did not test the wrapping")
 	}
 }
+
+// svgTextRE matches a text element of vgsvg's output: x, font size and
+// content.
+var svgTextRE = regexp.MustCompile(`(?s)<text x="([-0-9.e]+)"[^>]*?font-size:([0-9.]+)px">([^<]*)</text>`)
+
+// svgRotatedRE matches a rotated group of vgsvg's output.
+var svgRotatedRE = regexp.MustCompile(`(?s)<g transform="rotate\([^"]*\)">.*?</g>`)
 
 // blankMargin checks that the outer band of m pixels of img is white and
 // describes the first pixel that is not ("" when all are).
