@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +25,10 @@ type Snapshot struct {
 	Sweep  string
 	Total  int
 	Counts map[protocol.State]int
+	// Diverged is the number of replicas recorded failed because their
+	// chain diverged (they are among Counts[StateFailed], and have a
+	// result).
+	Diverged int
 	// Steps holds each replica's latest known step, by replica id, and
 	// StepsTotal each replica's step budget.
 	Steps      map[string]int64
@@ -33,48 +39,43 @@ type Snapshot struct {
 }
 
 // ProgressFunc receives snapshots while Collect runs (at most a few per
-// second) and a final one at the end.
+// second) and a final one at the end. It must not keep the snapshot's
+// maps.
 type ProgressFunc func(Snapshot)
 
-type collector struct {
-	c        *Coordinator
-	sweep    *Sweep
-	dir      string
-	states   map[string]*protocol.ReplicaState
-	lastStep map[string]int64
-	have     map[string]bool // result.json written; guarded by mu
-	mu       sync.Mutex
-	sem      chan struct{}
-	wg       sync.WaitGroup
-	byID     map[string]*Replica
-	// lastEvent holds, by replica, the attempt of the last result or
-	// failure event handled (guarded by mu: a result whose files cannot be
-	// written is forgotten, since it will be redelivered); wrote is
-	// signalled when a result's files are written.
-	lastEvent map[string]int
-	wrote     chan struct{}
-	// cons is the sweep's durable events consumer.
-	cons     jetstream.Consumer
-	snap     Snapshot
-	progress ProgressFunc
-}
+// Cadence of the collection loop.
+const (
+	// eventBuffer is the largest batch of events the collector fetches.
+	eventBuffer = 32
+	// fetchWait is how long a fetch waits for the next event when none is
+	// there.
+	fetchWait = 300 * time.Millisecond
+	// fetchRetry is the pause after a failed fetch.
+	fetchRetry = 500 * time.Millisecond
+	// tickInterval paces progress reports, replicas.csv and the checks
+	// for replicas the run directory missed.
+	tickInterval = 250 * time.Millisecond
+	// resultWorkers bounds the results fetched and written at once.
+	resultWorkers = 8
+)
 
 // Collect gathers the events of a sweep into the run directory dir until
 // every replica is finished (done, failed or cancelled) and every result
-// is on disk, then writes summary.json. It can be stopped (ctx) and called
-// again, also by another coordinator process: events are consumed through
-// a durable consumer and written idempotently.
+// is on disk, then writes replicas.csv and summary.json. A replica that
+// failed gets failure.json. It can be stopped (ctx) and called again,
+// also by another coordinator process: events are consumed through a
+// durable consumer and written idempotently.
+//
+// The decisions are collectState's (collectstate.go); this file is the
+// loop that feeds it events, replica records and the passing of time, and
+// performs the actions it returns through NATS and package rundir.
 func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress ProgressFunc) (*rundir.Summary, error) {
 	s, err := c.Manifest(ctx, sweepID)
 	if err != nil {
 		return nil, err
 	}
-	col := &collector{c: c, sweep: s, dir: dir, states: map[string]*protocol.ReplicaState{},
-		lastStep: map[string]int64{}, have: map[string]bool{}, byID: map[string]*Replica{}, progress: progress,
-		lastEvent: map[string]int{}, wrote: make(chan struct{}, 1),
-		sem: make(chan struct{}, resultWorkers)}
-	defer col.wg.Wait()
-	if err := col.prepare(); err != nil {
+	st := newCollectState(s)
+	if err := prepareRunDir(dir, s, st, c.log); err != nil {
 		return nil, err
 	}
 	filter, _ := protocol.EventFilter(sweepID)
@@ -85,8 +86,9 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: events consumer: %w", err)
 	}
-	col.cons = cons
-	// Poison tasks: the server announces a task that ran out of deliveries.
+	// Poison tasks: the server announces a task that ran out of
+	// deliveries; the replica's record becomes failed, which the watch
+	// brings back here.
 	name, _ := protocol.WorkerConsumer(c.cfg.Pool)
 	adv, err := c.nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+protocol.StreamTasks+"."+name, func(m *nats.Msg) {
 		c.maxDeliveries(m.Data)
@@ -95,475 +97,398 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 		return nil, fmt.Errorf("coordinator: subscribe to advisories: %w", err)
 	}
 	defer adv.Unsubscribe()
-
-	// Replica states come from a KV watch: the current values, then every
-	// change, with no polling.
-	kfilter, _ := protocol.ReplicaKeyFilter(sweepID)
-	watch, err := c.kv.Watch(ctx, kfilter)
-	if err != nil {
-		return nil, fmt.Errorf("coordinator: watch replica states: %w", err)
-	}
-	defer watch.Stop()
-
-	lastReport := time.Time{}
-	waitStates := false
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		got, final := 0, false
-		if waitStates {
-			// Every replica's last event is in: what remains are state
-			// changes (a worker marks a replica done just after it
-			// publishes the result) and file writes. Wait for those.
-			col.awaitStates(ctx, watch, 300*time.Millisecond)
-		} else {
-			// Take what is there (at most eventBuffer messages, which
-			// bounds the memory they hold: a trajectory chunk is up to
-			// ~100 KB); when nothing is, wait for the next one. A batch
-			// Fetch would hold the end of a sweep back until it filled or
-			// expired.
-			batch, err := cons.FetchNoWait(eventBuffer)
-			if err == nil {
-				for m := range batch.Messages() {
-					got++
-					if col.handle(ctx, m) {
-						final = true
-					}
-				}
-				err = batch.Error()
-			}
-			if got == 0 && (err == nil || errors.Is(err, jetstream.ErrNoMessages)) {
-				var m jetstream.Msg
-				if m, err = cons.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
-					got++
-					final = col.handle(ctx, m)
-				}
-			}
-			switch {
-			case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
-			case ctx.Err() != nil:
-				return nil, ctx.Err()
-			default:
-				c.log.Warn("fetching events failed", "error", err)
-				time.Sleep(500 * time.Millisecond)
-				continue
-			}
-		}
-		col.drainStates(watch)
-		if progress != nil && time.Since(lastReport) > 250*time.Millisecond {
-			progress(col.snapshot())
-			lastReport = time.Now()
-		}
-		if got == 0 || final {
-			if col.finished(ctx) {
-				col.wg.Wait()
-				sum, err := col.summary()
-				if err == nil {
-					c.markSweep(ctx, sweepID, protocol.SweepDone)
-				}
-				if progress != nil {
-					progress(col.snapshot())
-				}
-				return sum, err
-			}
-			waitStates = col.eventsIn()
-		}
-	}
+	l := &collectLoop{c: c, st: st, sweep: sweepID, dir: dir, cons: cons, log: c.log, progress: progress,
+		done: make(chan completion, resultWorkers)}
+	return l.run(ctx)
 }
 
-// eventBuffer is the largest batch of events the collector fetches.
-const eventBuffer = 32
-
-func (col *collector) prepare() error {
-	s := col.sweep
-	if err := os.MkdirAll(filepath.Join(col.dir, "replicas"), 0o755); err != nil {
+// prepareRunDir creates the run directory, writes spec.yaml and
+// sweep.json, and tells st what each replica directory holds already: the
+// last trajectory row (a torn last line, from a crash, is cut), a
+// readable result.json, a failure.json.
+func prepareRunDir(dir string, s *Sweep, st *collectState, log hclog.Logger) error {
+	if err := os.MkdirAll(filepath.Join(dir, rundir.DirReplicas), 0o755); err != nil {
+		return fmt.Errorf("coordinator: %w", err)
+	}
+	if err := rundir.WriteFile(filepath.Join(dir, rundir.FileSpec), []byte(s.Spec)); err != nil {
 		return err
 	}
-	if err := rundir.WriteFile(filepath.Join(col.dir, rundir.FileSpec), []byte(s.Spec)); err != nil {
-		return err
-	}
-	created, _ := json.Marshal(s.Created)
-	man := rundir.Sweep{Version: rundir.SweepVersion, ID: s.ID, Name: s.Name, SpecHash: s.SpecHash, Created: created}
-	col.snap = Snapshot{Sweep: s.ID, Total: len(s.Replicas), Counts: map[protocol.State]int{},
-		Steps: map[string]int64{}, StepsTotal: map[string]int64{}, Groups: map[string]string{}, TestAcc: map[string]float64{}}
-	for i := range s.Replicas {
-		r := &s.Replicas[i]
-		col.byID[r.ID] = r
-		man.Replicas = append(man.Replicas, rundir.SweepEntry{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed})
-		col.snap.StepsTotal[r.ID] = r.Config.Steps
-		col.snap.Groups[r.ID] = r.Group
-		rdir := rundir.ReplicaDir(col.dir, r.ID)
-		if _, err := os.Stat(filepath.Join(rdir, rundir.FileResult)); err == nil {
-			col.have[r.ID] = true
-		}
+	for _, id := range st.ids {
+		rdir := rundir.ReplicaDir(dir, id)
 		last, err := rundir.RepairTrajectory(filepath.Join(rdir, rundir.FileTrajectory))
 		if err != nil {
 			return err
 		}
-		col.lastStep[r.ID] = last
+		res, err := rundir.ReadResult(rdir)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				log.Warn("unreadable result.json; collecting the replica again", "replica", id, "error", err)
+			}
+			res = nil
+		}
+		failure, err := rundir.Exists(filepath.Join(rdir, rundir.FileFailure))
+		if err != nil {
+			return fmt.Errorf("coordinator: %w", err)
+		}
+		st.loadDisk(id, last, res, failure)
 	}
-	return rundir.WriteSweep(col.dir, &man)
+	return rundir.WriteSweep(dir, st.sweepFile())
 }
 
-// handle processes one event and reports whether it was a result or a
-// failure (after which the sweep may be finished).
-func (col *collector) handle(ctx context.Context, m jetstream.Msg) (final bool) {
-	log := col.c.log
-	_, replica, kind, err := protocol.ParseEventSubject(m.Subject())
+// collectLoop performs a collection: it owns the collectState and is the
+// only goroutine that touches it. Result files are fetched and written on
+// up to resultWorkers goroutines, which hand their outcome back through
+// done.
+type collectLoop struct {
+	c        *Coordinator
+	st       *collectState
+	sweep    string
+	dir      string
+	cons     jetstream.Consumer
+	log      hclog.Logger
+	progress ProgressFunc
+
+	// done receives the outcome of each job; running counts the jobs
+	// whose outcome has not been taken from done (at most resultWorkers,
+	// so that a job never blocks on sending), queue the jobs waiting for
+	// a slot.
+	done    chan completion
+	running int
+	queue   []job
+	jobs    sync.WaitGroup
+}
+
+// job is an action performed beside the loop: run does the I/O and
+// returns the function that reports its outcome to the state.
+type job struct {
+	msg jetstream.Msg
+	run func(ctx context.Context) func(*collectState) []action
+}
+
+// completion is a finished job: its message and its report.
+type completion struct {
+	msg    jetstream.Msg
+	report func(*collectState) []action
+}
+
+// run is the loop: it takes one input at a time (an event, a record
+// update, a job's outcome, a tick), hands it to the state and performs
+// the actions returned, until the state says finish or ctx ends.
+func (l *collectLoop) run(ctx context.Context) (*rundir.Summary, error) {
+	// The fetcher is not waited for: it may be in a fetch that ends only
+	// after fetchWait, and the sweep is finished now. It hands back
+	// anything it gets after this returns.
+	fctx, stopFetch := context.WithCancel(ctx)
+	msgs := make(chan jetstream.Msg)
+	go l.fetch(fctx, msgs)
+	defer func() {
+		stopFetch()
+		l.shutdown()
+	}()
+
+	// Replica records come from a KV watch: the current values, then
+	// every change, with no polling.
+	kfilter, _ := protocol.ReplicaKeyFilter(l.sweep)
+	watch, err := l.c.kv.Watch(ctx, kfilter)
 	if err != nil {
-		log.Warn("event with a malformed subject dropped", "subject", m.Subject(), "error", err)
-		_ = m.Term()
-		return
+		return nil, fmt.Errorf("coordinator: watch replica states: %w", err)
 	}
-	if _, ok := col.byID[replica]; !ok {
-		log.Warn("event for an unknown replica dropped", "subject", m.Subject())
-		_ = m.Term()
-		return
-	}
-	switch kind {
-	case protocol.EventTraj:
-		ch, err := protocol.DecodeTrajChunk(m.Data())
-		if err != nil {
-			log.Warn("malformed trajectory chunk dropped", "replica", replica, "error", err)
-			break
+	defer func() {
+		if watch != nil {
+			watch.Stop()
 		}
-		if err := col.appendRows(ch); err != nil {
-			if errors.Is(err, errGap) {
-				// An earlier chunk is being redelivered: take this one
-				// again after it.
-				lvl := hclog.Debug
-				if md, err := m.Metadata(); err == nil && md.NumDelivered%50 == 0 {
-					lvl = hclog.Warn // ~10 s without the rows before it
-				}
-				log.Log(lvl, "trajectory chunk ahead of the file; taking it later", "replica", replica, "after", ch.After, "have", col.lastStep[replica])
-				_ = m.NakWithDelay(gapDelay)
-				return
+	}()
+	ticker := time.NewTicker(tickInterval)
+	defer ticker.Stop()
+	for {
+		in := msgs
+		if len(l.queue) > 0 {
+			in = nil // every result worker is busy: hold the events back
+		}
+		var updates <-chan jetstream.KeyValueEntry
+		if watch != nil {
+			updates = watch.Updates()
+		}
+		var msg jetstream.Msg
+		var acts []action
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case m := <-in:
+			msg, acts = m, l.st.event(m.Subject(), m.Data(), delivered(m))
+		case e, ok := <-updates:
+			if !ok {
+				// Closed under us: watch again at the next tick (the
+				// initial values bring back what was missed).
+				l.log.Warn("replica state watch ended; watching again")
+				watch.Stop()
+				watch = nil
+				continue
 			}
-			log.Error("cannot write trajectory; will retry", "replica", replica, "error", err)
-			_ = m.NakWithDelay(time.Second)
-			return
+			if e != nil && e.Operation() == jetstream.KeyValuePut { // nil ends the initial values
+				acts = l.st.record(e.Key(), e.Value())
+			}
+		case r := <-l.done:
+			l.running--
+			l.startQueued(ctx)
+			msg, acts = r.msg, r.report(l.st)
+		case now := <-ticker.C:
+			if watch == nil {
+				if watch, err = l.c.kv.Watch(ctx, kfilter); err != nil {
+					l.log.Warn("cannot watch replica states", "error", err)
+					watch = nil
+				}
+			}
+			acts = l.st.tick(now)
+			if l.progress != nil {
+				l.progress(l.st.snapshot())
+			}
 		}
-	case protocol.EventProgress:
-		p, err := protocol.DecodeProgress(m.Data())
-		if err != nil {
-			log.Warn("malformed progress event dropped", "replica", replica, "error", err)
-			break
+		if sum, ok, err := l.perform(ctx, acts, msg); ok {
+			return sum, err
 		}
-		if p.Step > col.snap.Steps[replica] {
-			col.snap.Steps[replica] = p.Step
+		if sum, ok, err := l.perform(ctx, l.st.done(), nil); ok {
+			return sum, err
 		}
-		if v, ok := p.Metrics["test_acc"]; ok {
-			col.snap.TestAcc[replica] = v
+	}
+}
+
+// fetch pulls the sweep's events and sends them to out until ctx ends.
+// It takes what is there (at most eventBuffer messages, which bounds the
+// memory they hold: a trajectory chunk is up to ~100 KB) and, when nothing
+// is, waits up to fetchWait for the next one: a batch Fetch would hold
+// the end of a sweep back until it filled or expired.
+func (l *collectLoop) fetch(ctx context.Context, out chan<- jetstream.Msg) {
+	send := func(m jetstream.Msg) bool {
+		select {
+		case out <- m:
+			return true
+		case <-ctx.Done():
+			_ = m.Nak() // for the next collector, at once rather than after the ack wait
+			return false
 		}
-	case protocol.EventResult:
-		final = true
-		res, err := protocol.DecodeResult(m.Data())
-		if err != nil {
-			log.Warn("malformed result dropped", "replica", replica, "error", err)
-			break
-		}
-		// Fetching the files is I/O bound: it runs beside the event loop,
-		// at most resultWorkers at a time, and acks the event when done.
-		// The attempt fence: the watched state is usually current; when it
-		// lags behind the result, ask the bucket.
-		known := col.states[replica]
-		col.setLastEvent(replica, res.Attempt)
-		col.sem <- struct{}{}
-		col.wg.Add(1)
-		go func() {
-			defer func() { <-col.sem; col.wg.Done() }()
-			st := known
-			if st == nil || st.Attempt < res.Attempt {
-				var err error
-				if st, _, err = col.c.state(ctx, col.sweep.ID, replica); err != nil {
-					col.setLastEvent(replica, 0)
-					_ = m.NakWithDelay(time.Second)
+	}
+	for ctx.Err() == nil {
+		got := 0
+		batch, err := l.cons.FetchNoWait(eventBuffer)
+		if err == nil {
+			for m := range batch.Messages() {
+				got++
+				if !send(m) {
+					for m := range batch.Messages() {
+						_ = m.Nak()
+					}
 					return
 				}
 			}
-			switch {
-			case st.Attempt > res.Attempt:
-				log.Warn("stale result ignored", "replica", replica, "attempt", res.Attempt, "current", st.Attempt, "worker", res.Worker)
-				_ = m.Ack()
-				return
-			case st.Attempt < res.Attempt:
-				// A worker records its attempt before it runs, so the
-				// record read is behind (a lagging replica of a clustered
-				// bucket): take the result again shortly.
-				col.setLastEvent(replica, 0)
-				_ = m.NakWithDelay(gapDelay)
+			err = batch.Error()
+		}
+		if got == 0 && (err == nil || errors.Is(err, jetstream.ErrNoMessages)) {
+			var m jetstream.Msg
+			if m, err = l.cons.Next(jetstream.FetchMaxWait(fetchWait)); err == nil && !send(m) {
 				return
 			}
-			if err := col.fetchArtifacts(ctx, replica, res.Artifacts, res.Files); err != nil {
-				log.Error("cannot fetch the replica's files; will retry", "replica", replica, "error", err)
-				col.setLastEvent(replica, 0)
-				_ = m.NakWithDelay(time.Second)
-				return
-			}
-			_ = m.Ack()
-			select {
-			case col.wrote <- struct{}{}:
-			default:
-			}
-		}()
-		return final
-	case protocol.EventFailure:
-		final = true
-		f, err := protocol.DecodeFailure(m.Data())
-		if err != nil {
-			log.Warn("malformed failure event dropped", "replica", replica, "error", err)
-			break
 		}
-		col.setLastEvent(replica, f.Attempt)
-		log.Warn("replica failed", "replica", replica, "code", f.Code, "reason", f.Message)
-	}
-	_ = m.Ack()
-	return final
-}
-
-// errGap: a trajectory chunk starts after rows the file does not hold yet.
-var errGap = errors.New("coordinator: trajectory chunk ahead of the file")
-
-// gapDelay is how long a chunk that arrived ahead of an earlier one waits
-// before it is delivered again.
-const gapDelay = 200 * time.Millisecond
-
-// appendRows appends the rows of a chunk that are newer than what the
-// trajectory file holds; resumed attempts resend rows after their
-// checkpoint, and those are identical, so they are skipped. A chunk whose
-// preceding row (After) is not yet in the file is refused with errGap:
-// chunks come in order except when one is redelivered (a failed write, or
-// a coordinator that stopped with chunks in hand), and appending the later
-// one first would leave a hole.
-func (col *collector) appendRows(ch *protocol.TrajChunk) error {
-	last := col.lastStep[ch.Replica]
-	if ch.After > last {
-		return errGap
-	}
-	rdir := rundir.ReplicaDir(col.dir, ch.Replica)
-	if err := os.MkdirAll(rdir, 0o755); err != nil {
-		return err
-	}
-	last, err := rundir.AppendTrajectory(filepath.Join(rdir, rundir.FileTrajectory), ch.Columns, last, ch.Rows)
-	if err != nil {
-		return err
-	}
-	col.lastStep[ch.Replica] = last
-	return nil
-}
-
-// fetchArtifacts writes a replica's files into its directory: the inline
-// ones, and those in the object store; result.json last.
-func (col *collector) fetchArtifacts(ctx context.Context, replica string, refs []protocol.ObjectRef, inline []protocol.InlineFile) error {
-	rdir := rundir.ReplicaDir(col.dir, replica)
-	if err := os.MkdirAll(rdir, 0o755); err != nil {
-		return err
-	}
-	files := map[string][]byte{}
-	for i := range inline {
-		files[inline[i].File] = inline[i].Data
-	}
-	for i := range refs {
-		b, err := col.c.obs.GetBytes(ctx, refs[i].Name)
-		if err != nil {
-			return fmt.Errorf("get %s: %w", refs[i].Name, err)
-		}
-		files[refs[i].File] = b
-	}
-	if files[rundir.FileResult] == nil {
-		return fmt.Errorf("result of %s lists no result.json", replica)
-	}
-	info, err := rundir.EncodeReplicaInfo(col.byID[replica])
-	if err != nil {
-		return err
-	}
-	files[rundir.FileReplica] = info
-	if err := rundir.WriteFiles(rdir, files, rundir.FileResult); err != nil {
-		return err
-	}
-	col.mu.Lock()
-	col.have[replica] = true
-	col.mu.Unlock()
-	return nil
-}
-
-// setLastEvent records the attempt of a replica's last event (0: none,
-// it will be redelivered).
-func (col *collector) setLastEvent(replica string, attempt int) {
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	if attempt == 0 {
-		delete(col.lastEvent, replica)
-		return
-	}
-	col.lastEvent[replica] = attempt
-}
-
-// eventsIn reports whether the collector needs no more events to finish:
-// every replica's state is known, and its current attempt's last event
-// (result or failure) has been handled, or it has no further event to
-// send (terminal without a result, or with its files on disk already),
-// and a done replica's trajectory is complete.
-// What may remain are state changes (a worker marks a replica done just
-// after it publishes the result) and file writes in flight.
-func (col *collector) eventsIn() bool {
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	for id := range col.byID {
-		st := col.states[id]
-		if st == nil {
-			return false
-		}
-		seen := col.lastEvent[id] == st.Attempt
 		switch {
-		case !st.State.Terminal():
-			if !seen {
-				return false
-			}
-		case st.State == protocol.StateDone && col.lastStep[id] < st.Steps:
-			return false // trajectory chunks are still to come
-		case st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged):
-			if !seen && !col.have[id] {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// awaitStates waits up to max for a replica state change or for a result's
-// files to be written, and applies the state change.
-func (col *collector) awaitStates(ctx context.Context, w jetstream.KeyWatcher, max time.Duration) {
-	t := time.NewTimer(max)
-	defer t.Stop()
-	select {
-	case e, ok := <-w.Updates():
-		if ok {
-			col.applyState(e)
-		}
-	case <-col.wrote:
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-// drainStates applies the replica state changes the watch has delivered
-// so far, without blocking.
-func (col *collector) drainStates(w jetstream.KeyWatcher) {
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			col.applyState(e)
-		default:
+		case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
+		case ctx.Err() != nil:
 			return
+		default:
+			l.log.Warn("fetching events failed", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(fetchRetry):
+			}
 		}
 	}
 }
 
-// applyState applies one update of the replica state watch.
-func (col *collector) applyState(e jetstream.KeyValueEntry) {
-	if e == nil || e.Operation() != jetstream.KeyValuePut {
-		return // the end of the initial values, or a deletion
-	}
-	_, id, err := protocol.ParseReplicaKey(e.Key())
-	if err != nil || col.byID[id] == nil {
-		return
-	}
-	st, err := protocol.DecodeReplicaState(e.Value())
+// delivered returns m's delivery count, 0 when unknown.
+func delivered(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
 	if err != nil {
-		col.c.log.Warn("malformed replica state ignored", "key", e.Key(), "error", err)
+		return 0
+	}
+	return md.NumDelivered
+}
+
+// perform performs acts in order for the message msg (nil for none). An
+// effect that fails reports to the state, whose actions replace the rest
+// (an append that failed naks the chunk instead of acking it). It returns
+// ok true when the collection is finished (or failed finishing).
+func (l *collectLoop) perform(ctx context.Context, acts []action, msg jetstream.Msg) (sum *rundir.Summary, ok bool, err error) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case logMsg:
+			l.log.Log(a.level, a.msg, a.args...)
+		case ack:
+			if msg != nil {
+				_ = msg.Ack()
+			}
+		case nak:
+			if msg != nil {
+				_ = msg.NakWithDelay(a.delay)
+			}
+		case term:
+			if msg != nil {
+				_ = msg.Term()
+			}
+		case appendRows:
+			if err := l.appendRows(a); err != nil {
+				return l.perform(ctx, l.st.appendFailed(a.replica, l.lastRow(a), err), msg)
+			}
+		case readRecord:
+			l.start(ctx, job{msg: msg, run: func(ctx context.Context) func(*collectState) []action {
+				st, _, err := l.c.state(ctx, l.sweep, a.res.Replica)
+				return func(s *collectState) []action { return s.recordRead(a.res, st, err) }
+			}})
+		case writeResult:
+			l.start(ctx, job{msg: msg, run: func(ctx context.Context) func(*collectState) []action {
+				b, err := l.writeResult(ctx, a)
+				return func(s *collectState) []action { return s.resultWritten(a, b, err, time.Now()) }
+			}})
+		case writeFailure:
+			err := rundir.WriteFailure(rundir.ReplicaDir(l.dir, a.replica), &a.failure)
+			if sum, ok, err := l.perform(ctx, l.st.failureWritten(a, err, time.Now()), nil); ok {
+				return sum, ok, err
+			}
+		case removeFailure:
+			if err := os.Remove(filepath.Join(rundir.ReplicaDir(l.dir, a.replica), rundir.FileFailure)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				l.log.Warn("cannot remove the failure.json of a replica that finished", "replica", a.replica, "error", err)
+			}
+		case writeTable:
+			if sum, ok, err := l.perform(ctx, l.st.tableWritten(rundir.WriteTable(l.dir, a.rows)), nil); ok {
+				return sum, ok, err
+			}
+		case queryDrained:
+			if sum, ok, err := l.perform(ctx, l.st.drained(time.Now(), l.drained(ctx)), nil); ok {
+				return sum, ok, err
+			}
+		case replay:
+			err := l.replay(ctx, a.replica)
+			if sum, ok, err := l.perform(ctx, l.st.replayEnd(a.replica, err, time.Now()), nil); ok {
+				return sum, ok, err
+			}
+		case reconcile:
+			refs, err := l.reconcile(ctx, a.replica)
+			if sum, ok, err := l.perform(ctx, l.st.reconciled(a.replica, refs, err, time.Now()), nil); ok {
+				return sum, ok, err
+			}
+		case finish:
+			return l.finish(ctx, a.summary)
+		default:
+			l.log.Error("collector action not performed (a bug)", "action", fmt.Sprintf("%T", a))
+		}
+	}
+	return nil, false, nil
+}
+
+// appendRows appends rows to a replica's trajectory.csv.
+func (l *collectLoop) appendRows(a appendRows) error {
+	rdir := rundir.ReplicaDir(l.dir, a.replica)
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return err
+	}
+	_, err := rundir.AppendTrajectory(filepath.Join(rdir, rundir.FileTrajectory), a.columns, a.last, a.rows)
+	return err
+}
+
+// lastRow returns the last complete row of the trajectory an append
+// failed on (cutting a torn line), or the step before the append when it
+// cannot be read.
+func (l *collectLoop) lastRow(a appendRows) int64 {
+	last, err := rundir.RepairTrajectory(filepath.Join(rundir.ReplicaDir(l.dir, a.replica), rundir.FileTrajectory))
+	if err != nil {
+		return a.last
+	}
+	return last
+}
+
+// start runs j on a goroutine, or queues it when resultWorkers are busy.
+func (l *collectLoop) start(ctx context.Context, j job) {
+	if l.running >= resultWorkers {
+		l.queue = append(l.queue, j)
 		return
 	}
-	col.states[id] = st
-	if st.Step > col.snap.Steps[id] {
-		col.snap.Steps[id] = st.Step
-	}
-	if st.State == protocol.StateDone {
-		col.snap.Steps[id] = st.Steps
+	l.running++
+	l.jobs.Add(1)
+	go func() {
+		defer l.jobs.Done()
+		l.done <- completion{msg: j.msg, report: j.run(ctx)}
+	}()
+}
+
+// startQueued starts queued jobs while there are free workers.
+func (l *collectLoop) startQueued(ctx context.Context) {
+	for len(l.queue) > 0 && l.running < resultWorkers {
+		j := l.queue[0]
+		l.queue = l.queue[1:]
+		l.start(ctx, j)
 	}
 }
 
-// resultWorkers bounds the result events processed at once.
-const resultWorkers = 8
-
-// resultGrace is how long after a replica finished its result event may
-// still be on its way before the collector fetches the files directly.
-const resultGrace = 3 * time.Second
-
-// finished reports whether every replica is terminal and every finished
-// one is on disk; it fetches the files of replicas whose result event was
-// missed (they are in the object store).
-func (col *collector) finished(ctx context.Context) bool {
-	if len(col.states) < len(col.byID) {
-		return false
-	}
-	// drained reports whether the durable consumer has no event left to
-	// deliver or awaiting an ack. A worker publishes a replica's rows and
-	// result before it records the replica done, so for a done replica
-	// whose files are missing, a drained consumer means its events were
-	// acknowledged earlier, into another directory (or one that lost
-	// them), and waiting for them is pointless.
-	var isDrained *bool
-	drained := func() bool {
-		if isDrained == nil {
-			ok := false
-			if col.cons != nil {
-				if info, err := col.cons.Info(ctx); err == nil {
-					ok = info.NumPending == 0 && info.NumAckPending == 0
-				}
-			}
-			isDrained = &ok
-		}
-		return *isDrained
-	}
-	for id, st := range col.states {
-		if !st.State.Terminal() {
-			return false
-		}
-		hasResult := st.State == protocol.StateDone || (st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged)
-		// A finished chain's last row is at its last step.
-		rowsMissing := st.State == protocol.StateDone && col.lastStep[id] < st.Steps
-		col.mu.Lock()
-		have := col.have[id]
-		col.mu.Unlock()
-		if !rowsMissing && (!hasResult || have) {
-			continue
-		}
-		// The last chunks and the result event normally follow the state
-		// change at once (or come back after a redelivery); when they are
-		// overdue, the run directory missed them: rebuild the replica
-		// from the events the stream keeps.
-		if time.Since(st.Updated) < resultGrace && !drained() {
-			return false
-		}
-		if err := col.replay(ctx, id, st); err != nil {
-			col.c.log.Debug("replica not rebuilt from its events", "replica", id, "error", err)
-			if rowsMissing {
-				return false
-			}
-			if err := col.reconcile(ctx, id); err != nil {
-				col.c.log.Debug("result not yet available", "replica", id, "error", err)
-				return false
-			}
+// shutdown waits for the running jobs and hands every message still in
+// hand back to the stream, for the next collector, at once rather than
+// after the ack wait. A message whose files were written is collected
+// again, idempotently.
+func (l *collectLoop) shutdown() {
+	l.jobs.Wait()
+	for l.running > 0 {
+		r := <-l.done
+		l.running--
+		if r.msg != nil {
+			_ = r.msg.Nak()
 		}
 	}
-	return true
+	for _, j := range l.queue {
+		if j.msg != nil {
+			_ = j.msg.Nak()
+		}
+	}
+	l.queue = nil
 }
 
-// replay rebuilds a finished replica's trajectory rows and files from its
-// events, which the EVENTS stream keeps (30 days) after the collector's
-// durable consumer has acknowledged them: for a run directory that lost
-// them, or never had them (a coordinator collecting a sweep into a new
-// directory). It reads the replica's events in stream order with an
-// ordered consumer (nothing is acknowledged), appends the rows the file
-// lacks, and writes the files of the result of the record's attempt.
-func (col *collector) replay(ctx context.Context, id string, st *protocol.ReplicaState) error {
-	filter, _ := protocol.ReplicaEventFilter(col.sweep.ID, id)
-	cons, err := col.c.js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+// writeResult writes a replica's files: those given, and those in the
+// object store; result.json last. It returns result.json's bytes.
+func (l *collectLoop) writeResult(ctx context.Context, a writeResult) ([]byte, error) {
+	files := maps.Clone(a.files)
+	for _, ref := range a.objects {
+		b, err := l.c.obs.GetBytes(ctx, ref.Name)
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w", ref.Name, err)
+		}
+		files[ref.File] = b
+	}
+	res, ok := files[rundir.FileResult]
+	if !ok {
+		return nil, fmt.Errorf("result of %s lists no result.json", a.replica)
+	}
+	rdir := rundir.ReplicaDir(l.dir, a.replica)
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := rundir.WriteFiles(rdir, files, rundir.FileResult); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// drained reports whether the durable consumer has no event left to
+// deliver or awaiting an ack.
+func (l *collectLoop) drained(ctx context.Context) bool {
+	info, err := l.cons.Info(ctx)
+	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+}
+
+// replay feeds replica id's events to the state in stream order, reading
+// them with an ordered consumer (nothing is acknowledged) from the EVENTS
+// stream, which keeps them (30 days) after the durable consumer has
+// acknowledged them: for a run directory that lost them, or never had
+// them (a coordinator collecting a sweep into a new directory).
+func (l *collectLoop) replay(ctx context.Context, id string) error {
+	filter, _ := protocol.ReplicaEventFilter(l.sweep, id)
+	cons, err := l.c.js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		return err
 	}
@@ -571,7 +496,6 @@ func (col *collector) replay(ctx context.Context, id string, st *protocol.Replic
 	if err != nil {
 		return err
 	}
-	var result *protocol.Result
 	for pending := info.NumPending; pending > 0; {
 		batch, err := cons.Fetch(int(min(pending, eventBuffer)), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -583,25 +507,15 @@ func (col *collector) replay(ctx context.Context, id string, st *protocol.Replic
 			if md, err := m.Metadata(); err == nil {
 				pending = md.NumPending
 			}
-			_, _, kind, err := protocol.ParseEventSubject(m.Subject())
-			if err != nil {
-				continue
-			}
-			switch kind {
-			case protocol.EventTraj:
-				ch, err := protocol.DecodeTrajChunk(m.Data())
-				if err != nil {
+			for _, a := range l.st.replayEvent(id, m.Subject(), m.Data()) {
+				app, ok := a.(appendRows)
+				if !ok {
+					l.log.Error("replay action not performed (a bug)", "action", fmt.Sprintf("%T", a))
 					continue
 				}
-				// Stream order is publication order, so a chunk's
-				// preceding rows are in (or in an earlier attempt's
-				// chunks); errGap cannot happen but is harmless.
-				if err := col.appendRows(ch); err != nil && !errors.Is(err, errGap) {
+				if err := l.appendRows(app); err != nil {
+					l.perform(ctx, l.st.appendFailed(app.replica, l.lastRow(app), err), nil)
 					return err
-				}
-			case protocol.EventResult:
-				if res, err := protocol.DecodeResult(m.Data()); err == nil && res.Attempt == st.Attempt {
-					result = res
 				}
 			}
 		}
@@ -612,73 +526,47 @@ func (col *collector) replay(ctx context.Context, id string, st *protocol.Replic
 			return fmt.Errorf("replay of %s: %d events pending, none delivered", id, pending)
 		}
 	}
-	if st.State == protocol.StateDone && col.lastStep[id] < st.Steps {
-		return fmt.Errorf("replay of %s: trajectory ends at step %d, before its last step %d", id, col.lastStep[id], st.Steps)
-	}
-	col.mu.Lock()
-	have := col.have[id]
-	col.mu.Unlock()
-	if have {
-		return nil
-	}
-	if result == nil {
-		return fmt.Errorf("replay of %s: no result of attempt %d in the stream", id, st.Attempt)
-	}
-	if err := col.fetchArtifacts(ctx, id, result.Artifacts, result.Files); err != nil {
-		return err
-	}
-	col.c.log.Info("rebuilt a replica from its events", "replica", id)
 	return nil
 }
 
-// reconcile fetches a finished replica's files straight from the object
-// store.
-func (col *collector) reconcile(ctx context.Context, id string) error {
-	files := []string{"grid.json", "init_params.bin", "interp.csv", "params.bin", "predictions.json", "result.json"}
+// reconcile looks up a finished replica's result files in the object
+// store: every file of rundir.ResultFiles, but the optional ones may be
+// absent.
+func (l *collectLoop) reconcile(ctx context.Context, id string) ([]protocol.ObjectRef, error) {
 	var refs []protocol.ObjectRef
-	for _, f := range files {
-		name, _ := protocol.ArtifactObject(col.sweep.ID, id, f)
-		if _, err := col.c.obs.GetInfo(ctx, name); err != nil {
-			if f == "grid.json" && errors.Is(err, jetstream.ErrObjectNotFound) {
+	for _, f := range rundir.ResultFiles() {
+		name, err := protocol.ArtifactObject(l.sweep, id, f)
+		if err != nil {
+			return nil, err
+		}
+		info, err := l.c.obs.GetInfo(ctx, name)
+		if err != nil {
+			if rundir.OptionalResultFile(f) && errors.Is(err, jetstream.ErrObjectNotFound) {
 				continue
 			}
-			return err
+			return nil, fmt.Errorf("object %s: %w", name, err)
 		}
-		refs = append(refs, protocol.ObjectRef{Name: name, File: f})
+		refs = append(refs, protocol.ObjectRef{Name: name, File: f, Digest: info.Digest, Size: int64(info.Size)})
 	}
-	col.c.log.Info("fetched a result whose event was missed", "replica", id)
-	return col.fetchArtifacts(ctx, id, refs, nil)
+	return refs, nil
 }
 
-func (col *collector) snapshot() Snapshot {
-	s := col.snap
-	s.Counts = map[protocol.State]int{}
-	for _, st := range col.states {
-		s.Counts[st.State]++
-	}
-	return s
-}
-
-func (col *collector) summary() (*rundir.Summary, error) {
-	sum := &rundir.Summary{Version: rundir.SummaryVersion, Sweep: col.sweep.ID, Name: col.sweep.Name, Counts: map[string]int{}}
-	for _, r := range col.sweep.Replicas {
-		st := col.states[r.ID]
-		rs := rundir.SummaryReplica{ID: r.ID, Index: r.Index, Group: r.Group, Settings: r.Settings, Seed: r.Seed,
-			State: string(st.State), Status: string(st.State), Attempts: st.Attempt, Steps: st.Step, Error: st.Error}
-		if st.ErrorCode != protocol.CodeUnknown {
-			rs.ErrorCode = st.ErrorCode.String()
+// finish writes replicas.csv and summary.json, marks the sweep done and
+// sends the last snapshot.
+func (l *collectLoop) finish(ctx context.Context, sum *rundir.Summary) (*rundir.Summary, bool, error) {
+	defer func() {
+		if l.progress != nil {
+			l.progress(l.st.snapshot())
 		}
-		if col.have[r.ID] {
-			res, err := rundir.ReadResult(rundir.ReplicaDir(col.dir, r.ID))
-			if err != nil {
-				return nil, err
-			}
-			rs.Status, rs.Steps, rs.DivergedAt, rs.Final, rs.Best = res.Status, res.Steps, res.DivergedAt, &res.Final, &res.Best
-		}
-		sum.Counts[rs.Status]++
-		sum.Replicas = append(sum.Replicas, rs)
+	}()
+	if err := rundir.WriteTable(l.dir, sum.Replicas); err != nil {
+		return sum, true, err
 	}
-	return sum, rundir.WriteSummary(col.dir, sum)
+	if err := rundir.WriteSummary(l.dir, sum); err != nil {
+		return sum, true, err
+	}
+	l.c.markSweep(ctx, l.sweep, protocol.SweepDone)
+	return sum, true, nil
 }
 
 // maxDeliveries handles the advisory of a task that ran out of deliveries:
