@@ -70,7 +70,7 @@ window.addEventListener("load", function () {
 // path to keep it.
 func TestReportInChromium(t *testing.T) {
 	bin := chromium(t)
-	between := []BetweenCurve{{Label: "adam → adlala", Points: []InterpPoint{{0, 0.4, 0.5}, {0.5, 0.9, 1.0}, {1, 0.3, 0.35}}}}
+	between := []BetweenCurve{{Label: "adam → adlala", Points: []InterpPoint{{Alpha: 0, Train: 0.4, Test: 0.5}, {Alpha: 0.5, Train: 0.9, Test: 1.0}, {Alpha: 1, Train: 0.3, Test: 0.35}}}}
 	_, outDir, page, _ := renderSynth(t, Extra{Between: between})
 
 	const csp = `content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"`

@@ -21,8 +21,8 @@
 // The cost of a report does not grow with the number of replicas beyond
 // reading each replica's summary once (ensemble.LoadRun): learning curves
 // come from ensemble's per-group curves, thinned to MaxSeriesPoints points;
-// files of individual replicas (grid.json, params.bin, interp.csv,
-// trajectory.csv) are read only for each method's best replica and for at
+// files of individual replicas (grid.json, params.safetensors or
+// params.bin, interp.csv, trajectory.csv; read through package rundir) are read only for each method's best replica and for at
 // most MaxChainsRead replicas of each method's representative group.
 //
 // # Representative groups
@@ -36,7 +36,11 @@
 //
 // # Errors
 //
-// A missing or malformed file is an error that names the file (and the
-// line for CSV). Functions that draw recover from panics of the plotting
+// A damaged replica file (unreadable, truncated, malformed, or
+// inconsistent with the rest of its group) never stops a report: the
+// functions that read replica files leave that replica out of the chart
+// and return a warning naming the file (and the line for CSV) and the
+// reason; Render adds them to the warnings of summary.json, summary.md and
+// report.html. Functions that draw recover from panics of the plotting
 // library and return them as errors.
 package charts

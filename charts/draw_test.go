@@ -84,7 +84,7 @@ func TestColourMeaning(t *testing.T) {
 		dir := t.TempDir()
 		writeSynthRun(t, dir, cfg)
 		run, sum := mustLoad(t, dir)
-		pts := []InterpPoint{{0, 0.4, 0.5}, {0.5, 0.9, 1.0}, {1, 0.3, 0.35}}
+		pts := []InterpPoint{{Alpha: 0, Train: 0.4, Test: 0.5}, {Alpha: 0.5, Train: 0.9, Test: 1.0}, {Alpha: 1, Train: 0.3, Test: 0.35}}
 		between := []BetweenCurve{{Label: "adam → adlala", Points: pts}, {Label: "adam → lol", Points: pts}, {Label: "adlala → lol", Points: pts}}
 		figs, _, err := Figures(run, sum, Extra{Between: between})
 		if err != nil {

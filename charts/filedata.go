@@ -1,10 +1,10 @@
 package charts
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,104 +51,121 @@ type Boundary struct {
 // boundary of the method's best replica (BestReplicas; grid.json "final")
 // and the model average of its representative group (Representatives; the
 // mean of grid.json "averaged" over the group's first MaxChainsRead done
-// replicas). Replicas without grid.json (data that is not 2-D) are skipped;
-// a malformed grid.json, or grids of different coordinates within a
-// group, is an error naming the file.
-func DecisionBoundaryData(run *ensemble.Run, sum *ensemble.Summary) ([]Boundary, error) {
+// replicas with a readable grid.json). Replicas without grid.json (data
+// that is not 2-D) are passed over; a damaged grid.json (rundir.ReadGrid),
+// or one of other coordinates than most of the group's, leaves its
+// replica out with a warning naming the file.
+func DecisionBoundaryData(run *ensemble.Run, sum *ensemble.Summary) ([]Boundary, []string) {
 	reps := map[string]string{}
 	for _, g := range Representatives(sum) {
 		reps[groupMethod(run, g)] = g
 	}
 	var out []Boundary
+	var w warnings
 	for _, r := range BestReplicas(run, sum) {
 		m := methodOf(run, r)
-		path := replicaFile(r.Dir, "grid.json")
-		ok, err := exists(path)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			g, err := ReadGrid(path)
-			if err != nil {
-				return nil, err
-			}
+		g, err := rundir.ReadGrid(r.Dir)
+		switch {
+		case err == nil:
 			out = append(out, Boundary{Kind: BoundaryBest, Method: m, Group: r.Group, Replica: r.ID, Chains: 1,
-				X: g.X, Y: g.Y, Z: g.Final, Points: g.Points})
+				X: g.X, Y: g.Y, Z: probRows(g.Final), Points: g.Points})
+		case !absent(err):
+			w.add(skipped(run, "decision boundaries", r, err))
 		}
 		group, ok := reps[m]
 		if !ok {
 			continue
 		}
-		b, err := averageBoundary(run, m, group)
-		if err != nil {
-			return nil, err
-		}
-		if b != nil {
+		if b := averageBoundary(run, m, group, &w); b != nil {
 			out = append(out, *b)
 		}
 	}
-	return out, nil
+	return out, w.list
+}
+
+// probRows returns grid rows as [][]float64 (sharing their values).
+func probRows(ps []rundir.Probs) [][]float64 {
+	out := make([][]float64, len(ps))
+	for j, p := range ps {
+		out[j] = p
+	}
+	return out
 }
 
 // averageBoundary averages grid.json "averaged" over the first
-// MaxChainsRead done replicas of group that have a grid.json.
-func averageBoundary(run *ensemble.Run, method, group string) (*Boundary, error) {
-	var b *Boundary
-	var first string
+// MaxChainsRead done replicas of group that have a readable grid.json;
+// grids whose coordinates differ from those most of them share are left
+// out. Damaged and left-out grids are warned about in w.
+func averageBoundary(run *ensemble.Run, method, group string, w *warnings) *Boundary {
+	type read struct {
+		r *ensemble.Replica
+		g *rundir.Grid
+	}
+	var got []read
 	for _, r := range doneReplicas(run, group, 0) {
-		if b != nil && b.Chains == MaxChainsRead {
+		if len(got) == MaxChainsRead {
 			break
 		}
-		path := replicaFile(r.Dir, "grid.json")
-		ok, err := exists(path)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+		g, err := rundir.ReadGrid(r.Dir)
+		if absent(err) {
 			continue
 		}
-		g, err := ReadGrid(path)
 		if err != nil {
-			return nil, err
+			w.add(skipped(run, "decision boundaries", r, err))
+			continue
 		}
-		if b == nil {
-			first = path
-			b = &Boundary{Kind: BoundaryAverage, Method: method, Group: group, Replica: r.ID,
-				X: g.X, Y: g.Y, Points: g.Points, Z: make([][]float64, len(g.Y))}
-			for j := range b.Z {
-				b.Z[j] = make([]float64, len(g.X))
-			}
-		} else if !equalFloats(g.X, b.X) || !equalFloats(g.Y, b.Y) {
-			return nil, fmt.Errorf("charts: %s: grid coordinates differ from %s", path, first)
+		got = append(got, read{r, g})
+	}
+	if len(got) == 0 {
+		return nil
+	}
+	same := func(i, j int) bool {
+		return slices.Equal(got[i].g.X, got[j].g.X) && slices.Equal(got[i].g.Y, got[j].g.Y)
+	}
+	ref := majority(len(got), same)
+	g0 := got[ref].g
+	b := &Boundary{Kind: BoundaryAverage, Method: method, Group: group, Replica: got[ref].r.ID,
+		X: g0.X, Y: g0.Y, Points: g0.Points, Z: make([][]float64, len(g0.Y))}
+	for j := range b.Z {
+		b.Z[j] = make([]float64, len(g0.X))
+	}
+	for k, x := range got {
+		if !same(k, ref) {
+			w.add(skipped(run, "decision boundaries", x.r, &rundir.FileError{Path: filepath.Join(x.r.Dir, rundir.FileGrid),
+				Err: fmt.Errorf("grid coordinates differ from those of replica %s (and most of the group)", b.Replica)}))
+			continue
 		}
-		for j, row := range g.Averaged {
+		for j, row := range x.g.Averaged {
 			for i, p := range row {
 				b.Z[j][i] += p
 			}
 		}
 		b.Chains++
 	}
-	if b == nil {
-		return nil, nil
-	}
 	for _, row := range b.Z {
 		for i := range row {
 			row[i] /= float64(b.Chains)
 		}
 	}
-	return b, nil
+	return b
 }
 
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+// majority returns the index of the first item of the largest class of
+// n > 0 items under same (an equivalence), the earliest class on ties.
+func majority(n int, same func(i, j int) bool) int {
+	best, bestN := 0, 0
+	for i := 0; i < n; i++ {
+		c := 0
+		for j := 0; j < n; j++ {
+			if same(i, j) {
+				c++
+			}
+		}
+		if c > bestN {
+			best, bestN = i, c
 		}
 	}
-	return true
+	return best
 }
 
 // Magnitude histogram bins: MagnitudeBinsPerDecade bins per decade of |θ|
@@ -162,7 +179,7 @@ const (
 )
 
 // Histogram is the distribution of the parameter magnitudes |θ_i| (weights
-// and biases of every layer, from params.bin) of a method's representative
+// and biases of every layer, from the final parameters) of a method's representative
 // group, pooled over up to MaxChainsRead replicas.
 type Histogram struct {
 	Method, Group string
@@ -176,7 +193,8 @@ type Histogram struct {
 	// Total is the number of finite values counted; NonFinite the NaN and
 	// ±Inf values left out.
 	Total, NonFinite int
-	// Threshold is result.json's small_threshold (0 when unknown) and
+	// Threshold is result.json's small_threshold of the first replica
+	// pooled (0 when unknown) and
 	// Small the number of values with |θ| < Threshold.
 	Threshold float64
 	Small     int
@@ -224,17 +242,20 @@ func CountMagnitudes(counts []int, edges, theta []float64) (nonFinite int) {
 }
 
 // WeightHistData returns, per method of the summary's representative
-// groups, the histogram of parameter magnitudes pooled over the params.bin
-// of the group's first MaxChainsRead done replicas. All histograms share
-// the same edges (MagnitudeEdges of the largest magnitude). Replicas
-// without params.bin are skipped; a malformed one is an error naming the
+// groups, the histogram of parameter magnitudes pooled over the final
+// parameters (rundir.ReadParams: params.safetensors, or params.bin in
+// older run directories) of the group's first MaxChainsRead done replicas
+// that have them. All histograms share the same edges (MagnitudeEdges of
+// the largest magnitude). Replicas without parameters are passed over; a
+// damaged parameter file leaves its replica out with a warning naming the
 // file.
-func WeightHistData(run *ensemble.Run, sum *ensemble.Summary) ([]Histogram, error) {
+func WeightHistData(run *ensemble.Run, sum *ensemble.Summary) ([]Histogram, []string) {
 	type pooled struct {
 		h      Histogram
 		thetas [][]float64
 	}
 	var ps []*pooled
+	var w warnings
 	top := 0.0
 	for _, group := range Representatives(sum) {
 		p := &pooled{h: Histogram{Method: groupMethod(run, group), Group: group}}
@@ -242,18 +263,17 @@ func WeightHistData(run *ensemble.Run, sum *ensemble.Summary) ([]Histogram, erro
 			if len(p.thetas) == MaxChainsRead {
 				break
 			}
-			params, err := rundir.ReadParams(r.Dir, rundir.FileParams) // params.bin in older run directories
-			if errors.Is(err, fs.ErrNotExist) {
+			params, err := rundir.ReadParams(r.Dir, rundir.FileParams)
+			if absent(err) {
 				continue
 			}
 			if err != nil {
-				return nil, err
+				w.add(skipped(run, "parameter magnitudes", r, err))
+				continue
 			}
 			theta := params.Theta
 			if len(p.thetas) == 0 {
-				if p.h.Threshold, err = readSmallThreshold(r.Dir); err != nil {
-					return nil, err
-				}
+				p.h.Threshold = r.SmallThreshold
 			}
 			for _, v := range theta {
 				if a := math.Abs(v); a > top && !math.IsInf(a, 0) {
@@ -286,52 +306,69 @@ func WeightHistData(run *ensemble.Run, sum *ensemble.Summary) ([]Histogram, erro
 		}
 		out[k] = h
 	}
-	return out, nil
+	return out, w.list
 }
 
 // InterpData returns, per method of the summary's representative groups,
 // the loss along the line from the initial to the final parameters
 // (interp.csv), as the mean over the group's first MaxChainsRead done
-// replicas with interp.csv and its 95% Student-t interval
+// replicas with a readable interp.csv and its 95% Student-t interval
 // (ensemble.MeanCI95) at each α: two Series per group, Column
 // "test_loss" then "train_loss". Non-finite losses at an α are left out of
-// its mean. Replicas whose α differ from the first one read are an error
-// naming the file.
-func InterpData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, error) {
+// its mean. A damaged interp.csv (rundir.ReadInterp), or one whose α
+// differ from those most of the group's files share, leaves its replica
+// out with a warning naming the file.
+func InterpData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, []string) {
 	var out []Series
+	var w warnings
 	for _, group := range Representatives(sum) {
-		var alphas []float64
-		var train, test [][]float64 // [α][replica]
-		var first string
-		var n int
+		type read struct {
+			r   *ensemble.Replica
+			pts []InterpPoint
+		}
+		var got []read
 		for _, r := range doneReplicas(run, group, 0) {
-			if n == MaxChainsRead {
+			if len(got) == MaxChainsRead {
 				break
 			}
-			path := replicaFile(r.Dir, "interp.csv")
-			if ok, err := exists(path); err != nil {
-				return nil, err
-			} else if !ok {
+			pts, err := rundir.ReadInterp(filepath.Join(r.Dir, rundir.FileInterp))
+			if absent(err) {
 				continue
 			}
-			pts, err := ReadInterp(path)
 			if err != nil {
-				return nil, err
+				w.add(skipped(run, "loss along a line", r, err))
+				continue
 			}
-			if alphas == nil {
-				first = path
-				alphas = make([]float64, len(pts))
-				for i, p := range pts {
-					alphas[i] = p.Alpha
-				}
-				train, test = make([][]float64, len(pts)), make([][]float64, len(pts))
-			} else if len(pts) != len(alphas) {
-				return nil, fmt.Errorf("charts: %s: %d values of alpha, %s has %d", path, len(pts), first, len(alphas))
+			got = append(got, read{r, pts})
+		}
+		if len(got) == 0 {
+			continue
+		}
+		same := func(i, j int) bool {
+			a, b := got[i].pts, got[j].pts
+			if len(a) != len(b) {
+				return false
 			}
-			for i, p := range pts {
-				if p.Alpha != alphas[i] {
-					return nil, fmt.Errorf("charts: %s: alpha %v at row %d differs from %v in %s", path, p.Alpha, i+2, alphas[i], first)
+			for k := range a {
+				if a[k].Alpha != b[k].Alpha {
+					return false
 				}
+			}
+			return true
+		}
+		ref := majority(len(got), same)
+		alphas := make([]float64, len(got[ref].pts))
+		for i, p := range got[ref].pts {
+			alphas[i] = p.Alpha
+		}
+		train, test := make([][]float64, len(alphas)), make([][]float64, len(alphas)) // [α][replica]
+		for k, x := range got {
+			if !same(k, ref) {
+				w.add(skipped(run, "loss along a line", x.r, &rundir.FileError{Path: filepath.Join(x.r.Dir, rundir.FileInterp),
+					Err: fmt.Errorf("%d values of alpha differ from the %d of replica %s (and most of the group)", len(x.pts), len(alphas), got[ref].r.ID)}))
+				continue
+			}
+			for i, p := range x.pts {
 				if isFinite(p.Train) {
 					train[i] = append(train[i], p.Train)
 				}
@@ -339,10 +376,6 @@ func InterpData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, error) {
 					test[i] = append(test[i], p.Test)
 				}
 			}
-			n++
-		}
-		if n == 0 {
-			continue
 		}
 		m := groupMethod(run, group)
 		for _, c := range []struct {
@@ -358,7 +391,7 @@ func InterpData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, error) {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out, w.list
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -398,20 +431,19 @@ func BetweenData(curves []BetweenCurve) []Series {
 // replica (BestReplicas), read from the xi:<tensor> columns of its
 // trajectory.csv and thinned to MaxSeriesPoints: one Series per adaptive
 // tensor, Column "xi:<tensor>". Methods without adaptive tensors give
-// none. A missing trajectory.csv is skipped; a malformed one is an error
-// naming the file.
-func XiData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, error) {
+// none. A missing trajectory.csv is passed over; a damaged one leaves its
+// replica out with a warning naming the file.
+func XiData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, []string) {
 	var out []Series
+	var w warnings
 	for _, r := range BestReplicas(run, sum) {
-		path := replicaFile(r.Dir, "trajectory.csv")
-		if ok, err := exists(path); err != nil {
-			return nil, err
-		} else if !ok {
+		cols, err := readXi(r.Dir)
+		if absent(err) {
 			continue
 		}
-		cols, err := ReadColumns(path, "xi:")
 		if err != nil {
-			return nil, err
+			w.add(skipped(run, "adaptive thermostat ξ", r, err))
+			continue
 		}
 		idx := Thin(len(cols.Steps), MaxSeriesPoints)
 		m := methodOf(run, r)
@@ -423,5 +455,5 @@ func XiData(run *ensemble.Run, sum *ensemble.Summary) ([]Series, error) {
 				Column: name, Replica: r.ID, X: pick(cols.Steps, idx), Y: pick(cols.Values[k], idx)})
 		}
 	}
-	return out, nil
+	return out, w.list
 }

@@ -1,15 +1,17 @@
 package charts
 
 import (
-	"bytes"
+	"html"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // TestDecisionBoundaryData checks that the best replica's heat map is its
@@ -18,9 +20,9 @@ import (
 // group's "averaged" grids, computed by hand.
 func TestDecisionBoundaryData(t *testing.T) {
 	_, reps, run, sum := synthRun(t)
-	bs, err := DecisionBoundaryData(run, sum)
-	if err != nil {
-		t.Fatal(err)
+	bs, ws := DecisionBoundaryData(run, sum)
+	if len(ws) != 0 {
+		t.Fatal(ws)
 	}
 	best := map[string]string{}
 	for _, r := range BestReplicas(run, sum) {
@@ -51,7 +53,7 @@ func TestDecisionBoundaryData(t *testing.T) {
 				t.Errorf("%s: coordinates differ from grid.json", b.Method)
 			}
 			for j := range b.Z {
-				if !slices.Equal(b.Z[j], r.Grid.Final[j]) {
+				if !slices.Equal(b.Z[j], []float64(r.Grid.Final[j])) {
 					t.Errorf("%s: row %d = %v, grid.json final %v", b.Method, j, b.Z[j], r.Grid.Final[j])
 				}
 			}
@@ -90,17 +92,17 @@ func TestDecisionBoundaryNoGrid(t *testing.T) {
 	cfg.NoFiles = true
 	writeSynthRun(t, dir, cfg)
 	run, sum := mustLoad(t, dir)
-	bs, err := DecisionBoundaryData(run, sum)
-	if err != nil || len(bs) != 0 {
-		t.Errorf("no grid.json: %d boundaries, %v", len(bs), err)
+	bs, ws := DecisionBoundaryData(run, sum)
+	if len(ws) != 0 || len(bs) != 0 {
+		t.Errorf("no grid.json: %d boundaries, %v", len(bs), ws)
 	}
-	hs, err := WeightHistData(run, sum)
-	if err != nil || len(hs) != 0 {
-		t.Errorf("no params.bin: %d histograms, %v", len(hs), err)
+	hs, ws := WeightHistData(run, sum)
+	if len(ws) != 0 || len(hs) != 0 {
+		t.Errorf("no parameters: %d histograms, %v", len(hs), ws)
 	}
-	in, err := InterpData(run, sum)
-	if err != nil || len(in) != 0 {
-		t.Errorf("no interp.csv: %d series, %v", len(in), err)
+	in, ws := InterpData(run, sum)
+	if len(ws) != 0 || len(in) != 0 {
+		t.Errorf("no interp.csv: %d series, %v", len(in), ws)
 	}
 }
 
@@ -108,9 +110,9 @@ func TestDecisionBoundaryNoGrid(t *testing.T) {
 // of the values in params.bin.
 func TestWeightHistData(t *testing.T) {
 	_, reps, run, sum := synthRun(t)
-	hs, err := WeightHistData(run, sum)
-	if err != nil {
-		t.Fatal(err)
+	hs, ws := WeightHistData(run, sum)
+	if len(ws) != 0 {
+		t.Fatal(ws)
 	}
 	if len(hs) != 3 {
 		t.Fatalf("%d histograms, want 3", len(hs))
@@ -196,9 +198,9 @@ func TestMagnitudeEdgesAndCounts(t *testing.T) {
 // ensemble.MeanCI95 of the losses written to interp.csv.
 func TestInterpData(t *testing.T) {
 	_, reps, run, sum := synthRun(t)
-	ss, err := InterpData(run, sum)
-	if err != nil {
-		t.Fatal(err)
+	ss, ws := InterpData(run, sum)
+	if len(ws) != 0 {
+		t.Fatal(ws)
 	}
 	if len(ss) != 6 {
 		t.Fatalf("%d series, want 6 (3 methods × test, train)", len(ss))
@@ -244,9 +246,9 @@ func TestBetweenData(t *testing.T) {
 // trajectory.csv.
 func TestXiData(t *testing.T) {
 	_, reps, run, sum := synthRun(t)
-	ss, err := XiData(run, sum)
-	if err != nil {
-		t.Fatal(err)
+	ss, ws := XiData(run, sum)
+	if len(ws) != 0 {
+		t.Fatal(ws)
 	}
 	if len(ss) != 2 {
 		t.Fatalf("%d series, want 2 (adlala's two tensors)", len(ss))
@@ -267,105 +269,201 @@ func TestXiData(t *testing.T) {
 	}
 }
 
-// TestReadErrors feeds malformed files to every reader: each must fail
+// TestReadXiErrors feeds damaged trajectories to readXi: each must fail
 // with an error naming the file, never panic.
-func TestReadErrors(t *testing.T) {
-	dir := t.TempDir()
-	good := encodeParams([]float64{1, 2, 3})
-	cases := []struct {
-		name, file, content string
-		read                func(string) error
-		want                string
-	}{
-		{"params missing", "none.bin", "", func(p string) error { _, err := ReadParams(p); return err }, "no such file"},
-		{"params magic", "a.bin", "HBPARAM2" + string(good[8:]), func(p string) error { _, err := ReadParams(p); return err }, "bad magic"},
-		{"params short header", "b.bin", "HBPA", func(p string) error { _, err := ReadParams(p); return err }, "truncated header"},
-		{"params truncated", "c.bin", string(good[:30]), func(p string) error { _, err := ReadParams(p); return err }, "truncated: 1 of 3"},
-		{"params trailing", "d.bin", string(good) + "x", func(p string) error { _, err := ReadParams(p); return err }, "trailing"},
-		{"params huge count", "e.bin", "HBPARAM1\xff\xff\xff\xff\xff\xff\xff\xff", func(p string) error { _, err := ReadParams(p); return err }, "too large"},
-		{"grid missing", "none.json", "", func(p string) error { _, err := ReadGrid(p); return err }, "no such file"},
-		{"grid not json", "g1.json", "{x:", func(p string) error { _, err := ReadGrid(p); return err }, "invalid character"},
-		{"grid short row", "g2.json", `{"x":[0,1],"y":[0,1],"final":[[0,1],[0]],"averaged":[[0,1],[0,1]],"points":[]}`,
-			func(p string) error { _, err := ReadGrid(p); return err }, `"final" row 1 has 1 values`},
-		{"grid rows", "g3.json", `{"x":[0,1],"y":[0,1,2],"final":[[0,1],[0,1]],"averaged":[[0,1],[0,1]],"points":[]}`,
-			func(p string) error { _, err := ReadGrid(p); return err }, `"final" has 2 rows, want 3`},
-		{"grid probability", "g4.json", `{"x":[0,1],"y":[0,1],"final":[[0,1],[0,1.5]],"averaged":[[0,1],[0,1]],"points":[]}`,
-			func(p string) error { _, err := ReadGrid(p); return err }, "not a probability"},
-		{"grid x order", "g5.json", `{"x":[1,0],"y":[0,1],"final":[[0,1],[0,1]],"averaged":[[0,1],[0,1]],"points":[]}`,
-			func(p string) error { _, err := ReadGrid(p); return err }, "increasing"},
-		{"grid point", "g6.json", `{"x":[0,1],"y":[0,1],"final":[[0,1],[0,1]],"averaged":[[0,1],[0,1]],"points":[[1,2]]}`,
-			func(p string) error { _, err := ReadGrid(p); return err }, "point 0 has 2 values"},
-		{"interp empty", "i1.csv", "", func(p string) error { _, err := ReadInterp(p); return err }, "empty file"},
-		{"interp header", "i2.csv", "a,b,c\n0,1,2\n", func(p string) error { _, err := ReadInterp(p); return err }, "header"},
-		{"interp number", "i3.csv", "alpha,train_loss,test_loss\n0,1,2\n0.05,x,2\n", func(p string) error { _, err := ReadInterp(p); return err }, `:3: column "train_loss": bad number "x"`},
-		{"interp fields", "i4.csv", "alpha,train_loss,test_loss\n0,1\n", func(p string) error { _, err := ReadInterp(p); return err }, "wrong number of fields"},
-		{"interp order", "i5.csv", "alpha,train_loss,test_loss\n0.5,1,2\n0.1,1,2\n", func(p string) error { _, err := ReadInterp(p); return err }, "not increasing"},
-		{"interp no rows", "i6.csv", "alpha,train_loss,test_loss\n", func(p string) error { _, err := ReadInterp(p); return err }, "no rows"},
-		{"trajectory no step", "t1.csv", "a,xi:w\n1,2\n", func(p string) error { _, err := ReadColumns(p, "xi:"); return err }, `missing column "step"`},
-		{"trajectory number", "t2.csv", "step,xi:w\n0,1\n100,zz\n", func(p string) error { _, err := ReadColumns(p, "xi:"); return err }, `:3: column "xi:w": bad number "zz"`},
-		{"trajectory step", "t3.csv", "step,xi:w\n0.5,1\n", func(p string) error { _, err := ReadColumns(p, "xi:"); return err }, `bad step "0.5"`},
-		{"trajectory quote", "t4.csv", "step,xi:w\n0,\"1\n", func(p string) error { _, err := ReadColumns(p, "xi:"); return err }, "t4.csv"},
-	}
-	for _, c := range cases {
+func TestReadXiErrors(t *testing.T) {
+	for _, c := range []struct{ name, content, want string }{
+		{"empty", "", "empty file"},
+		{"no step", "a,xi:w\n1,2\n", `:1: missing column "step"`},
+		{"number", "step,xi:w\n0,1\n100,zz\n", `:3: column "xi:w": bad number "zz"`},
+		{"step", "step,xi:w\n0.5,1\n", `:2: column "step": bad step 0.5`},
+		{"cells", "step,xi:w\n0,1,2\n", ":2: 3 cells, want 2"},
+		{"truncated", "step,xi:w\n0,1\n100,2", ":3: truncated"},
+		{"no rows", "step,xi:w\n", "no rows"},
+	} {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(dir, c.file)
-			if c.file != "none.bin" && c.file != "none.json" {
-				mustWriteFile(t, path, []byte(c.content))
-			}
-			err := c.read(path)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q: want the path and %q", err, c.want)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "trajectory.csv")
+			mustWriteFile(t, path, []byte(c.content))
+			_, err := readXi(dir)
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v: want the path and %q", err, c.want)
 			}
 		})
 	}
-}
-
-func TestDecodeParams(t *testing.T) {
-	want := []float64{0, -1.5, math.Inf(1), 1e-300}
-	got, err := DecodeParams(bytes.NewReader(encodeParams(want)))
-	if err != nil || !slices.Equal(got, want) {
-		t.Errorf("DecodeParams = %v, %v", got, err)
-	}
-	got, err = DecodeParams(bytes.NewReader(encodeParams(nil)))
-	if err != nil || len(got) != 0 {
-		t.Errorf("empty: %v, %v", got, err)
+	if _, err := readXi(t.TempDir()); !absent(err) {
+		t.Errorf("missing trajectory: %v, want fs.ErrNotExist", err)
 	}
 }
 
-// TestMalformedReplicaFiles breaks one replica file at a time: Render
-// must return an error naming the file.
-func TestMalformedReplicaFiles(t *testing.T) {
+// TestWeightHistSafetensors checks that the histograms are the same
+// whether the parameters are in params.bin (run directories written
+// before safetensors) or in params.safetensors.
+func TestWeightHistSafetensors(t *testing.T) {
 	dir, reps, run, sum := synthRun(t)
-	best := BestReplicas(run, sum)
-	var adlala string
-	for _, r := range best {
-		if r.Settings["method"] == "adlala" {
-			adlala = r.Dir
-		}
+	legacy, ws := WeightHistData(run, sum)
+	if len(ws) != 0 || len(legacy) != 3 {
+		t.Fatalf("%d histograms, warnings %v", len(legacy), ws)
 	}
-	rep := doneOf(reps, Representatives(sum)[0])[0].Dir
-	for _, c := range []struct{ dir, file, content string }{
-		{best[0].Dir, "grid.json", `{"x": [0, 1], "y": [0]}`},
-		{rep, "params.bin", "HBPARAM1"},
-		{rep, "interp.csv", "alpha,train_loss,test_loss\n0,1,oops\n"},
-		{adlala, "trajectory.csv", "step,train_loss\nfoo,1\n"},
-	} {
-		path := filepath.Join(c.dir, c.file)
-		orig, err := os.ReadFile(path)
+	for _, r := range reps {
+		if r.Params == nil {
+			continue
+		}
+		// 40 parameters: torch.nn.Sequential(Linear(2, 3), ReLU(), Linear(3, 6), ReLU(), Linear(6, 1)).
+		b, err := rundir.EncodeParams(rundir.ParamsMeta{Parameters: rundir.ParamsFinal, Step: 2000, Widths: []int{2, 3, 6, 1},
+			Activation: "relu", InputScaling: rundir.ScalingNone, Classes: 2, Replica: r.ID}, r.Params)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustWriteFile(t, path, []byte(c.content))
-		err = Render(dir, filepath.Join(dir, "report"), sum, run, Extra{})
-		if err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: Render error %v, want one naming the file", path, err)
+		mustWriteFile(t, filepath.Join(r.Dir, rundir.FileParams), b)
+		if err := os.Remove(filepath.Join(r.Dir, rundir.FileLegacyParams)); err != nil {
+			t.Fatal(err)
 		}
-		mustWriteFile(t, path, orig)
 	}
-	if err := Render(dir, filepath.Join(dir, "report"), sum, run, Extra{}); err != nil {
-		t.Errorf("restored files: %v", err)
+	run, sum = mustLoad(t, dir)
+	got, ws := WeightHistData(run, sum)
+	if len(ws) != 0 || !reflect.DeepEqual(got, legacy) {
+		t.Errorf("from params.safetensors: %+v, warnings %v; from params.bin: %+v", got, ws, legacy)
+	}
+}
+
+// TestDamagedReplicaFiles damages one replica file at a time (grid.json,
+// the parameters, interp.csv, trajectory.csv): the chart data must leave
+// exactly that replica out with a warning naming the file, and Render
+// must still write the report, listing the warning in summary.json,
+// summary.md and report.html.
+func TestDamagedReplicaFiles(t *testing.T) {
+	dir, reps, run, sum := synthRun(t)
+	var adlala *ensemble.Replica
+	for _, r := range BestReplicas(run, sum) {
+		if r.Settings["method"] == "adlala" {
+			adlala = r
+		}
+	}
+	bestDirs := map[string]bool{}
+	for _, r := range BestReplicas(run, sum) {
+		bestDirs[r.Dir] = true
+	}
+	// A done replica of a representative group that is no method's best
+	// replica, so that only the group average loses it.
+	var rep *synthReplica
+	group := Representatives(sum)[0]
+	for _, r := range doneOf(reps, group) {
+		if !bestDirs[r.Dir] {
+			rep = r
+			break
+		}
+	}
+	if rep == nil || adlala == nil {
+		t.Fatal("no replica to damage")
+	}
+	chains := len(doneOf(reps, group))
+	cases := []struct {
+		name, dir, file, content, want string
+		// check tests the chart data with the damaged file.
+		check func(t *testing.T) []string
+	}{
+		{"grid truncated", rep.Dir, rundir.FileGrid, `{"x": [0, 1], "y": [0`, "truncated", func(t *testing.T) []string {
+			bs, ws := DecisionBoundaryData(run, sum)
+			for _, b := range bs {
+				if b.Kind == BoundaryAverage && b.Group == group && b.Chains != chains-1 {
+					t.Errorf("average of %s over %d chains, want %d", group, b.Chains, chains-1)
+				}
+			}
+			return ws
+		}},
+		{"grid malformed", rep.Dir, rundir.FileGrid, `{"x": [0, 1], "y": [0]}`, `"y" has 1 values`, func(t *testing.T) []string {
+			_, ws := DecisionBoundaryData(run, sum)
+			return ws
+		}},
+		{"grid of other coordinates", rep.Dir, rundir.FileGrid,
+			`{"x":[0,1],"y":[0,1],"final":[[0,1],[0,1]],"averaged":[[0,1],[0,1]],"points":[]}`, "grid coordinates differ", func(t *testing.T) []string {
+				_, ws := DecisionBoundaryData(run, sum)
+				return ws
+			}},
+		{"params truncated", rep.Dir, rundir.FileLegacyParams, "HBPARAM1", "bad magic", func(t *testing.T) []string {
+			hs, ws := WeightHistData(run, sum)
+			for _, h := range hs {
+				if h.Group == group && len(h.Replicas) != chains-1 {
+					t.Errorf("histogram of %s pools %v, want %d replicas", group, h.Replicas, chains-1)
+				}
+			}
+			return ws
+		}},
+		{"safetensors truncated", rep.Dir, rundir.FileParams, "\x10\x00\x00\x00\x00\x00\x00\x00{\"__metadata", "truncated", func(t *testing.T) []string {
+			_, ws := WeightHistData(run, sum)
+			return ws
+		}},
+		{"interp truncated", rep.Dir, rundir.FileInterp, "alpha,train_loss,test_loss\n0,1,1\n0.5,1", "truncated", func(t *testing.T) []string {
+			ss, ws := InterpData(run, sum)
+			for _, s := range ss {
+				if s.Group == group && s.N[0] != chains-1 {
+					t.Errorf("interpolation of %s over %d replicas, want %d", group, s.N[0], chains-1)
+				}
+			}
+			return ws
+		}},
+		{"interp other alphas", rep.Dir, rundir.FileInterp, "alpha,train_loss,test_loss\n0,1,1\n1,1,1\n", "values of alpha differ", func(t *testing.T) []string {
+			_, ws := InterpData(run, sum)
+			return ws
+		}},
+		{"trajectory bad step", adlala.Dir, rundir.FileTrajectory, "step,train_loss\nfoo,1\n", `bad number "foo"`, func(t *testing.T) []string {
+			ss, ws := XiData(run, sum)
+			for _, s := range ss {
+				if s.Replica == adlala.ID {
+					t.Errorf("ξ drawn from the damaged trajectory")
+				}
+			}
+			return ws
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(c.dir, c.file)
+			orig, err := os.ReadFile(path)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			mustWriteFile(t, path, []byte(c.content))
+			defer func() {
+				if orig == nil {
+					os.Remove(path)
+				} else {
+					mustWriteFile(t, path, orig)
+				}
+			}()
+			rel, _ := filepath.Rel(dir, path)
+			rel = filepath.ToSlash(rel)
+			ws := c.check(t)
+			if len(ws) != 1 || !strings.Contains(ws[0], rel) || !strings.Contains(ws[0], c.want) {
+				t.Fatalf("warnings %q, want one naming %s and %q", ws, rel, c.want)
+			}
+			out := filepath.Join(dir, "report-"+strings.ReplaceAll(c.name, " ", "-"))
+			if err := Render(dir, out, sum, run, Extra{}); err != nil {
+				t.Fatalf("Render: %v, want the report without the damaged replica", err)
+			}
+			for _, f := range []string{"summary.json", "summary.md", ReportFile} {
+				b, err := os.ReadFile(filepath.Join(out, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				text := string(b)
+				if f == ReportFile {
+					text = html.UnescapeString(text)
+				}
+				if !strings.Contains(text, rel) {
+					t.Errorf("%s does not name %s", f, rel)
+				}
+			}
+			for _, w := range sum.Warnings {
+				if strings.Contains(w, rel) {
+					t.Errorf("Render changed the caller's summary: %q", w)
+				}
+			}
+		})
+	}
+	// Restored, the report has no warning.
+	if _, ws := DecisionBoundaryData(run, sum); len(ws) != 0 {
+		t.Errorf("restored files: %v", ws)
 	}
 }

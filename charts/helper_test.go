@@ -44,7 +44,8 @@ type synthConfig struct {
 	// (incomplete: listed in sweep.json, no directory).
 	Diverged, Incomplete map[int]bool
 	// NoFiles writes no grid.json, params.bin, interp.csv (not 2-D data,
-	// lost files).
+	// lost files). The parameters are written as params.bin, the format
+	// of run directories before params.safetensors, which is still read.
 	NoFiles bool
 }
 
@@ -76,7 +77,7 @@ type synthReplica struct {
 	Traj    [][]float64
 	Final   ensemble.Metrics
 	Best    ensemble.Metrics
-	Grid    *Grid
+	Grid    *rundir.Grid
 	Params  []float64
 	Interp  []InterpPoint
 }
@@ -309,7 +310,7 @@ func writeSynthReplica(tb testing.TB, r *synthReplica, g synthGroup, gi, idx int
 	}
 
 	// grid.json: a smooth boundary that depends on the group and seed.
-	gr := &Grid{}
+	gr := &rundir.Grid{}
 	for i := 0; i < cfg.GridNX; i++ {
 		gr.X = append(gr.X, -2+4*float64(i)/float64(cfg.GridNX-1))
 	}
@@ -334,8 +335,12 @@ func writeSynthReplica(tb testing.TB, r *synthReplica, g synthGroup, gi, idx int
 		}
 		gr.Points = append(gr.Points, []float64{x, y, label})
 	}
-	r.Grid = gr
-	mustWriteJSON(tb, filepath.Join(r.Dir, "grid.json"), gr)
+	mustWriteFile(tb, filepath.Join(r.Dir, "grid.json"), gr.AppendJSON(nil))
+	// What was written: probabilities with 6 significant digits.
+	var err error
+	if r.Grid, err = rundir.ReadGrid(r.Dir); err != nil {
+		tb.Fatal(err)
+	}
 
 	// params.bin: adam leaves many near-zero parameters, samplers few.
 	r.Params = make([]float64, cfg.Params)

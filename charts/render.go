@@ -37,11 +37,20 @@ const figureWidthPx = 1080
 // Figures computes the data of every chart of a run and draws it. It
 // returns the charts in report order (images not yet encoded), and notes
 // naming the charts left out and why (no 2-D data, no thermostat, ...).
-// A malformed replica file is an error naming it.
+// A damaged replica file never stops it: the replica is left out of that
+// chart (Render lists the warnings of figures; Figures drops them).
 func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigure, []string, error) {
+	figs, notes, _, err := figures(run, sum, extra)
+	return figs, notes, err
+}
+
+// figures is Figures, with the warnings naming each replica left out of a
+// chart because a file of it is damaged (the file and the reason).
+func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigure, []string, []string, error) {
 	pal := reportPalette(run, sum, extra)
 	var figs []NamedFigure
 	var notes []string
+	var warns warnings // replicas left out of a chart: damaged files
 	add := func(name, title, caption string, svg bool, f *Figure, err error) error {
 		if err != nil {
 			return fmt.Errorf("charts: %s: %w", name, err)
@@ -64,7 +73,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				shown+": the line is the mean over its done replicas (seeds) and the shaded band the 95% Student-t confidence interval of that mean, cut at the metric's range (loss ≥ 0, accuracy within [0, 1]). "+
 				"Colour is the method; groups of one method differ by dash pattern. Curves come from the evaluations in each replica's trajectory.csv.",
 			true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		notes = append(notes, "Learning curves: no done replica with a trajectory.csv.")
@@ -77,7 +86,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				"the black line is the median and × the mean (the statistics in the table “Final test accuracy per group”); whiskers reach the most extreme "+
 				"replicas within 1.5 interquartile ranges of the box, rings mark replicas beyond. A narrow box means the result depends little on the initialization.",
 			true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 
@@ -98,14 +107,12 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				"the line the mean over its seeds and the band the 95% Student-t interval. One line per method (and fixed settings). "+
 				"The black ring marks the Goldilocks τ of each ladder: the τ of lowest mean "+goldilocksMetric(sum)+" over its seeds, the validation metric of every selection in this report (never a test metric); its bootstrap interval is in the ladder table.",
 			true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 
-	bs, err := DecisionBoundaryData(run, sum)
-	if err != nil {
-		return nil, nil, err
-	}
+	bs, ws := DecisionBoundaryData(run, sum)
+	warns.add(ws...)
 	if len(bs) > 0 {
 		f, err := DrawBoundaries(bs)
 		if err := add("decision-boundaries", "Decision boundaries",
@@ -115,7 +122,7 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				"(for each chain the average prediction over its last K evaluations, averaged over up to "+fmt.Sprint(MaxChainsRead)+" chains). "+
 				"High contrast between points and background means confident, correct predictions.",
 			false, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		notes = append(notes, "Decision boundaries: no grid.json (the data set is not 2-D).")
@@ -129,16 +136,14 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				"fluctuates around τ. Solid line: mean over the seeds of the group; band: 95% interval of that mean. One panel per group "+
 				"(methods without momenta, such as SGD and Adam, have no kinetic temperature and are left out). The equipartition table gives the relative error of the time average.",
 			true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		notes = append(notes, "Equipartition: no group has a kinetic temperature (no Langevin-type sampler with momenta).")
 	}
 
-	xi, err := XiData(run, sum)
-	if err != nil {
-		return nil, nil, err
-	}
+	xi, ws := XiData(run, sum)
+	warns.add(ws...)
 	if len(xi) > 0 {
 		f, err := DrawXi(xi, pal)
 		if err := add("xi", "Adaptive thermostat ξ",
@@ -146,16 +151,14 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				"ξ acts as a friction learned on the fly: it grows while the tensor is hotter than its target τ and shrinks while it is colder, "+
 				"so a ξ that levels off indicates the adaptive layer has reached its temperature.",
 			true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		notes = append(notes, "Adaptive thermostat ξ: no adaptive (AdLaLa-type) tensor in the best replicas.")
 	}
 
-	hs, err := WeightHistData(run, sum)
-	if err != nil {
-		return nil, nil, err
-	}
+	hs, ws := WeightHistData(run, sum)
+	warns.add(ws...)
 	if len(hs) > 0 {
 		f, err := DrawWeightHist(hs, pal)
 		if err := add("weights", "Parameter magnitudes",
@@ -164,16 +167,14 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 				"counts everything below 10⁻⁶). The paper observes that SGD and Adam leave many parameters near zero while the samplers excite many; "+
 				"the legend gives the fraction below the near-zero threshold (dashed line).",
 			true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
-		notes = append(notes, "Parameter magnitudes: no params.bin.")
+		notes = append(notes, "Parameter magnitudes: no parameter file (params.safetensors).")
 	}
 
-	within, err := InterpData(run, sum)
-	if err != nil {
-		return nil, nil, err
-	}
+	within, ws := InterpData(run, sum)
+	warns.add(ws...)
 	between := BetweenData(extra.Between)
 	if len(within)+len(between) > 0 {
 		f, err := DrawInterp(within, between, pal)
@@ -186,12 +187,12 @@ func Figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 			notes = append(notes, "Loss between two methods' solutions: not computed for this report.")
 		}
 		if err := add("interpolation", "Loss along a line", cap, true, f, err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		notes = append(notes, "Loss along a line: no interp.csv.")
 	}
-	return figs, notes, nil
+	return figs, notes, warns.list, nil
 }
 
 // NamedFigure is a Figure with what the report says about it.
@@ -262,9 +263,16 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("charts: %w", err)
 	}
-	figs, notes, err := Figures(run, sum, extra)
+	figs, notes, chartWarnings, err := figures(run, sum, extra)
 	if err != nil {
 		return err
+	}
+	if len(chartWarnings) > 0 {
+		// summary.json, summary.md and report.html list them with the
+		// warnings of ensemble.LoadRun; the caller's summary is not changed.
+		s := *sum
+		s.Warnings = append(slices.Clone(sum.Warnings), chartWarnings...)
+		sum = &s
 	}
 	var charts []Chart
 	for _, nf := range figs {
@@ -295,7 +303,7 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 
 	spec := extra.Spec
 	if spec == "" && runDir != "" {
-		b, err := os.ReadFile(filepath.Join(runDir, "spec.yaml"))
+		b, err := os.ReadFile(filepath.Join(runDir, rundir.FileSpec))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("charts: %w", err)
 		}
@@ -318,7 +326,7 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 			ref.Representative = m.Representative.Group
 		}
 		if runDir != "" {
-			if ref.Files, err = existing(filepath.Join(runDir, "replicas", r.ID), replicaFiles); err != nil {
+			if ref.Files, err = existing(rundir.ReplicaDir(runDir, r.ID), replicaFiles); err != nil {
 				return err
 			}
 		}
@@ -330,18 +338,19 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 // runFiles and replicaFiles are the files the report links to when they
 // exist (a trailing slash marks a directory).
 var (
-	runFiles     = []string{"spec.yaml", "sweep.json", "summary.json", "replicas/"}
-	replicaFiles = []string{"replica.json", "result.json", "trajectory.csv", "predictions.json", "grid.json", "interp.csv",
-		rundir.FileParams, rundir.FileBestParams, rundir.FileInitParams, rundir.FileLegacyParams, rundir.FileLegacyInitParams}
+	runFiles     = []string{rundir.FileSpec, rundir.FileSweep, rundir.FileTable, rundir.FileSummary, rundir.DirReplicas + "/"}
+	replicaFiles = []string{rundir.FileReplica, rundir.FileResult, rundir.FileFailure, rundir.FileTrajectory, rundir.FilePredictions,
+		rundir.FileGrid, rundir.FileInterp, rundir.FileParams, rundir.FileBestParams, rundir.FileInitParams,
+		rundir.FileLegacyParams, rundir.FileLegacyInitParams}
 )
 
 // existing returns the names of files that exist in dir.
 func existing(dir string, names []string) ([]string, error) {
 	var out []string
 	for _, n := range names {
-		ok, err := exists(filepath.Join(dir, n))
+		ok, err := rundir.Exists(filepath.Join(dir, n))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("charts: %w", err)
 		}
 		if ok {
 			out = append(out, n)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 // ReportFile is the name of the page WriteReport writes.
@@ -96,17 +97,9 @@ func WriteReport(dir string, in ReportInput) error {
 	return nil
 }
 
-// writeFileAtomic writes b to path through a temporary file and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("charts: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("charts: %w", err)
-	}
-	return nil
-}
+// writeFileAtomic writes b to path atomically and durably
+// (rundir.WriteFile).
+func writeFileAtomic(path string, b []byte) error { return rundir.WriteFile(path, b) }
 
 // reportView is what the template sees.
 type reportView struct {
@@ -169,9 +162,9 @@ func newReportView(in ReportInput) *reportView {
 	for _, b := range in.Best {
 		row := bestRow{ReplicaRef: b}
 		if run != "" {
-			row.Dir = path.Join(run, "replicas", b.ID) + "/"
+			row.Dir = path.Join(run, rundir.DirReplicas, b.ID) + "/"
 			for _, f := range b.Files {
-				row.Files = append(row.Files, link{Text: f, Href: path.Join(run, "replicas", b.ID, f)})
+				row.Files = append(row.Files, link{Text: f, Href: path.Join(run, rundir.DirReplicas, b.ID, f)})
 			}
 		}
 		v.BestRow = append(v.BestRow, row)
@@ -179,7 +172,7 @@ func newReportView(in ReportInput) *reportView {
 	for _, r := range s.Replicas {
 		row := replicaRow{ReplicaSummary: r}
 		if run != "" && r.Status != ensemble.StatusIncomplete {
-			row.Href = path.Join(run, "replicas", r.ID) + "/"
+			row.Href = path.Join(run, rundir.DirReplicas, r.ID) + "/"
 		}
 		v.Reps = append(v.Reps, row)
 	}
@@ -199,6 +192,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"pval":     ensemble.FormatP,
 	"settings": ensemble.FormatSettings,
 	"score":    ensemble.FormatScore,
+	"problem":  ensemble.ProblemCells,
 	"pct":      func(x float64) string { return ensemble.FormatFixed(100*x, 1) + "%" },
 }).Parse(reportHTML))
 
@@ -233,12 +227,13 @@ details summary { cursor: pointer; font-weight: bold; margin: 6px 0; }
 <body>
 <h1>Heatbath report: {{.Title}}</h1>
 <p class="meta">Run <code>{{.S.Run.ID}}</code>{{with .S.Run.SpecHash}}, spec hash <code>{{.}}</code>{{end}}{{with .S.Run.Created}}, created {{.}}{{end}}.
-{{.S.Status.Total}} replicas: {{.S.Status.Done}} done, {{.S.Status.Diverged}} diverged, {{.S.Status.Failed}} failed, {{.S.Status.Cancelled}} cancelled, {{.S.Status.Incomplete}} incomplete.
+{{.S.Status.Total}} replicas: {{.S.Status.Done}} done, {{.S.Status.Diverged}} diverged, {{.S.Status.Failed}} failed, {{.S.Status.Cancelled}} cancelled, {{.S.Status.Incomplete}} incomplete{{with .S.Status.Unreadable}}, {{.}} unreadable (skipped: damaged files){{end}}.
 Only done replicas enter statistics. Every selection uses <code>best.{{.S.ChosenBy}}</code>, never a test metric.</p>
 
 <nav><ol>
 <li><a href="#status">Status</a></li>
-<li><a href="#groups">Final test accuracy per group</a></li>
+{{if .S.Problems}}<li><a href="#problems">Failed, cancelled, diverged and unreadable replicas</a></li>
+{{end}}<li><a href="#groups">Final test accuracy per group</a></li>
 {{range .Charts}}<li><a href="#{{.ID}}">{{.Title}}</a></li>
 {{end}}{{if .Reached}}<li><a href="#reach">Steps to reach a test accuracy</a></li>
 {{end}}<li><a href="#comparisons">Comparisons</a></li>
@@ -252,10 +247,18 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 
 <h2 id="status">Status</h2>
 <table>
-<tr><th class="l">group</th><th>total</th><th>done</th><th>diverged</th><th>failed</th><th>cancelled</th><th>incomplete</th></tr>
-{{range .S.Groups}}<tr><td class="l">{{.Group}}</td><td>{{.Status.Total}}</td><td>{{.Status.Done}}</td><td>{{.Status.Diverged}}</td><td>{{.Status.Failed}}</td><td>{{.Status.Cancelled}}</td><td>{{.Status.Incomplete}}</td></tr>
-{{end}}<tr><th class="l">all</th><th>{{.S.Status.Total}}</th><th>{{.S.Status.Done}}</th><th>{{.S.Status.Diverged}}</th><th>{{.S.Status.Failed}}</th><th>{{.S.Status.Cancelled}}</th><th>{{.S.Status.Incomplete}}</th></tr>
+<tr><th class="l">group</th><th>total</th><th>done</th><th>diverged</th><th>failed</th><th>cancelled</th><th>incomplete</th><th>unreadable</th></tr>
+{{range .S.Groups}}<tr><td class="l">{{.Group}}</td><td>{{.Status.Total}}</td><td>{{.Status.Done}}</td><td>{{.Status.Diverged}}</td><td>{{.Status.Failed}}</td><td>{{.Status.Cancelled}}</td><td>{{.Status.Incomplete}}</td><td>{{.Status.Unreadable}}</td></tr>
+{{end}}<tr><th class="l">all</th><th>{{.S.Status.Total}}</th><th>{{.S.Status.Done}}</th><th>{{.S.Status.Diverged}}</th><th>{{.S.Status.Failed}}</th><th>{{.S.Status.Cancelled}}</th><th>{{.S.Status.Incomplete}}</th><th>{{.S.Status.Unreadable}}</th></tr>
 </table>
+{{if .S.Problems}}
+<h2 id="problems">Failed, cancelled, diverged and unreadable replicas</h2>
+<p>Counted in the status table and left out of every statistic. Failed and cancelled replicas have no result (failure.json gives the code and message); a diverged chain is a result whose loss went non-finite at the step shown; an unreadable replica has a damaged file and was skipped (see also the warnings).</p>
+<table>
+<tr><th class="l">replica</th><th class="l">group</th><th class="l">status</th><th class="l">code</th><th>step</th><th>attempts</th><th class="l">worker</th><th class="l">reason</th></tr>
+{{range .S.Problems}}<tr><td class="l">{{.ID}}</td><td class="l">{{.Group}}</td>{{range $i, $c := problem .}}<td{{if or (lt $i 2) (gt $i 3)}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}
 
 <h2 id="groups">Final test accuracy per group</h2>
 <p>Over the done replicas (seeds) of each group: n, mean ± standard deviation, the 95% Student-t interval of the mean, median and interquartile range [Q1, Q3], range, the final test loss, and the test accuracy at each replica's best-validation evaluation.</p>
@@ -304,7 +307,7 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 <tr><th class="l">settings</th><td class="l">{{settings .Settings}}</td></tr>
 <tr><th class="l">chosen by lowest best.{{.ChosenBy}}</th><td class="l">{{num .Value 6}}</td></tr>
 <tr><th class="l">test acc / loss at the best evaluation (step {{.AtBest.Step}})</th><td class="l">{{fix .AtBest.TestAcc 4}} / {{fix .AtBest.TestLoss 4}}</td></tr>
-<tr><th class="l">test acc / loss final (step {{.Final.Step}}, = params.bin)</th><td class="l">{{fix .Final.TestAcc 4}} / {{fix .Final.TestLoss 4}}</td></tr>
+<tr><th class="l">test acc / loss final (step {{.Final.Step}}, = final parameters)</th><td class="l">{{fix .Final.TestAcc 4}} / {{fix .Final.TestLoss 4}}</td></tr>
 {{with .Predictions}}<tr><th class="l">final predictions: acc / NLL / ECE</th><td class="l">{{fix .Accuracy 4}} / {{fix .NLL 4}} / {{fix .ECE 4}}</td></tr>{{end}}
 </table>
 {{else}}<p>No done replica.</p>

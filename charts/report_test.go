@@ -88,7 +88,7 @@ func checkSelfContained(t *testing.T, page string) (imgs int) {
 // files: self-contained, every chart present as PNG (and SVG when small),
 // the summary tables, the spec (escaped), and relative links that resolve.
 func TestRenderReport(t *testing.T) {
-	between := []BetweenCurve{{Label: "adam → adlala", Points: []InterpPoint{{0, 0.4, 0.5}, {0.5, 0.9, 1.0}, {1, 0.3, 0.35}}}}
+	between := []BetweenCurve{{Label: "adam → adlala", Points: []InterpPoint{{Alpha: 0, Train: 0.4, Test: 0.5}, {Alpha: 0.5, Train: 0.9, Test: 1.0}, {Alpha: 1, Train: 0.3, Test: 0.35}}}}
 	_, outDir, page, sum := renderSynth(t, Extra{Between: between})
 	if n := checkSelfContained(t, page); n != 8 {
 		t.Errorf("%d images, want 8 charts", n)

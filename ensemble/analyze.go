@@ -71,6 +71,7 @@ func Analyze(run *Run, opts Options) (*Summary, error) {
 		BurnIn:  BurnIn,
 	}
 	a.sum.Warnings = append(a.sum.Warnings, run.Warnings...)
+	a.sum.Problems = problemsOf(run)
 	a.collect()
 	for _, p := range opts.Pairs {
 		for _, name := range p {

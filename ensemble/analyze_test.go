@@ -389,27 +389,20 @@ func TestComparisonsAndSpread(t *testing.T) {
 	}
 }
 
+// TestMalformed checks that a damaged sweep.json, without which there is
+// no run to report, is an error naming the problem (damaged replica files
+// are skipped instead: TestDamagedReplicaSkipped).
 func TestMalformed(t *testing.T) {
 	cfg := synthConfig{Seed: 9, Rows: 5, Points: 4, Groups: []synthGroup{{Method: "sgd", Seeds: 2, AccMean: 0.9, AccSD: 0.01}}}
 	reps := synthRun(cfg)
-	id := reps[1].ID
 	cases := []struct {
 		name, file, content, want string
 	}{
 		{"sweep", "sweep.json", `{"replicas": [`, "sweep.json"},
-		{"duplicate id", "sweep.json", `{"version":1,"replicas":[{"id":"a","group":"g"},{"id":"a","group":"g"}]}`, `duplicate replica id "a"`},
-		{"path in id", "sweep.json", `{"version":1,"replicas":[{"id":"../x","group":"g"}]}`, "invalid id"},
-		{"result", "replicas/" + id + "/result.json", `{"status": "done",`, id + "/result.json"},
-		{"status", "replicas/" + id + "/result.json", `{"status": "exploded"}`, `unknown status "exploded"`},
-		{"replica group", "replicas/" + id + "/replica.json", `{"id":"` + id + `","group":"other"}`, "differs from sweep.json"},
-		{"csv number", "replicas/" + id + "/trajectory.csv",
-			"step,train_loss,test_loss,test_acc\n0,1,1,0.5\n100,1,1,0.6\n200,1,x,0.7\n", id + "/trajectory.csv:4"},
-		{"csv column", "replicas/" + id + "/trajectory.csv", "step,train_loss,test_loss\n0,1,1\n", `missing column "test_acc"`},
-		{"csv fields", "replicas/" + id + "/trajectory.csv", "step,train_loss,test_loss,test_acc\n0,1,1\n", id + "/trajectory.csv"},
-		{"predictions rows", "replicas/" + id + "/predictions.json",
-			`{"classes":2,"labels":[0,1],"k":1,"final":[[0.5,0.5],[0.5]],"averaged":[[0.5,0.5],[0.5,0.5]]}`, id + "/predictions.json"},
-		{"predictions label", "replicas/" + id + "/predictions.json",
-			`{"classes":2,"labels":[0,2],"k":1,"final":[[0.5,0.5],[0.5,0.5]],"averaged":[[0.5,0.5],[0.5,0.5]]}`, "label 2"},
+		{"duplicate id", "sweep.json", `{"version":1,"id":"s","replicas":[{"id":"a","group":"g"},{"id":"a","group":"g"}]}`, `duplicate replica id "a"`},
+		{"path in id", "sweep.json", `{"version":1,"id":"s","replicas":[{"id":"../x","group":"g"}]}`, "invalid id"},
+		{"no group", "sweep.json", `{"version":1,"id":"s","replicas":[{"id":"a"}]}`, `replica "a" has no group`},
+		{"version", "sweep.json", `{"version":99,"id":"s","replicas":[]}`, "unsupported version 99"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -19,9 +19,10 @@
 //
 // # Loading and memory
 //
-// LoadRun reads sweep.json and, for every listed replica in ID order, its
-// replica.json and result.json. For a done replica it streams
-// trajectory.csv row by row and decodes predictions.json once, keeping only:
+// LoadRun reads the run directory through package rundir: sweep.json and,
+// for every listed replica in ID order, its result.json (or failure.json)
+// and replica.json. For a done replica it streams trajectory.csv row by
+// row and decodes predictions.json once, keeping only:
 //
 //   - the train_loss and test_loss traces, thinned to at most
 //     MaxTracePoints evenly spaced evaluations (for R̂ and ESS);
@@ -34,14 +35,32 @@
 //     (a running sum of the averaged class probabilities per test point).
 //
 // Memory is thus O(replicas × MaxTracePoints + groups × (steps + test
-// points × classes)), independent of how long the chains ran.
+// points × classes)), independent of how long the chains ran. A
+// replica's files are all read and checked before anything of it enters
+// its group's curves and model average; the learning-curve columns of one
+// trajectory are kept meanwhile up to 8 MiB (a longer trajectory is read
+// twice instead).
+//
+// # Damaged files
+//
+// Only a missing or malformed sweep.json stops LoadRun. A replica whose
+// files are unreadable, truncated or malformed (rundir's errors: a
+// *rundir.FileError, wrapping rundir.ErrTruncated for a file cut off) is
+// skipped: StatusUnreadable, with the file and the reason in
+// Replica.File and Replica.Error and a line in Run.Warnings. A run
+// directory left half written by an interrupted sweep loads with what it
+// has.
 //
 // # Status
 //
-// A replica listed in sweep.json without result.json is incomplete. Only
-// done replicas enter any statistic; diverged, failed, cancelled and
-// incomplete replicas are counted per group (StatusCounts) and listed, never
-// averaged in.
+// A replica is done or diverged by its result.json; failed or cancelled by
+// its failure.json (code "cancelled"), or by the coordinator's
+// summary.json when it has no failure.json; incomplete when listed in
+// sweep.json with none of these; unreadable when a file is damaged. Only
+// done replicas enter any statistic; the others are counted per group
+// (StatusCounts) and listed in Summary.Problems (failed and cancelled
+// with their error code and message, diverged with the step they
+// diverged at, unreadable with the damaged file), never averaged in.
 //
 // # Selection
 //

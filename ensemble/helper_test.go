@@ -41,6 +41,7 @@ type synthReplica struct {
 	NoDir         bool
 	NoReplicaJSON bool
 	Error         string
+	DivergedAt    int64 // result.json diverged_at
 
 	Final, Best Metrics
 	BestBy      string
@@ -121,6 +122,19 @@ func writeReplica(tb testing.TB, dir string, r *synthReplica) {
 	if r.Status == "" {
 		return
 	}
+	if r.Status == "failed" || r.Status == "cancelled" {
+		// A replica that did not finish has failure.json, no result.json
+		// (its other files, if any, are never read).
+		code := "internal"
+		if r.Status == "cancelled" {
+			code = "cancelled"
+		}
+		if err := rundir.WriteFailure(rdir, &rundir.Failure{Replica: r.ID, Code: code, Message: "synthetic " + r.Status,
+			Attempts: 2, Worker: "w1", Step: r.Final.Step}); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
 	var groups []map[string]any
 	for _, th := range r.Thermo {
 		g := map[string]any{"name": th.Name, "integrator": th.Integrator, "tensors": []string{th.Name + ".weight"},
@@ -128,7 +142,7 @@ func writeReplica(tb testing.TB, dir string, r *synthReplica) {
 		groups = append(groups, g)
 	}
 	mustWriteJSON(tb, filepath.Join(rdir, "result.json"), map[string]any{
-		"version": 1, "status": r.Status, "error": r.Error, "steps": r.Final.Step,
+		"version": 1, "status": r.Status, "error": r.Error, "diverged_at": r.DivergedAt, "steps": r.Final.Step,
 		"final": r.Final, "best": r.Best, "best_by": r.BestBy, "groups": groups,
 		"layers":          []map[string]any{{"name": "layer0", "weight_norm": 1.0, "frac_small": 0.0}},
 		"small_threshold": 0.01, "elapsed_seconds": 1.0, "steps_per_second": 1000.0,

@@ -1,8 +1,6 @@
 package ensemble
 
 import (
-	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,41 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/heatbath/heatbath/rundir"
 )
-
-// resultFile is result.json.
-type resultFile struct {
-	Version    int           `json:"version"`
-	Status     string        `json:"status"`
-	Error      string        `json:"error"`
-	DivergedAt int64         `json:"diverged_at"`
-	Steps      int64         `json:"steps"`
-	Final      Metrics       `json:"final"`
-	Best       Metrics       `json:"best"`
-	BestBy     string        `json:"best_by"`
-	Groups     []resultGroup `json:"groups"`
-}
-
-type resultGroup struct {
-	Name       string   `json:"name"`
-	Integrator string   `json:"integrator"`
-	N          int      `json:"n"`
-	Tau        float64  `json:"tau"`
-	TkinMean   *float64 `json:"tkin_mean"`
-}
-
-// predictionsFile is predictions.json.
-type predictionsFile struct {
-	Classes  int         `json:"classes"`
-	Labels   []int       `json:"labels"`
-	K        int         `json:"k"`
-	Final    [][]float64 `json:"final"`
-	Averaged [][]float64 `json:"averaged"`
-}
 
 // ensembleAcc sums, per test point and class, the averaged probabilities of
 // a group's chains.
@@ -61,29 +28,42 @@ type ensembleAcc struct {
 
 // loader holds the state of one LoadRun.
 type loader struct {
+	dir    string
 	run    *Run
 	curves map[string]*CurveAccumulator
 	ens    map[string]*ensembleAcc
-	// rec is reused across trajectory files.
-	rec []string
+	// coord is the coordinator's summary.json by replica id (nil without
+	// one): it knows the replicas that were cancelled, and the failures of
+	// run directories written before failure.json.
+	coord map[string]*rundir.SummaryReplica
+	// row is reused across trajectory rows.
+	row []float64
 }
 
-// LoadRun reads the run directory dir (docs/formats.md): sweep.json and, for
-// every replica it lists, replicas/<id>/{replica.json, result.json,
-// trajectory.csv, predictions.json}. Trajectories and predictions of done
-// replicas are streamed and reduced as described in the package
-// documentation; those of other replicas are not read.
+// LoadRun reads the run directory dir (docs/formats.md) through package
+// rundir: sweep.json, the coordinator's summary.json when there is one,
+// and for every replica sweep.json lists its result.json or failure.json,
+// replica.json, and for a done replica its trajectory.csv and
+// predictions.json. Trajectories and predictions of done replicas are
+// streamed and reduced as described in the package documentation; those
+// of other replicas are not read.
 //
-// A malformed file is an error naming the file (and the line for CSV).
-// Missing optional files of a done replica and replica directories not
-// listed in sweep.json are reported in Run.Warnings.
+// Only a missing or malformed sweep.json is an error. A replica whose
+// files are unreadable, truncated or malformed is skipped: it gets
+// StatusUnreadable, its file and the reason, and a line in Run.Warnings;
+// it contributes nothing to any statistic, and the rest is analysed. A run
+// directory that was interrupted loads with the replicas it has (the
+// others are incomplete). Missing optional files of a done replica and
+// replica directories not listed in sweep.json are also reported in
+// Run.Warnings.
 func LoadRun(dir string) (*Run, error) {
 	l := &loader{
+		dir:    dir,
 		run:    &Run{Dir: dir},
 		curves: make(map[string]*CurveAccumulator),
 		ens:    make(map[string]*ensembleAcc),
 	}
-	if err := l.load(dir); err != nil {
+	if err := l.load(); err != nil {
 		return nil, err
 	}
 	return l.run, nil
@@ -93,33 +73,24 @@ func (l *loader) warn(format string, args ...any) {
 	l.run.Warnings = append(l.run.Warnings, fmt.Sprintf(format, args...))
 }
 
-func (l *loader) load(dir string) error {
-	path := filepath.Join(dir, "sweep.json")
-	var sw rundir.Sweep
-	if err := readJSON(path, &sw); err != nil {
-		return err
+func (l *loader) load() error {
+	sw, err := rundir.ReadSweep(l.dir)
+	if err != nil {
+		return fmt.Errorf("ensemble: %w", err)
 	}
-	if sw.Version > 1 {
-		return fmt.Errorf("ensemble: %s: unsupported version %d", path, sw.Version)
+	if err := sw.Validate(); err != nil {
+		return fmt.Errorf("ensemble: %s: %w", filepath.Join(l.dir, rundir.FileSweep), err)
 	}
 	run := l.run
 	run.ID, run.Name, run.SpecHash = sw.ID, sw.Name, sw.SpecHash
 	run.Created = rawText(sw.Created)
+	l.readCoordinatorSummary(sw.ID)
 
 	listed := make(map[string]bool, len(sw.Replicas))
-	for i, e := range sw.Replicas {
-		if e.ID == "" || e.ID == "." || e.ID == ".." || strings.ContainsAny(e.ID, `/\`) {
-			return fmt.Errorf("ensemble: %s: replica %d has invalid id %q", path, i, e.ID)
-		}
-		if listed[e.ID] {
-			return fmt.Errorf("ensemble: %s: duplicate replica id %q", path, e.ID)
-		}
-		if e.Group == "" {
-			return fmt.Errorf("ensemble: %s: replica %q has no group", path, e.ID)
-		}
+	for _, e := range sw.Replicas {
 		listed[e.ID] = true
 	}
-	entries := append([]rundir.SweepEntry(nil), sw.Replicas...)
+	entries := slices.Clone(sw.Replicas)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
 
 	groups := make(map[string]*Group)
@@ -130,7 +101,7 @@ func (l *loader) load(dir string) error {
 			run.Groups = append(run.Groups, g)
 			l.curves[e.Group] = NewCurveAccumulator(e.Group)
 		}
-		r, err := l.loadReplica(dir, e)
+		r, err := l.loadReplica(e)
 		if err != nil {
 			return err
 		}
@@ -146,16 +117,37 @@ func (l *loader) load(dir string) error {
 		}
 	}
 
-	ents, err := os.ReadDir(filepath.Join(dir, "replicas"))
+	ents, err := os.ReadDir(filepath.Join(l.dir, rundir.DirReplicas))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("ensemble: %w", err)
+		l.warn("%s: %v; replica directories not listed in sweep.json were not looked for", rundir.DirReplicas, pathless(err))
 	}
 	for _, de := range ents {
 		if de.IsDir() && !listed[de.Name()] {
-			l.warn("replicas/%s is not listed in sweep.json; ignored", de.Name())
+			l.warn("%s/%s is not listed in sweep.json; ignored", rundir.DirReplicas, de.Name())
 		}
 	}
 	return nil
+}
+
+// readCoordinatorSummary reads the run directory's summary.json, if any,
+// into l.coord. A damaged one, or one of another sweep, is a warning.
+func (l *loader) readCoordinatorSummary(sweep string) {
+	s, err := rundir.ReadSummary(l.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		file, reason := rundir.Damage(err)
+		l.warn("%s: %s; failed and cancelled replicas are known from their failure.json only", l.rel(file), reason)
+		return
+	case s.Sweep != "" && s.Sweep != sweep:
+		l.warn("%s is of sweep %s, not %s; ignored", rundir.FileSummary, s.Sweep, sweep)
+		return
+	}
+	l.coord = make(map[string]*rundir.SummaryReplica, len(s.Replicas))
+	for i := range s.Replicas {
+		l.coord[s.Replicas[i].ID] = &s.Replicas[i]
+	}
 }
 
 // withoutSeed returns a copy of settings without "seed".
@@ -178,124 +170,187 @@ func rawText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-func exists(path string) (bool, error) {
-	_, err := os.Stat(path)
-	if err == nil {
-		return true, nil
+// rel returns path relative to the run directory, as a slash path (path
+// itself when it is not below it).
+func (l *loader) rel(path string) string {
+	if path == "" {
+		return ""
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+	if r, err := filepath.Rel(l.dir, path); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(r)
 	}
-	return false, fmt.Errorf("ensemble: %w", err)
+	return path
 }
 
-// readJSON decodes the file at path into v.
-func readJSON(path string, v any) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("ensemble: %w", err)
+// pathless returns the error of a *fs.PathError without its path (the
+// caller names the file).
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
-	defer f.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("ensemble: %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("ensemble: %s: trailing data after JSON value", path)
-	}
-	return nil
+	return err
 }
 
-func (l *loader) loadReplica(dir string, e rundir.SweepEntry) (*Replica, error) {
-	rdir := filepath.Join(dir, "replicas", e.ID)
+// skip marks r unreadable because of err (an error of a rundir reader, or
+// a *rundir.FileError built here), clears what was read of it, and warns.
+func (l *loader) skip(r *Replica, err error) *Replica {
+	file, reason := rundir.Damage(err)
+	r.Status, r.File, r.Error = StatusUnreadable, l.rel(file), reason
+	r.ErrorCode, r.DivergedAt, r.Steps, r.BestBy = "", 0, 0, ""
+	r.Final, r.Best = nanMetrics(), nanMetrics()
+	r.Thermostats, r.Trace, r.Predictions, r.ParamsPath, r.SmallThreshold = nil, nil, nil, "", 0
+	if r.File != "" {
+		l.warn("replica %s skipped: %s: %s", r.ID, r.File, reason)
+	} else {
+		l.warn("replica %s skipped: %s", r.ID, reason)
+	}
+	return r
+}
+
+// nanMetrics returns Metrics with every value missing.
+func nanMetrics() Metrics {
+	nan := math.NaN()
+	return Metrics{TrainLoss: nan, TrainAcc: nan, ValLoss: nan, ValAcc: nan, TestLoss: nan, TestAcc: nan}
+}
+
+// metricsOf converts result.json's metrics (null for a missing value) to
+// Metrics (NaN).
+func metricsOf(m rundir.Metrics) Metrics {
+	return Metrics{
+		Step: m.Step, TrainLoss: rundir.Value(m.TrainLoss), TrainAcc: rundir.Value(m.TrainAcc),
+		ValLoss: rundir.Value(m.ValLoss), ValAcc: rundir.Value(m.ValAcc),
+		TestLoss: rundir.Value(m.TestLoss), TestAcc: rundir.Value(m.TestAcc),
+	}
+}
+
+// loadReplica reads one replica. Damage makes it unreadable (skip); the
+// only error is a trajectory that changed between its two reads.
+func (l *loader) loadReplica(e rundir.SweepEntry) (*Replica, error) {
+	rdir := rundir.ReplicaDir(l.dir, e.ID)
 	r := &Replica{
 		ID: e.ID, Index: e.Index, Group: e.Group, Settings: e.Settings, Seed: e.Seed,
-		Dir: rdir, Status: StatusIncomplete,
+		Dir: rdir, Status: StatusIncomplete, Final: nanMetrics(), Best: nanMetrics(),
 	}
-	resPath := filepath.Join(rdir, "result.json")
-	ok, err := exists(resPath)
-	if err != nil || !ok {
-		return r, err
+	res, err := rundir.ReadResult(rdir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return l.unfinished(r), nil
 	}
-
-	idPath := filepath.Join(rdir, "replica.json")
-	if ok, err := exists(idPath); err != nil {
-		return nil, err
-	} else if ok {
-		var id rundir.SweepEntry
-		if err := readJSON(idPath, &id); err != nil {
-			return nil, err
-		}
-		if id.ID != e.ID {
-			return nil, fmt.Errorf("ensemble: %s: id %q differs from sweep.json %q", idPath, id.ID, e.ID)
-		}
-		if id.Group != e.Group {
-			return nil, fmt.Errorf("ensemble: %s: group %q differs from sweep.json %q", idPath, id.Group, e.Group)
-		}
-	} else {
-		l.warn("replica %s: result.json without replica.json", e.ID)
+	if err != nil {
+		return l.skip(r, err), nil
 	}
-
-	var res resultFile
-	if err := readJSON(resPath, &res); err != nil {
-		return nil, err
+	resPath := filepath.Join(rdir, rundir.FileResult)
+	if res.Version > rundir.ResultVersion {
+		return l.skip(r, &rundir.FileError{Path: resPath, Err: fmt.Errorf("unsupported version %d (this program reads up to %d)", res.Version, rundir.ResultVersion)}), nil
 	}
-	if res.Version > 1 {
-		return nil, fmt.Errorf("ensemble: %s: unsupported version %d", resPath, res.Version)
+	if err := l.checkIdentity(r); err != nil {
+		return l.skip(r, err), nil
 	}
-	st := Status(res.Status)
-	if st == StatusIncomplete || !st.Valid() {
-		return nil, fmt.Errorf("ensemble: %s: unknown status %q", resPath, res.Status)
-	}
-	r.Status, r.Error, r.DivergedAt, r.Steps = st, res.Error, res.DivergedAt, res.Steps
-	r.Final, r.Best, r.BestBy = res.Final, res.Best, res.BestBy
+	r.Status, r.Error, r.DivergedAt, r.Steps = Status(res.Status), res.Error, res.DivergedAt, res.Steps
+	r.Final, r.Best, r.BestBy, r.SmallThreshold = metricsOf(res.Final), metricsOf(res.Best), res.BestBy, res.SmallThreshold
 	for _, g := range res.Groups {
-		th := Thermostat{Name: g.Name, Integrator: g.Integrator, N: g.N, Tau: g.Tau, TauMean: math.NaN()}
-		if g.TkinMean != nil {
-			th.TkinMean = *g.TkinMean
-		} else {
-			th.TkinMean = math.NaN()
-		}
-		r.Thermostats = append(r.Thermostats, th)
+		r.Thermostats = append(r.Thermostats, Thermostat{
+			Name: g.Name, Integrator: g.Integrator, N: g.N, Tau: g.Tau, TkinMean: rundir.Value(g.TKinMean), TauMean: math.NaN()})
 	}
-	if st != StatusDone {
+	if r.Status != StatusDone {
 		zeroMissingTkin(r)
 		return r, nil
 	}
 
-	trajPath := filepath.Join(rdir, "trajectory.csv")
-	if ok, err := exists(trajPath); err != nil {
-		return nil, err
-	} else if ok {
-		if err := l.readTrajectory(trajPath, r); err != nil {
-			return nil, err
+	// A done replica: read everything before adding anything to the
+	// group, so that a damaged file leaves no trace in the statistics.
+	scan, err := l.scanTrajectory(r)
+	if err != nil {
+		return l.skip(r, err), nil
+	}
+	pred, err := rundir.ReadPredictions(rdir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		pred = nil
+		l.warn("replica %s: done without %s", e.ID, rundir.FilePredictions)
+	case err != nil:
+		return l.skip(r, err), nil
+	default:
+		if err := l.checkPredictions(pred, r); err != nil {
+			return l.skip(r, err), nil
 		}
-	} else {
-		l.warn("replica %s: done without trajectory.csv", e.ID)
+	}
+	if scan != nil {
+		if err := l.addCurves(scan, r); err != nil {
+			return nil, fmt.Errorf("ensemble: %w (the file changed while it was read twice)", err)
+		}
+	}
+	if pred != nil {
+		l.addPredictions(pred, r)
 	}
 	zeroMissingTkin(r)
 
-	predPath := filepath.Join(rdir, "predictions.json")
-	if ok, err := exists(predPath); err != nil {
-		return nil, err
-	} else if ok {
-		if err := l.readPredictions(predPath, r); err != nil {
-			return nil, err
+	for _, name := range []string{rundir.FileParams, rundir.FileLegacyParams} {
+		path := filepath.Join(rdir, name)
+		ok, err := rundir.Exists(path)
+		if err != nil {
+			l.warn("replica %s: %s: %v", e.ID, l.rel(path), pathless(err))
 		}
-	} else {
-		l.warn("replica %s: done without predictions.json", e.ID)
-	}
-
-	for _, name := range []string{rundir.FileParams, rundir.FileLegacyParams} { // params.bin: run directories of before the safetensors files
-		paramsPath := filepath.Join(rdir, name)
-		if ok, err := exists(paramsPath); err != nil {
-			return nil, err
-		} else if ok {
-			r.ParamsPath = paramsPath
+		if ok {
+			r.ParamsPath = path
 			break
 		}
 	}
 	return r, nil
+}
+
+// unfinished sets the status of a replica without result.json: failed or
+// cancelled from its failure.json, else from the coordinator's
+// summary.json, else incomplete.
+func (l *loader) unfinished(r *Replica) *Replica {
+	f, err := rundir.ReadFailure(r.Dir)
+	switch {
+	case err == nil:
+		if f.Replica != "" && f.Replica != r.ID {
+			return l.skip(r, &rundir.FileError{Path: filepath.Join(r.Dir, rundir.FileFailure), Err: fmt.Errorf("replica %q differs from sweep.json %q", f.Replica, r.ID)})
+		}
+		r.Status = StatusFailed
+		if f.Code == rundir.StatusCancelled {
+			r.Status = StatusCancelled
+		}
+		r.ErrorCode, r.Error, r.Attempts, r.Worker, r.Steps = f.Code, f.Message, f.Attempts, f.Worker, f.Step
+		return r
+	case !errors.Is(err, fs.ErrNotExist):
+		return l.skip(r, err)
+	}
+	c := l.coord[r.ID]
+	if c == nil {
+		return r
+	}
+	switch c.Status {
+	case rundir.StatusFailed, rundir.StatusCancelled:
+		r.Status = Status(c.Status)
+		r.ErrorCode, r.Error, r.Attempts, r.Steps = c.ErrorCode, c.Error, c.Attempts, c.Steps
+	case rundir.StatusDone, rundir.StatusDiverged:
+		l.warn("replica %s: %s says %s, but its directory has no %s; counted incomplete", r.ID, rundir.FileSummary, c.Status, rundir.FileResult)
+	}
+	return r
+}
+
+// checkIdentity compares replica.json with sweep.json; a missing
+// replica.json is a warning.
+func (l *loader) checkIdentity(r *Replica) error {
+	id, err := rundir.ReadReplicaInfo(r.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		l.warn("replica %s: %s without %s", r.ID, rundir.FileResult, rundir.FileReplica)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(r.Dir, rundir.FileReplica)
+	if id.ID != r.ID {
+		return &rundir.FileError{Path: path, Err: fmt.Errorf("id %q differs from sweep.json %q", id.ID, r.ID)}
+	}
+	if id.Group != r.Group {
+		return &rundir.FileError{Path: path, Err: fmt.Errorf("group %q differs from sweep.json %q", id.Group, r.Group)}
+	}
+	return nil
 }
 
 // zeroMissingTkin sets to zero (no momenta) the TkinMean that neither
@@ -311,41 +366,55 @@ func zeroMissingTkin(r *Replica) {
 // column kinds of trajectory.csv that are kept.
 const (
 	colOther = iota
-	colStep
 	colMetric
 	colTau
 	colTkin
 	colTkinMean
 )
 
-type trajColumn struct {
-	kind   int
-	series int // CurveAccumulator series, for colMetric, colTau, colTkin, colTkinMean
-	thermo int // index into Replica.Thermostats, or -1
+// maxBuffered bounds the values of the learning-curve columns that
+// scanTrajectory keeps of one trajectory (8 MiB), so that they are added
+// to the group's curves only once the whole file has been checked. A
+// longer trajectory is read a second time instead (addCurves). A
+// variable for tests.
+var maxBuffered = 1 << 20
+
+// trajScan is what the first pass over a trajectory.csv learned, for
+// adding it to the group's learning curves.
+type trajScan struct {
+	path   string
+	header []string
+	iStep  int
+	// cols are the columns of the learning curves (metrics and thermostat
+	// columns).
+	cols []int
+	// steps and vals (len(cols) values a row) hold those columns' values,
+	// unless reread: the file was too long to keep them.
+	steps  []int64
+	vals   []float64
+	reread bool
 }
 
-// readTrajectory streams trajectory.csv into r.Trace, the group's curves and
-// the thermostats' TauMean and TkinMean.
-func (l *loader) readTrajectory(path string, r *Replica) error {
-	f, err := os.Open(path)
+// scanTrajectory is the first pass over a done replica's trajectory.csv:
+// it checks the whole file and computes what belongs to the replica alone
+// (r.Trace, the thermostats' TauMean and TkinMean). It returns nil, nil
+// (and a warning) when the file is absent.
+func (l *loader) scanTrajectory(r *Replica) (*trajScan, error) {
+	path := filepath.Join(r.Dir, rundir.FileTrajectory)
+	if ok, err := rundir.Exists(path); err == nil && !ok {
+		l.warn("replica %s: done without %s", r.ID, rundir.FileTrajectory)
+		return nil, nil
+	}
+	tr, err := rundir.OpenTrajectory(path)
 	if err != nil {
-		return fmt.Errorf("ensemble: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	cr := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return fmt.Errorf("ensemble: %s: empty file", path)
-	}
-	if err != nil {
-		return fmt.Errorf("ensemble: %s: %w", path, err)
-	}
-	// ReuseRecord: the next Read overwrites the record, so keep a copy.
-	header = slices.Clone(header)
-	acc := l.curves[r.Group]
-	cols := make([]trajColumn, len(header))
-	iStep, iTrain, iTest, iAcc := -1, -1, -1, -1
+	defer tr.Close()
+	header := tr.Columns()
+	scan := &trajScan{path: path, header: header, iStep: tr.Index("step")}
+	kinds := make([]int, len(header))
+	thermo := make([]int, len(header)) // index into r.Thermostats, or −1
+	iTrain, iTest, iAcc := tr.Index("train_loss"), tr.Index("test_loss"), tr.Index("test_acc")
 	thermoIndex := func(name string) int {
 		for i := range r.Thermostats {
 			if r.Thermostats[i].Name == name {
@@ -356,106 +425,93 @@ func (l *loader) readTrajectory(path string, r *Replica) error {
 		return len(r.Thermostats) - 1
 	}
 	for i, h := range header {
-		cols[i] = trajColumn{kind: colOther, thermo: -1}
+		thermo[i] = -1
 		kind, name := splitColumn(h)
 		switch {
-		case h == "step":
-			cols[i].kind = colStep
-			iStep = i
 		case name == "" && isMetric(h):
-			cols[i] = trajColumn{kind: colMetric, series: acc.SeriesIndex(h), thermo: -1}
-			switch h {
-			case "train_loss":
-				iTrain = i
-			case "test_loss":
-				iTest = i
-			case "test_acc":
-				iAcc = i
-			}
+			kinds[i] = colMetric
 		case name != "" && (kind == "tau" || kind == "tkin" || kind == "tkin_mean"):
-			k := map[string]int{"tau": colTau, "tkin": colTkin, "tkin_mean": colTkinMean}[kind]
-			cols[i] = trajColumn{kind: k, series: acc.SeriesIndex(h), thermo: thermoIndex(name)}
+			kinds[i] = map[string]int{"tau": colTau, "tkin": colTkin, "tkin_mean": colTkinMean}[kind]
+			thermo[i] = thermoIndex(name)
+		}
+		if kinds[i] != colOther {
+			scan.cols = append(scan.cols, i)
 		}
 	}
 	for _, need := range []struct {
 		i    int
 		name string
-	}{{iStep, "step"}, {iTrain, "train_loss"}, {iTest, "test_loss"}, {iAcc, "test_acc"}} {
+	}{{scan.iStep, "step"}, {iTrain, "train_loss"}, {iTest, "test_loss"}, {iAcc, "test_acc"}} {
 		if need.i < 0 {
-			return fmt.Errorf("ensemble: %s:1: missing column %q", path, need.name)
+			return nil, &rundir.FileError{Path: path + ":1", Err: fmt.Errorf("missing column %q", need.name)}
 		}
 	}
 
-	tr := &Trace{Stride: 1}
+	t := &Trace{Stride: 1}
 	tauSum := make([]float64, len(r.Thermostats))
 	tauN := make([]int, len(r.Thermostats))
 	tkinLast := make([]float64, len(r.Thermostats))
 	for i := range tkinLast {
 		tkinLast[i] = math.NaN()
 	}
-	row := 0
+	n := 0
 	for {
-		rec, err := cr.Read()
+		row, err := tr.Next(l.row)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("ensemble: %s: %w", path, err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		stepText := rec[iStep]
-		step, err := strconv.ParseInt(stepText, 10, 64)
+		l.row = row
+		step, err := tr.Step(row, scan.iStep)
 		if err != nil {
-			return fmt.Errorf("ensemble: %s:%d: bad step %q", path, line, stepText)
+			return nil, err
 		}
-		si := acc.Row(step, row)
-		var train, test, tacc float64
-		for i, c := range cols {
-			if c.kind == colOther || c.kind == colStep {
-				continue
+		if !scan.reread {
+			if len(scan.vals)+len(scan.cols) > maxBuffered {
+				scan.steps, scan.vals, scan.reread = nil, nil, true
+			} else {
+				scan.steps = append(scan.steps, step)
+				for _, i := range scan.cols {
+					scan.vals = append(scan.vals, row[i])
+				}
 			}
-			x, err := parseCell(rec[i])
-			if err != nil {
-				return fmt.Errorf("ensemble: %s:%d: column %q: bad number %q", path, line, header[i], rec[i])
-			}
-			acc.AddAt(c.series, si, x)
+		}
+		for i, k := range kinds {
+			x := row[i]
 			switch {
-			case i == iTrain:
-				train = x
-			case i == iTest:
-				test = x
-			case i == iAcc:
-				tacc = x
-			case c.kind == colTau && !math.IsNaN(x):
-				tauSum[c.thermo] += x
-				tauN[c.thermo]++
-			case c.kind == colTkinMean && !math.IsNaN(x):
-				tkinLast[c.thermo] = x
+			case math.IsNaN(x):
+			case k == colTau:
+				tauSum[thermo[i]] += x
+				tauN[thermo[i]]++
+			case k == colTkinMean:
+				tkinLast[thermo[i]] = x
 			}
 		}
-		if row%tr.Stride == 0 {
-			tr.Steps = append(tr.Steps, step)
-			tr.TrainLoss = append(tr.TrainLoss, train)
-			tr.TestLoss = append(tr.TestLoss, test)
-			if len(tr.Steps) == MaxTracePoints {
-				tr.thin()
+		if n%t.Stride == 0 {
+			t.Steps = append(t.Steps, step)
+			t.TrainLoss = append(t.TrainLoss, row[iTrain])
+			t.TestLoss = append(t.TestLoss, row[iTest])
+			if len(t.Steps) == MaxTracePoints {
+				t.thin()
 			}
 		}
-		if !math.IsNaN(tacc) && (len(tr.AccRecord) == 0 || tacc > tr.AccRecord[len(tr.AccRecord)-1].Value) {
-			tr.AccRecord = append(tr.AccRecord, StepValue{Step: step, Value: tacc})
+		if acc := row[iAcc]; !math.IsNaN(acc) && (len(t.AccRecord) == 0 || acc > t.AccRecord[len(t.AccRecord)-1].Value) {
+			t.AccRecord = append(t.AccRecord, StepValue{Step: step, Value: acc})
 		}
-		row++
+		n++
 	}
-	if row == 0 {
-		return fmt.Errorf("ensemble: %s: no rows", path)
+	if n == 0 {
+		return nil, &rundir.FileError{Path: path, Err: errors.New("no rows")}
 	}
-	tr.Rows = row
+	t.Rows = n
 	// Release the spare capacity of the thinned slices.
-	tr.Steps = append([]int64(nil), tr.Steps...)
-	tr.TrainLoss = append([]float64(nil), tr.TrainLoss...)
-	tr.TestLoss = append([]float64(nil), tr.TestLoss...)
-	tr.AccRecord = append([]StepValue(nil), tr.AccRecord...)
-	r.Trace = tr
+	t.Steps = slices.Clone(t.Steps)
+	t.TrainLoss = slices.Clone(t.TrainLoss)
+	t.TestLoss = slices.Clone(t.TestLoss)
+	t.AccRecord = slices.Clone(t.AccRecord)
+	r.Trace = t
 	for i := range r.Thermostats {
 		th := &r.Thermostats[i]
 		if tauN[i] > 0 {
@@ -465,7 +521,54 @@ func (l *loader) readTrajectory(path string, r *Replica) error {
 			th.TkinMean = tkinLast[i]
 		}
 	}
-	return nil
+	return scan, nil
+}
+
+// addCurves adds the learning-curve columns of a trajectory.csv that
+// scanTrajectory checked to the group's curves: from the values it kept,
+// or by reading the file again when it was too long to keep them.
+func (l *loader) addCurves(scan *trajScan, r *Replica) error {
+	acc := l.curves[r.Group]
+	series := make([]int, len(scan.cols)) // CurveAccumulator series
+	for k, i := range scan.cols {
+		series[k] = acc.SeriesIndex(scan.header[i])
+	}
+	if !scan.reread {
+		w := len(scan.cols)
+		for n, step := range scan.steps {
+			si := acc.Row(step, n)
+			for k, s := range series {
+				acc.AddAt(s, si, scan.vals[n*w+k])
+			}
+		}
+		return nil
+	}
+	tr, err := rundir.OpenTrajectory(scan.path)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	if !slices.Equal(tr.Columns(), scan.header) {
+		return &rundir.FileError{Path: scan.path + ":1", Err: errors.New("header differs from the first read")}
+	}
+	for n := 0; ; n++ {
+		row, err := tr.Next(l.row)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		l.row = row
+		step, err := tr.Step(row, scan.iStep)
+		if err != nil {
+			return err
+		}
+		si := acc.Row(step, n)
+		for k, s := range series {
+			acc.AddAt(s, si, row[scan.cols[k]])
+		}
+	}
 }
 
 func isMetric(h string) bool {
@@ -484,36 +587,29 @@ func (t *Trace) thin() {
 	t.Stride *= 2
 }
 
-// parseCell parses a CSV number; an empty cell is NaN.
-func parseCell(s string) (float64, error) {
-	if s == "" {
-		return math.NaN(), nil
+// checkPredictions checks that p (valid by itself) describes the same test
+// points as the group's other chains.
+func (l *loader) checkPredictions(p *rundir.Predictions, r *Replica) error {
+	acc := l.ens[r.Group]
+	if acc == nil {
+		return nil
 	}
-	return strconv.ParseFloat(s, 64)
-}
-
-// readPredictions scores predictions.json and adds its averaged
-// probabilities to the group's model average.
-func (l *loader) readPredictions(path string, r *Replica) error {
-	var p predictionsFile
-	if err := readJSON(path, &p); err != nil {
-		return err
-	}
-	n := len(p.Labels)
-	if p.Classes < 2 {
-		return fmt.Errorf("ensemble: %s: classes = %d, need at least 2", path, p.Classes)
-	}
-	if len(p.Final) != n || len(p.Averaged) != n {
-		return fmt.Errorf("ensemble: %s: %d labels, %d final and %d averaged rows", path, n, len(p.Final), len(p.Averaged))
+	path := filepath.Join(r.Dir, rundir.FilePredictions)
+	if acc.classes != p.Classes || len(acc.labels) != len(p.Labels) {
+		return &rundir.FileError{Path: path, Err: fmt.Errorf("%d points of %d classes, but %s has %d of %d", len(p.Labels), p.Classes, l.rel(acc.from), len(acc.labels), acc.classes)}
 	}
 	for i, y := range p.Labels {
-		if y < 0 || y >= p.Classes {
-			return fmt.Errorf("ensemble: %s: label %d of point %d outside [0, %d)", path, y, i, p.Classes)
-		}
-		if len(p.Final[i]) != p.Classes || len(p.Averaged[i]) != p.Classes {
-			return fmt.Errorf("ensemble: %s: point %d: rows of %d and %d probabilities, want %d", path, i, len(p.Final[i]), len(p.Averaged[i]), p.Classes)
+		if acc.labels[i] != y {
+			return &rundir.FileError{Path: path, Err: fmt.Errorf("label of point %d differs from %s", i, l.rel(acc.from))}
 		}
 	}
+	return nil
+}
+
+// addPredictions scores a replica's predictions (checked by
+// checkPredictions) and adds its averaged probabilities to the group's
+// model average.
+func (l *loader) addPredictions(p *rundir.Predictions, r *Replica) {
 	fin, avg := newScorer(ECEBins), newScorer(ECEBins)
 	for i, y := range p.Labels {
 		fin.add(p.Final[i], y)
@@ -523,17 +619,9 @@ func (l *loader) readPredictions(path string, r *Replica) error {
 
 	acc := l.ens[r.Group]
 	if acc == nil {
-		acc = &ensembleAcc{classes: p.Classes, labels: p.Labels, sum: make([]float64, n*p.Classes), from: path}
+		acc = &ensembleAcc{classes: p.Classes, labels: p.Labels, sum: make([]float64, len(p.Labels)*p.Classes),
+			from: filepath.Join(r.Dir, rundir.FilePredictions)}
 		l.ens[r.Group] = acc
-	} else {
-		if acc.classes != p.Classes || len(acc.labels) != n {
-			return fmt.Errorf("ensemble: %s: %d points of %d classes, but %s has %d of %d", path, n, p.Classes, acc.from, len(acc.labels), acc.classes)
-		}
-		for i, y := range p.Labels {
-			if acc.labels[i] != y {
-				return fmt.Errorf("ensemble: %s: label of point %d differs from %s", path, i, acc.from)
-			}
-		}
 	}
 	for i, row := range p.Averaged {
 		sum := acc.sum[i*p.Classes : (i+1)*p.Classes]
@@ -542,7 +630,6 @@ func (l *loader) readPredictions(path string, r *Replica) error {
 		}
 	}
 	acc.chains++
-	return nil
 }
 
 // score scores the mean over chains of the averaged probabilities.

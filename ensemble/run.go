@@ -1,31 +1,41 @@
 package ensemble
 
+import "github.com/heatbath/heatbath/rundir"
+
 // This file holds the in-memory view of a run directory (docs/formats.md)
 // that LoadRun builds. It keeps per replica only what the statistics need;
 // see the package documentation for the memory bound.
 
-// Status is the state of one replica. The values are the strings of
-// result.json's "status", plus StatusIncomplete for a replica that is listed
-// in sweep.json but has no result.json yet.
+// Status is the state of one replica: the status of result.json (done,
+// diverged), failed or cancelled (failure.json, or the coordinator's
+// summary.json), StatusIncomplete for a replica listed in sweep.json that
+// has none of these yet, and StatusUnreadable for one whose files are
+// damaged.
 type Status string
 
 // Replica statuses. Only StatusDone replicas enter any statistic; the others
 // are counted (StatusCounts) and reported, never averaged in.
 const (
-	StatusDone       Status = "done"
-	StatusDiverged   Status = "diverged"
-	StatusFailed     Status = "failed"
-	StatusCancelled  Status = "cancelled"
+	StatusDone      Status = rundir.StatusDone
+	StatusDiverged  Status = rundir.StatusDiverged
+	StatusFailed    Status = rundir.StatusFailed
+	StatusCancelled Status = rundir.StatusCancelled
+	// StatusIncomplete: listed in sweep.json, without result.json or
+	// failure.json (not finished, or the run was interrupted).
 	StatusIncomplete Status = "incomplete"
+	// StatusUnreadable: a file of the replica is unreadable, truncated or
+	// malformed (Replica.File and Replica.Error say which and why); the
+	// replica is skipped and listed in Run.Warnings.
+	StatusUnreadable Status = "unreadable"
 )
 
-// String returns the status as written in result.json.
+// String returns the status as written in summary.json.
 func (s Status) String() string { return string(s) }
 
-// Valid reports whether s is one of the five known statuses.
+// Valid reports whether s is one of the six known statuses.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusDone, StatusDiverged, StatusFailed, StatusCancelled, StatusIncomplete:
+	case StatusDone, StatusDiverged, StatusFailed, StatusCancelled, StatusIncomplete, StatusUnreadable:
 		return true
 	}
 	return false
@@ -33,7 +43,7 @@ func (s Status) Valid() bool {
 
 // StatusCounts counts replicas by status. Total is the number of replicas
 // listed in sweep.json, so Total = Done + Diverged + Failed + Cancelled +
-// Incomplete.
+// Incomplete + Unreadable.
 type StatusCounts struct {
 	Total      int `json:"total"`
 	Done       int `json:"done"`
@@ -41,6 +51,7 @@ type StatusCounts struct {
 	Failed     int `json:"failed"`
 	Cancelled  int `json:"cancelled"`
 	Incomplete int `json:"incomplete"`
+	Unreadable int `json:"unreadable"`
 }
 
 // Add counts one replica of status s.
@@ -57,13 +68,16 @@ func (c *StatusCounts) Add(s Status) {
 		c.Cancelled++
 	case StatusIncomplete:
 		c.Incomplete++
+	case StatusUnreadable:
+		c.Unreadable++
 	default:
 		panic("ensemble: unknown status " + string(s))
 	}
 }
 
 // Metrics is one evaluation of a replica, as in result.json's "final" and
-// "best". A split of size zero has zero fields.
+// "best" (rundir.Metrics), with a missing value (null: an empty split, a
+// non-finite loss) as NaN.
 type Metrics struct {
 	Step      int64   `json:"step"`
 	TrainLoss float64 `json:"train_loss"`
@@ -149,12 +163,28 @@ type Replica struct {
 	// Dir is the replica directory, <run>/replicas/<id>.
 	Dir string `json:"dir"`
 
-	// Status is read from result.json; StatusIncomplete when it is absent.
+	// Status is read from result.json, failure.json or the coordinator's
+	// summary.json (see Status).
 	Status Status `json:"status"`
-	// Error is result.json's reason for a status other than done.
-	Error      string `json:"error,omitempty"`
-	DivergedAt int64  `json:"diverged_at,omitempty"`
-	Steps      int64  `json:"steps"`
+	// ErrorCode is the error code of a failed or cancelled replica
+	// (failure.json "code": invalid_config, max_deliver, cancelled, ...).
+	ErrorCode string `json:"error_code,omitempty"`
+	// Error is the reason for a status other than done: result.json's
+	// "error" (diverged), failure.json's "message" (failed, cancelled), or
+	// the damage of an unreadable replica.
+	Error string `json:"error,omitempty"`
+	// File is the damaged file of an unreadable replica (with ":line" for
+	// CSV).
+	File string `json:"file,omitempty"`
+	// Attempts and Worker are failure.json's: how many times the replica
+	// was tried, and the worker of the last attempt.
+	Attempts int    `json:"attempts,omitempty"`
+	Worker   string `json:"worker,omitempty"`
+	// DivergedAt is the step at which a diverged chain went non-finite.
+	DivergedAt int64 `json:"diverged_at,omitempty"`
+	// Steps is the number of steps run (for a failed replica, the step it
+	// had reached when known).
+	Steps int64 `json:"steps"`
 
 	Final Metrics `json:"final"`
 	// Best is the evaluation with the lowest validation loss (training loss
@@ -164,14 +194,18 @@ type Replica struct {
 	BestBy string `json:"best_by"`
 
 	Thermostats []Thermostat `json:"thermostats,omitempty"`
+	// SmallThreshold is result.json's small_threshold: the magnitude below
+	// which a parameter counts as near zero (0 when unknown).
+	SmallThreshold float64 `json:"small_threshold,omitempty"`
 
 	// Trace is nil when the replica is not done or has no trajectory.csv.
 	Trace *Trace `json:"trace,omitempty"`
 	// Predictions is nil when the replica is not done or has no
 	// predictions.json.
 	Predictions *ReplicaPredictions `json:"predictions,omitempty"`
-	// ParamsPath is the path of params.bin (the final parameters), empty
-	// when the file is absent.
+	// ParamsPath is the path of the final parameters (params.safetensors,
+	// or params.bin in a run directory written before it), empty when
+	// neither exists. rundir.ReadParams reads either.
 	ParamsPath string `json:"params_path,omitempty"`
 }
 
@@ -219,8 +253,9 @@ type Run struct {
 	Replicas []*Replica `json:"replicas"`
 	// Groups holds every group of sweep.json, sorted by name.
 	Groups []*Group `json:"groups"`
-	// Warnings lists problems that did not stop loading (a done replica
-	// without trajectory.csv, a directory not listed in sweep.json, ...).
+	// Warnings lists problems that did not stop loading: each replica
+	// skipped as unreadable (its file and the reason), a done replica
+	// without trajectory.csv, a directory not listed in sweep.json, ...
 	Warnings []string `json:"warnings,omitempty"`
 }
 

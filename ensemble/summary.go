@@ -72,6 +72,11 @@ type Summary struct {
 	Equipartition  []Equipartition   `json:"equipartition"`
 	ModelAveraging []ModelAveraging  `json:"model_averaging"`
 	Replicas       []ReplicaSummary  `json:"replicas"`
+	// Problems lists every failed, cancelled, diverged and unreadable
+	// replica with its error code and message, the step it diverged at, or
+	// its damaged file (see ReplicaProblem); empty when every replica is
+	// done or incomplete.
+	Problems []ReplicaProblem `json:"problems"`
 	// Curves is filled only when Options.Curves is set.
 	Curves   []*Curves `json:"curves,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
@@ -179,10 +184,12 @@ type BestReplica struct {
 	// AtBest is the evaluation with the lowest validation loss (its test
 	// metrics are those at the selected checkpoint).
 	AtBest Metrics `json:"at_best"`
-	// Final is the last evaluation. params.bin holds the final parameters,
-	// so Final's test metrics are those of ParamsPath.
+	// Final is the last evaluation. The final parameters file holds its
+	// parameters, so Final's test metrics are those of ParamsPath.
 	Final Metrics `json:"final"`
-	// ParamsPath is the path of the replica's params.bin ("" if absent).
+	// ParamsPath is the path of the replica's final parameters
+	// (params.safetensors, or params.bin in older run directories; "" if
+	// absent).
 	ParamsPath string `json:"params_path"`
 	// Predictions scores the final sample's predictions (nil without
 	// predictions.json).

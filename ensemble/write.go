@@ -268,10 +268,10 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		s.Run.ID, s.Run.SpecHash, s.Run.Created, s.ChosenBy, s.BurnIn)
 
 	m.printf("## Status\n\n")
-	m.header("group", "total", "done", "diverged", "failed", "cancelled", "incomplete")
+	m.header("group", "total", "done", "diverged", "failed", "cancelled", "incomplete", "unreadable")
 	statusRow := func(name string, c StatusCounts) {
 		m.row(name, strconv.Itoa(c.Total), strconv.Itoa(c.Done), strconv.Itoa(c.Diverged),
-			strconv.Itoa(c.Failed), strconv.Itoa(c.Cancelled), strconv.Itoa(c.Incomplete))
+			strconv.Itoa(c.Failed), strconv.Itoa(c.Cancelled), strconv.Itoa(c.Incomplete), strconv.Itoa(c.Unreadable))
 	}
 	for _, g := range s.Groups {
 		statusRow(g.Group, g.Status)
@@ -338,8 +338,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.row("settings", FormatSettings(b.Settings))
 		m.row("best."+b.ChosenBy, FormatNum(b.Value, 6))
 		m.row("test acc / loss at best evaluation (step "+strconv.FormatInt(b.AtBest.Step, 10)+")", FormatFixed(b.AtBest.TestAcc, 4)+" / "+FormatFixed(b.AtBest.TestLoss, 4))
-		m.row("test acc / loss final (step "+strconv.FormatInt(b.Final.Step, 10)+", = params.bin)", FormatFixed(b.Final.TestAcc, 4)+" / "+FormatFixed(b.Final.TestLoss, 4))
-		m.row("params.bin", b.ParamsPath)
+		m.row("test acc / loss final (step "+strconv.FormatInt(b.Final.Step, 10)+", = final parameters)", FormatFixed(b.Final.TestAcc, 4)+" / "+FormatFixed(b.Final.TestLoss, 4))
+		m.row("final parameters", b.ParamsPath)
 		if b.Predictions != nil {
 			c := FormatScore(b.Predictions)
 			m.row("final predictions: acc / NLL / ECE", strings.Join(c, " / "))
@@ -425,6 +425,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.printf("\n")
 	}
 
+	writeProblems(m, s)
 	if len(s.Warnings) > 0 {
 		m.printf("## Warnings\n\n")
 		for _, w := range s.Warnings {
@@ -441,15 +442,18 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 // evaluation.
 func WriteTable(w io.Writer, s *Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tDONE/TOTAL\tTEST ACC\tMEDIAN\tMAX\tACC@BEST VAL\tFAILED")
+	fmt.Fprintln(tw, "GROUP\tDONE/TOTAL\tTEST ACC\tMEDIAN\tMAX\tACC@BEST VAL\tFAILED\tDIVERGED\tCANCELLED")
 	for _, g := range s.Groups {
 		a := g.FinalTestAcc
-		bad := g.Status.Diverged + g.Status.Failed + g.Status.Cancelled
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", g.Group, g.Status.Done, g.Status.Total,
-			FormatMeanSD(a, 4), FormatFixed(a.Median, 4), FormatFixed(a.Max, 4), FormatFixed(g.BestTestAcc.Mean, 4), bad)
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", g.Group, g.Status.Done, g.Status.Total,
+			FormatMeanSD(a, 4), FormatFixed(a.Median, 4), FormatFixed(a.Max, 4), FormatFixed(g.BestTestAcc.Mean, 4),
+			g.Status.Failed, g.Status.Diverged, g.Status.Cancelled)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if c := s.Status; c.Unreadable > 0 {
+		fmt.Fprintf(w, "%d replicas skipped as unreadable (damaged files): see the warnings of summary.md\n", c.Unreadable)
 	}
 	if b := s.Best; b != nil {
 		_, err := fmt.Fprintf(w, "\nbest replica (by best.%s): %s  %s  final test acc %s\n", b.ChosenBy, b.ID, b.Group, FormatFixed(b.Final.TestAcc, 4))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/heatbath/heatbath/charts"
 	"github.com/heatbath/heatbath/ensemble"
-	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/train"
 )
@@ -17,7 +16,7 @@ import (
 // the loss along the line between the best solutions of each pair of
 // methods (Goodfellow et al.), computed here since it needs the network.
 func renderCharts(runDir, outDir string, run *ensemble.Run, sum *ensemble.Summary) error {
-	spec, _ := os.ReadFile(filepath.Join(runDir, "spec.yaml"))
+	spec, _ := os.ReadFile(filepath.Join(runDir, rundir.FileSpec))
 	extra := charts.Extra{Spec: string(spec)}
 	best := charts.BestReplicas(run, sum)
 	for i := 0; i < len(best); i++ {
@@ -38,20 +37,13 @@ func renderCharts(runDir, outDir string, run *ensemble.Run, sum *ensemble.Summar
 // between evaluates the loss on θ(α) = (1−α)θ_a + αθ_b for the final
 // parameters of two replicas that share data and architecture.
 func between(a, b *ensemble.Replica) ([]charts.InterpPoint, error) {
-	var ma, mb struct {
-		Config protocol.ReplicaConfig `json:"config"`
+	ma, err := rundir.ReadReplicaInfo(a.Dir)
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range []struct {
-		r *ensemble.Replica
-		m any
-	}{{a, &ma}, {b, &mb}} {
-		bs, err := os.ReadFile(filepath.Join(x.r.Dir, "replica.json"))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(bs, x.m); err != nil {
-			return nil, err
-		}
+	mb, err := rundir.ReadReplicaInfo(b.Dir)
+	if err != nil {
+		return nil, err
 	}
 	da, _ := json.Marshal(ma.Config.Data)
 	db, _ := json.Marshal(mb.Config.Data)
