@@ -21,17 +21,18 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "copy one replica's parameters (safetensors, PyTorch layout) and a model.json to a folder",
-		ArgsUsage: "RUN_DIR",
+		ArgsUsage: "RUN_DIR --to DIR",
 		Description: "Writes params.safetensors (the final parameters), best_params.safetensors (those of the best\n" +
 			"validation evaluation, when the replica has them) and model.json (architecture, PyTorch module, input\n" +
 			"scaling, class labels, data set, the replica's settings and seed, how it was chosen) to --to.\n" +
-			"By default the replica is the run's best by validation loss, the report's choice; --replica picks\n" +
+			"By default the replica is the run's best, the report's choice: the done replica of lowest validation\n" +
+			"loss at its best evaluation (training loss for runs without a validation split); --replica picks\n" +
 			"another by id or index. RUN_DIR may also be the folder of one chain of heatbath train.\n" +
 			"Run directories written before the safetensors files (params.bin) are converted.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "folder to write (created if needed; a new or empty one, or an earlier export)"},
 			&cli.StringFlag{Name: "replica", Aliases: []string{"r"}, Usage: "replica id (e.g. r0003-1a2b3c4d) or its index in sweep.json"},
-			&cli.BoolFlag{Name: "best", Usage: "the run's best replica by validation loss, as the report chooses it (the default)"},
+			&cli.BoolFlag{Name: "best", Usage: "the run's best replica, as the report chooses it (the default)"},
 		},
 		Action: exportAction,
 	}
