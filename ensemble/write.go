@@ -278,6 +278,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	}
 	statusRow("**all**", s.Status)
 	m.printf("\nOnly done replicas enter the statistics below.\n\n")
+	writeProblems(m, s)
 
 	m.printf("## Groups\n\n")
 	m.printf("Final test accuracy over seeds (mean ± sd, 95%% t-interval of the mean, median [IQR], range), final test loss, and test accuracy at each replica's best-validation evaluation.\n\n")
@@ -425,7 +426,6 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.printf("\n")
 	}
 
-	writeProblems(m, s)
 	if len(s.Warnings) > 0 {
 		m.printf("## Warnings\n\n")
 		for _, w := range s.Warnings {
