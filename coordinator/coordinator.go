@@ -99,7 +99,11 @@ func (c *Coordinator) Setup(ctx context.Context) error {
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 			return fmt.Errorf("coordinator: JetStream is not enabled on this server: %w", err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("coordinator: JetStream not available: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	var err error
 	r := c.cfg.Replicas
