@@ -416,14 +416,6 @@ func DrawXi(series []Series, pal Palette) (*Figure, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("charts: ξ: no adaptive tensor")
 	}
-	var reps []string
-	seen := map[string]bool{}
-	for _, s := range series {
-		if !seen[s.Replica] {
-			seen[s.Replica] = true
-			reps = append(reps, s.Method+" "+s.Replica)
-		}
-	}
 	p := newPlot("Adaptive thermostat ξ of each method's best replica", labelStep, labelXi)
 	p.Add(plotter.NewGrid())
 	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{p}}}

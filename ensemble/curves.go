@@ -74,13 +74,11 @@ func (w *welford) add(x float64) {
 // The zero value is not usable; call NewCurveAccumulator. A CurveAccumulator
 // is not safe for concurrent use.
 type CurveAccumulator struct {
-	group  string
-	steps  []int64
-	names  []string
-	index  map[string]int
-	cells  [][]welford // cells[series][step]
-	hint   int
-	sorted bool
+	group string
+	steps []int64
+	names []string
+	index map[string]int
+	cells [][]welford // cells[series][step]
 }
 
 // NewCurveAccumulator returns an empty accumulator for the named group.
