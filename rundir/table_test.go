@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/heatbath/heatbath/internal/pyclient"
 )
 
 // tableSweep returns a synthetic sweep and its rows, with every hard case
@@ -153,20 +154,7 @@ func TestTableNaN(t *testing.T) {
 // columns match sweep.json, with pd.read_csv and no options. It skips when
 // python3 or pandas is missing, unless CI=true, where it fails.
 func TestTablePandas(t *testing.T) {
-	const python = "/usr/bin/python3"
-	missing := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (CI=true: install python3-pandas)", why)
-		}
-		t.Skip(why)
-	}
-	if _, err := os.Stat(python); err != nil {
-		missing(python + " not found")
-	}
-	if out, err := exec.Command(python, "-c", "import pandas").CombinedOutput(); err != nil {
-		missing("pandas not importable: " + strings.TrimSpace(string(out)))
-	}
+	python := pyclient.Require(t, "pandas")
 	dir := t.TempDir()
 	s, rows := tableSweep()
 	if err := WriteSweep(dir, s); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heatbath/heatbath/internal/pyclient"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
 )
@@ -195,14 +196,7 @@ func TestEvaluationsAllocateNothing(t *testing.T) {
 // skips when python3 or torch is missing (fails instead under CI=true).
 func torchCheck(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("%s with torch is needed (Debian: apt-get install python3-torch): %v %s", python, err, bytes.TrimSpace(out))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	python := pyclient.Require(t, "torch")
 	cmd := exec.Command(python, append([]string{filepath.Join("testdata", "torch_check.py"), dir}, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heatbath/heatbath/internal/pyclient"
 	"github.com/heatbath/heatbath/rundir"
 )
 
@@ -155,14 +156,7 @@ func jsonOf(v any) string {
 // skips when python3 or torch is missing (fails instead under CI=true).
 func modelCheck(t *testing.T, dir, grid string) {
 	t.Helper()
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("%s with torch is needed (Debian: apt-get install python3-torch): %v %s", python, err, bytes.TrimSpace(out))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	python := pyclient.Require(t, "torch")
 	out, err := exec.Command(python, filepath.Join("testdata", "model_check.py"), dir, grid).CombinedOutput()
 	if err != nil {
 		t.Fatalf("model_check.py: %v\n%s", err, out)

@@ -30,6 +30,7 @@ var allowed = map[string]struct {
 	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir"}, nil},
 	"worker":            {[]string{"protocol", "train", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"coordinator":       {[]string{"protocol", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"internal/pyclient": {nil, nil}, // imported by tests only
 	"internal/embedded": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
