@@ -127,42 +127,63 @@ checkpoint: {every: 0, seconds: 60}
 	sw := benchSweep(b, src)
 	for _, sync := range []bool{true, false} {
 		b.Run(fmt.Sprintf("sync=%v", sync), func(b *testing.B) {
-			var rates, whole, floor []float64
+			var rates, whole, floor, synced []float64
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
 				pipeline := embeddedRun(b, sw, b.TempDir(), 2, sync)
 				whole = append(whole, float64(len(sw.Replicas))/time.Since(t0).Seconds())
 				rates = append(rates, float64(len(sw.Replicas))/pipeline.Seconds())
-				floor = append(floor, float64(len(sw.Replicas))/fileFloor(b, b.TempDir(), len(sw.Replicas)).Seconds())
+				floor = append(floor, float64(len(sw.Replicas))/fileFloor(b, b.TempDir(), len(sw.Replicas), false).Seconds())
+				synced = append(synced, float64(len(sw.Replicas))/fileFloor(b, b.TempDir(), len(sw.Replicas), true).Seconds())
 			}
 			// replicas/s: from submission to the last result on disk;
 			// replicas/s-with-startup: including server start and stop;
 			// fs-only-replicas/s: the file system alone, creating the
 			// replica directories with nothing else running, measured
-			// right after each run on the same file system.
+			// right after each run on the same file system;
+			// fs-only-synced-replicas/s: the same, every file fsynced as
+			// rundir.WriteFiles does.
 			b.ReportMetric(median(rates), "replicas/s")
 			b.ReportMetric(median(whole), "replicas/s-with-startup")
 			b.ReportMetric(median(floor), "fs-only-replicas/s")
+			b.ReportMetric(median(synced), "fs-only-synced-replicas/s")
 		})
 	}
 }
 
-// fileFloor creates n replica directories as the collector does (a
-// directory, ten files of a trivial replica's sizes, result.json through
-// a rename) and returns the time it took: the rate no sweep writing these
-// directories can beat on that file system.
-func fileFloor(b *testing.B, dir string, n int) time.Duration {
+// fileFloor creates n replica directories with a trivial replica's files
+// (a directory, ten files of its sizes, result.json last) and returns the
+// time it took: the rate no sweep writing these directories can beat on
+// that file system. Plain, the files are written with os.WriteFile and
+// result.json through a rename, as the collector did before the run
+// directory had one owner; synced, through rundir.WriteFiles as the
+// collector writes them now (each file fsynced, renamed into place, the
+// folder fsynced): the difference is the cost of durability.
+func fileFloor(b *testing.B, dir string, n int, synced bool) time.Duration {
 	sizes := map[string]int{"trajectory.csv": 350, "replica.json": 780, "params.safetensors": 600, "best_params.safetensors": 600,
-		"init_params.safetensors": 600, "predictions.json": 1700, "grid.json": 68000, "interp.csv": 2000, "result.json.tmp": 1100}
+		"init_params.safetensors": 600, "predictions.json": 1700, "grid.json": 68000, "interp.csv": 2000, "result.json": 1100}
 	data := make([]byte, 68000)
+	files := map[string][]byte{}
+	for name, size := range sizes {
+		files[name] = data[:size]
+	}
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
 		rdir := filepath.Join(dir, "replicas", fmt.Sprintf("r%04d", i))
 		if err := os.MkdirAll(rdir, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		for name, size := range sizes {
-			if err := os.WriteFile(filepath.Join(rdir, name), data[:size], 0o644); err != nil {
+		if synced {
+			if err := rundir.WriteFiles(rdir, files, rundir.FileResult); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		for name, content := range files {
+			if name == rundir.FileResult {
+				name += ".tmp"
+			}
+			if err := os.WriteFile(filepath.Join(rdir, name), content, 0o644); err != nil {
 				b.Fatal(err)
 			}
 		}
