@@ -9,6 +9,7 @@
 # tree). TMPDIR chooses the file system the run directories go to, e.g.
 # TMPDIR=/dev/shm for tmpfs. Prints each run's benchmark lines tagged old/new,
 # then the median of every metric per side and the ratio new/old.
+# BENCHTIME (default 1x) is passed to -test.benchtime.
 set -euo pipefail
 old=${1:?old revision}; regex=${2:?benchmark regex}; rounds=${3:-5}; new=${4:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +26,7 @@ fi
 out="$work/results"
 for i in $(seq 1 "$rounds"); do
   for side in old new; do
-    (cd "$root/cmd/heatbath" && "$work/$side.test" -test.run='^$' -test.bench="$regex" -test.benchtime=1x) \
+    (cd "$root/cmd/heatbath" && "$work/$side.test" -test.run='^$' -test.bench="$regex" -test.benchtime="${BENCHTIME:-1x}") \
       | grep '^Benchmark' | sed "s/^/$side /" | tee -a "$out"
   done
 done
