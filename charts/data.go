@@ -19,7 +19,7 @@ const MaxSeriesPoints = 400
 const MaxLines = 8
 
 // MaxChainsRead bounds the number of replicas of a group whose files
-// (grid.json, params.bin, interp.csv) are read for one chart: the first
+// (grid.json, params.safetensors, interp.csv) are read for one chart: the first
 // MaxChainsRead done replicas in ID order.
 const MaxChainsRead = 64
 

@@ -622,7 +622,7 @@ func DrawBoundaries(bs []Boundary) (*Figure, error) {
 // method's parameters, with the small-weight threshold as a dashed line.
 func DrawWeightHist(hs []Histogram, pal Palette) (*Figure, error) {
 	if len(hs) == 0 {
-		return nil, fmt.Errorf("charts: weights: no params.bin")
+		return nil, fmt.Errorf("charts: weights: no parameter file")
 	}
 	p := newPlot("Distribution of parameter magnitudes at the end of training", labelMagn, labelFrac)
 	p.Add(plotter.NewGrid())

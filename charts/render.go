@@ -288,14 +288,14 @@ func Render(runDir, outDir string, sum *ensemble.Summary, run *ensemble.Run, ext
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{"summary.json", func(b *bytes.Buffer) error { return ensemble.WriteJSON(b, sum) }},
-		{"summary.md", func(b *bytes.Buffer) error { return ensemble.WriteMarkdown(b, sum) }},
+		{rundir.FileReportSummary, func(b *bytes.Buffer) error { return ensemble.WriteJSON(b, sum) }},
+		{rundir.FileReportMarkdown, func(b *bytes.Buffer) error { return ensemble.WriteMarkdown(b, sum) }},
 	} {
 		var b bytes.Buffer
 		if err := w.write(&b); err != nil {
 			return fmt.Errorf("charts: %s: %w", w.name, err)
 		}
-		if err := writeFileAtomic(filepath.Join(outDir, w.name), b.Bytes()); err != nil {
+		if err := rundir.WriteFile(filepath.Join(outDir, w.name), b.Bytes()); err != nil {
 			return err
 		}
 		files = append(files, w.name)
@@ -380,7 +380,7 @@ func writeFigure(dir string, nf NamedFigure) (Chart, error) {
 		return Chart{}, fmt.Errorf("charts: %s: %w", nf.Name, err)
 	}
 	c := Chart{Name: nf.Name, Title: nf.Title, Caption: nf.Caption, PNG: png, WidthPx: figureWidthPx}
-	if err := writeFileAtomic(filepath.Join(dir, nf.Name+".png"), png); err != nil {
+	if err := rundir.WriteFile(filepath.Join(dir, nf.Name+".png"), png); err != nil {
 		return Chart{}, err
 	}
 	c.Files = append(c.Files, nf.Name+".png")
@@ -391,7 +391,7 @@ func writeFigure(dir string, nf NamedFigure) (Chart, error) {
 			return Chart{}, fmt.Errorf("charts: %s: %w", nf.Name, err)
 		}
 		if len(svg) <= MaxSVGBytes {
-			if err := writeFileAtomic(svgPath, svg); err != nil {
+			if err := rundir.WriteFile(svgPath, svg); err != nil {
 				return Chart{}, err
 			}
 			c.Files = append(c.Files, nf.Name+".svg")

@@ -16,7 +16,7 @@ import (
 )
 
 // ReportFile is the name of the page WriteReport writes.
-const ReportFile = "report.html"
+const ReportFile = rundir.FileReportHTML
 
 // Chart is one drawn chart of a report.
 type Chart struct {
@@ -91,15 +91,11 @@ func WriteReport(dir string, in ReportInput) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("charts: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ReportFile), buf.Bytes()); err != nil {
+	if err := rundir.WriteFile(filepath.Join(dir, ReportFile), buf.Bytes()); err != nil {
 		return err
 	}
 	return nil
 }
-
-// writeFileAtomic writes b to path atomically and durably
-// (rundir.WriteFile).
-func writeFileAtomic(path string, b []byte) error { return rundir.WriteFile(path, b) }
 
 // reportView is what the template sees.
 type reportView struct {

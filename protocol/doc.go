@@ -79,8 +79,8 @@
 // "size"; when there is at least one file, it is followed by one '\n' byte
 // and the contents of the files, concatenated in order without separators:
 //
-//	{"v":2,...,"files":[{"file":"grid.json","size":69632},{"file":"params.bin","size":150}]}
-//	<69632 bytes of grid.json><150 bytes of params.bin>
+//	{"v":2,...,"files":[{"file":"grid.json","size":69632},{"file":"params.safetensors","size":600}]}
+//	<69632 bytes of grid.json><600 bytes of params.safetensors>
 //
 // (the line break after the object is that '\n' byte). A Result without
 // files is plain JSON. DecodeResult finds the end of the object with a byte

@@ -265,7 +265,7 @@ func (s ResultStatus) Valid() bool { return s == ResultDone || s == ResultDiverg
 // "files" has only "file" and "size", then one '\n' byte, then the contents
 // of Files concatenated in order, with no separators:
 //
-//	{"v":2,...,"files":[{"file":"grid.json","size":69632},{"file":"params.bin","size":150}]}\n<69632 bytes><150 bytes>
+//	{"v":2,...,"files":[{"file":"grid.json","size":69632},{"file":"params.safetensors","size":600}]}\n<69632 bytes><600 bytes>
 //
 // The file contents are raw bytes (not base64), which encoding/json never
 // scans: DecodeResult finds the end of the JSON object with a byte scan and
@@ -381,7 +381,7 @@ type ObjectRef struct {
 	// File): segments separated by "/", each 1 to 128 characters from
 	// [A-Za-z0-9._-] not starting with a dot.
 	Name string `json:"name"`
-	// File is the file name in the replica directory ("params.bin"), with
+	// File is the file name in the replica directory ("params.safetensors"), with
 	// the same rule as a Name segment.
 	File string `json:"file"`
 	// Digest is the object's digest as the object store reports it

@@ -279,7 +279,7 @@ func CheckpointObject(sweep, replica string) (string, error) {
 
 // ArtifactObject returns the name of a replica file in BucketArtifacts,
 // "<sweep>/<replica>/files/<file>". file is the name the object takes in the
-// replica directory (e.g. "params.bin"): 1 to 128 characters from
+// replica directory (e.g. "params.safetensors"): 1 to 128 characters from
 // [A-Za-z0-9._-], not starting with a dot. The "files/" level keeps artifact
 // names apart from the checkpoint whatever the file is called.
 func ArtifactObject(sweep, replica, file string) (string, error) {

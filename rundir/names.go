@@ -40,6 +40,15 @@ const (
 	FileLegacyInitParams = "init_params.bin"
 )
 
+// File names of the report folder (DirReport), written by `heatbath
+// report`: the statistics (docs/summary.md), their tables, and the page
+// with the charts.
+const (
+	FileReportSummary  = "summary.json"
+	FileReportMarkdown = "summary.md"
+	FileReportHTML     = "report.html"
+)
+
 // ReplicaDir returns the directory of replica id in the run directory run.
 func ReplicaDir(run, id string) string { return filepath.Join(run, DirReplicas, id) }
 

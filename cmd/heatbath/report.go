@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
 )
 
 func reportCommand() *cli.Command {
@@ -21,7 +22,7 @@ func reportCommand() *cli.Command {
 				return usageErrorf("report: want one run directory, got %d arguments", c.NArg())
 			}
 			dir := c.Args().First()
-			if _, err := os.Stat(filepath.Join(dir, "sweep.json")); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, rundir.FileSweep)); err != nil {
 				return fmt.Errorf("report: %s is not a run directory (no sweep.json)", dir)
 			}
 			// report/ is written by one writer at a time; while a sweep
@@ -60,6 +61,6 @@ func writeReport(dir string, w io.Writer) error {
 	if err := renderCharts(dir, out, run, sum); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "report: %s (tables: %s)\n", filepath.Join(out, "report.html"), filepath.Join(out, "summary.md"))
+	fmt.Fprintf(w, "report: %s (tables: %s)\n", filepath.Join(out, rundir.FileReportHTML), filepath.Join(out, rundir.FileReportMarkdown))
 	return nil
 }
