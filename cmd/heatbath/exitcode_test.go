@@ -328,6 +328,11 @@ checkpoint: {every: 100000}
 		if p.code != exitOK {
 			t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", p.code, p.stdout, p.stderr)
 		}
+		// The replica the first run handed back is requeued, not left to
+		// wait out the ack wait of its old delivery.
+		if !strings.Contains(p.stderr, "requeued=1") {
+			t.Errorf("second run did not requeue the handed-back replica; stderr:\n%s", p.stderr)
+		}
 		if re := countLineRE("long", 1, 0, 0, 0, out); !re.MatchString(lastLine(p.stdout)) {
 			t.Errorf("second run: last line %q, want it to match %s", lastLine(p.stdout), re)
 		}

@@ -144,6 +144,18 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 		if n, err = co.Resume(ctx, sw.ID); err != nil {
 			return nil, err
 		}
+		// Replicas handed back when the last run was interrupted would
+		// wait out their ack wait; no worker holds them (ours start below,
+		// and remote ones cannot have connected without --listen).
+		if o.listen == "" {
+			k, err := co.RequeuePreempted(ctx, sw.ID)
+			if err != nil {
+				return nil, err
+			}
+			if k > 0 {
+				o.log.Info("replicas handed back by the interrupted run are requeued at once", "requeued", k)
+			}
+		}
 		o.log.Info("resuming the sweep from its run directory", "unfinished", n)
 	}
 	if o.submitted != nil {
