@@ -197,7 +197,10 @@ type FileError struct {
 	Err  error
 }
 
+// Error returns "path: reason".
 func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the reason, for errors.Is (ErrTruncated, fs.ErrNotExist).
 func (e *FileError) Unwrap() error { return e.Err }
 
 // ErrTruncated is wrapped by the errors of files that end early (a JSON
