@@ -438,7 +438,7 @@ func MoveAside(dir string) (string, error) {
 	}
 	for _, n := range names {
 		if err := os.Rename(filepath.Join(src, n), filepath.Join(aside, n)); err != nil {
-			return aside, fmt.Errorf("run directory %s: moving its content to %s stopped at %s: %w", dir, aside, n, unwrapLink(err))
+			return aside, fmt.Errorf("run directory %s: moving its content to %s stopped at %s: %w", dir, aside, n, unwrapPath(err))
 		}
 	}
 	for _, d := range []string{aside, src, filepath.Dir(src)} {
@@ -447,14 +447,4 @@ func MoveAside(dir string) (string, error) {
 		}
 	}
 	return aside, nil
-}
-
-// unwrapLink drops the two paths of a failed rename (the caller names
-// them), keeping the cause for errors.Is.
-func unwrapLink(err error) error {
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }
