@@ -23,6 +23,7 @@ func workerCommand() *cli.Command {
 		Flags: append(natsFlags(),
 			&cli.IntFlag{Name: "slots", Value: runtime.NumCPU(), Usage: "chains run at once"},
 			&cli.StringFlag{Name: "name", Usage: "worker name in replica records (default host-pid-random)"},
+			healthFlag,
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
@@ -41,6 +42,11 @@ func workerCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			stopHealth, err := serveHealth(c.Context, c.String("health"), nc, log)
+			if err != nil {
+				return err
+			}
+			defer stopHealth()
 			return w.Run(c.Context)
 		},
 	}
