@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -98,4 +100,46 @@ func serveHealth(ctx context.Context, addr string, nc *nats.Conn, log hclog.Logg
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
+}
+
+// healthcheckCommand probes a health endpoint: for container healthchecks
+// in images that have no shell, curl or wget.
+func healthcheckCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "healthcheck",
+		Usage:     "probe a worker's health endpoint; exit 0 when it answers 200",
+		ArgsUsage: "[URL]",
+		Description: "GETs URL (default http://127.0.0.1:8080/readyz) with a 5 s limit. For container healthchecks:\n" +
+			"  heatbath worker --health :8080 ...   and   heatbath healthcheck http://127.0.0.1:8080/livez",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usageErrorf("healthcheck: want at most one URL, got %d arguments", c.NArg())
+			}
+			url := "http://127.0.0.1:8080/readyz"
+			if c.NArg() == 1 {
+				url = c.Args().First()
+			}
+			return probeURL(c.Context, url)
+		},
+	}
+}
+
+// probeURL GETs url and returns nil when it answers 200.
+func probeURL(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: bad URL %q: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("healthcheck %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
 }

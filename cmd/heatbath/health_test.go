@@ -73,3 +73,16 @@ func TestWorkerHealthFlag(t *testing.T) {
 	}
 	t.Fatal("worker command has no --health flag")
 }
+
+// TestProbeURL checks that healthcheck succeeds on 200 only.
+func TestProbeURL(t *testing.T) {
+	h := healthHandler(context.Background(), &fakeHealthConn{nats.CONNECTED}, func(context.Context) error { return errors.New("down") })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if err := probeURL(context.Background(), srv.URL+"/livez"); err != nil {
+		t.Errorf("probe of a live endpoint: %v", err)
+	}
+	if err := probeURL(context.Background(), srv.URL+"/readyz"); err == nil {
+		t.Error("probe of an endpoint answering 503 succeeded")
+	}
+}

@@ -158,6 +158,7 @@ func newApp() *cli.App {
 			validateCommand(),
 			runCommand(),
 			workerCommand(),
+			healthcheckCommand(),
 			submitCommand(),
 			statusCommand(),
 			resumeCommand(),
