@@ -1,8 +1,10 @@
 package protocol
 
 import (
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // State is the state of a replica in its KV record.
@@ -104,15 +106,33 @@ func CheckTransition(from, to ReplicaState) error {
 			if to.Worker != from.Worker {
 				return stale("attempt %d belongs to worker %s, not %s", from.Attempt, quote(from.Worker), quote(to.Worker))
 			}
-			return nil
+			return checkCounts(from, to)
 		}
 		if to.Attempt != from.Attempt+1 {
 			return invalidf(what, "a new attempt must be %d, got %d", from.Attempt+1, to.Attempt)
 		}
-		return nil
+		return checkCounts(from, to)
 	}
 	if to.Attempt != from.Attempt {
 		return invalidf(what, "%s → %s must keep attempt %d, got %d", from.State, to.State, from.Attempt, to.Attempt)
+	}
+	return checkCounts(from, to)
+}
+
+// checkCounts refuses an update that lowers an attempt count (Lost, Errors,
+// Preemptions) other than on the way into or out of pending, where the
+// counts start afresh.
+func checkCounts(from, to ReplicaState) error {
+	if from.State == StatePending || to.State == StatePending {
+		return nil
+	}
+	for _, c := range []struct {
+		name     string
+		from, to int
+	}{{"lost", from.Lost, to.Lost}, {"errors", from.Errors, to.Errors}, {"preemptions", from.Preemptions, to.Preemptions}} {
+		if c.to < c.from {
+			return invalidf("replica transition", "%s → %s lowers %s from %d to %d", from.State, to.State, c.name, c.from, c.to)
+		}
 	}
 	return nil
 }
@@ -147,6 +167,77 @@ type ReplicaState struct {
 	// Updated is the time of the write. On the wire it is RFC 3339 with
 	// nanoseconds (time.Time's JSON form); decoding converts it to UTC.
 	Updated time.Time `json:"updated"`
+	// Lost, Errors and Preemptions count how the attempts since the replica
+	// last left pending ended (NextAttempt counts them when the next attempt
+	// starts; optional on the wire, absent meaning 0):
+	//   - Lost: the attempt ended without its worker recording anything
+	//     (the worker crashed, was cut off, or its delivery expired and
+	//     another attempt took over: running → running).
+	//   - Errors: the worker handed the task back after an error of its own
+	//     (preempted with an ErrorCode).
+	//   - Preemptions: the worker stopped on request after a checkpoint, or
+	//     handed the task back because the cluster was unavailable for
+	//     longer than it retries (preempted without an ErrorCode).
+	//
+	// A replica whose Lost+Errors reaches MaxBadAttempts fails; preemptions
+	// and leader elections never fail a replica.
+	Lost        int `json:"lost,omitempty"`
+	Errors      int `json:"errors,omitempty"`
+	Preemptions int `json:"preemptions,omitempty"`
+}
+
+// MaxBadAttempts is the number of attempts ending in a worker crash or
+// timeout (ReplicaState.Lost) or in an error of their own
+// (ReplicaState.Errors) after which a replica fails instead of starting
+// another attempt.
+const MaxBadAttempts = 3
+
+// NextAttempt returns the record that starts a new attempt by worker on a
+// replica whose stored record is prev (pending, running or preempted), for
+// a chain of steps steps. It counts how the previous attempt ended (see
+// ReplicaState.Lost): leaving pending starts the counts afresh (a new
+// sweep, or a resume), a running record was lost, a preempted one was
+// stopped on request or by an error. When the bad attempts reach
+// MaxBadAttempts the returned record is failed (code CodeMaxDeliver,
+// attempt unchanged) instead of running. Either result passes
+// CheckTransition from prev.
+func NextAttempt(prev ReplicaState, worker string, steps int64) ReplicaState {
+	next := prev
+	switch prev.State {
+	case StatePending:
+		next.Lost, next.Errors, next.Preemptions = 0, 0, 0
+	case StateRunning:
+		next.Lost++
+	case StatePreempted:
+		if prev.ErrorCode != CodeUnknown {
+			next.Errors++
+		} else {
+			next.Preemptions++
+		}
+	}
+	if bad := next.Lost + next.Errors; bad >= MaxBadAttempts {
+		next.State, next.ErrorCode = StateFailed, CodeMaxDeliver
+		next.Error = fmt.Sprintf("%d attempts ended without finishing: %d lost (worker crash or timeout), %d in an error", bad, next.Lost, next.Errors)
+		if prev.Error != "" {
+			next.Error += "; last error: " + prev.Error
+		}
+		next.Error = truncateText(next.Error, maxMessageLen)
+		return next
+	}
+	next.State, next.Attempt, next.Worker, next.Steps = StateRunning, prev.Attempt+1, worker, steps
+	next.ErrorCode, next.Error = CodeUnknown, ""
+	return next
+}
+
+// truncateText cuts s to at most n bytes on a rune boundary.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (*ReplicaState) kind() string  { return "replica state" }
@@ -160,6 +251,9 @@ func (m *ReplicaState) Validate() error {
 	}
 	if m.Attempt < 0 {
 		return invalidf(what, "attempt %d is negative", m.Attempt)
+	}
+	if m.Lost < 0 || m.Errors < 0 || m.Preemptions < 0 {
+		return invalidf(what, "attempt counts lost %d, errors %d, preemptions %d: one is negative", m.Lost, m.Errors, m.Preemptions)
 	}
 	switch m.State {
 	case StateRunning, StatePreempted, StateDone:
