@@ -32,6 +32,8 @@ var allowed = map[string]struct {
 	"coordinator":       {[]string{"protocol", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"internal/pyclient": {nil, nil}, // imported by tests only
 	"internal/embedded": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	// test support: imported by tests only (a negative rule below keeps it out of the binary)
+	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
 	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
 			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8"}},
@@ -56,6 +58,7 @@ var forbidden = []struct {
 		"analysis is pure and reads files through rundir"},
 	{"charts", []string{"coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"charts draw what ensemble computed"},
+	{"cmd/heatbath", []string{"internal/testcluster", "internal/pyclient"}, "test support never ships in the binary"},
 	{"protocol", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "the wire format is a leaf"},
 	{"nn", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
 	{"sampler", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
