@@ -33,7 +33,10 @@ type Config struct {
 	// redelivered to another worker; default 30s.
 	AckWait time.Duration
 	// MaxDeliver is the number of deliveries before a task counts as poison
-	// and its replica fails; default 5.
+	// and its replica fails; default 20. It is the last resort: workers
+	// fail a replica after protocol.MaxBadAttempts attempts lost or ended
+	// in errors, and deliveries handed back during leader elections must
+	// not use it up.
 	MaxDeliver int
 	// Replicas is the JetStream replication factor of the streams and
 	// buckets: 1 on a single server (the default), 3 on a cluster.
@@ -67,7 +70,7 @@ func New(nc *nats.Conn, cfg Config) (*Coordinator, error) {
 		cfg.AckWait = 30 * time.Second
 	}
 	if cfg.MaxDeliver <= 0 {
-		cfg.MaxDeliver = 5
+		cfg.MaxDeliver = 20
 	}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
