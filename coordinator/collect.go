@@ -79,8 +79,9 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 		return nil, err
 	}
 	filter, _ := protocol.EventFilter(sweepID)
+	durable, _ := protocol.CollectorConsumer(sweepID)
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, protocol.StreamEvents, jetstream.ConsumerConfig{
-		Durable: "collect-" + sweepID, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
+		Durable: durable, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: time.Minute, MaxAckPending: 10000,
 	})
 	if err != nil {
@@ -90,7 +91,8 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	// deliveries; the replica's record becomes failed, which the watch
 	// brings back here.
 	name, _ := protocol.WorkerConsumer(c.cfg.Pool)
-	adv, err := c.nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+protocol.StreamTasks+"."+name, func(m *nats.Msg) {
+	advSubj, _ := protocol.MaxDeliveriesAdvisory(protocol.StreamTasks, name)
+	adv, err := c.nc.Subscribe(advSubj, func(m *nats.Msg) {
 		c.maxDeliveries(m.Data)
 	})
 	if err != nil {
@@ -188,10 +190,10 @@ func (l *collectLoop) run(ctx context.Context) (*rundir.Summary, error) {
 
 	// Replica records come from a KV watch: the current values, then
 	// every change, with no polling.
-	kfilter, _ := protocol.ReplicaKeyFilter(l.sweep)
-	watch, err := l.c.kv.Watch(ctx, kfilter)
+	recs := l.c.recs()
+	watch, err := recs.Watch(ctx, l.sweep)
 	if err != nil {
-		return nil, fmt.Errorf("coordinator: watch replica states: %w", err)
+		return nil, fmt.Errorf("coordinator: %w", err)
 	}
 	defer func() {
 		if watch != nil {
@@ -234,7 +236,7 @@ func (l *collectLoop) run(ctx context.Context) (*rundir.Summary, error) {
 			msg, acts = r.msg, r.report(l.st)
 		case now := <-ticker.C:
 			if watch == nil {
-				if watch, err = l.c.kv.Watch(ctx, kfilter); err != nil {
+				if watch, err = recs.Watch(ctx, l.sweep); err != nil {
 					l.log.Warn("cannot watch replica states", "error", err)
 					watch = nil
 				}
@@ -340,7 +342,7 @@ func (l *collectLoop) perform(ctx context.Context, acts []action, msg jetstream.
 			}
 		case readRecord:
 			l.start(ctx, job{msg: msg, run: func(ctx context.Context) func(*collectState) []action {
-				st, _, err := l.c.state(ctx, l.sweep, a.res.Replica)
+				st, _, err := l.c.recs().Get(ctx, l.sweep, a.res.Replica)
 				return func(s *collectState) []action { return s.recordRead(a.res, st, err) }
 			}})
 		case writeResult:
@@ -592,7 +594,7 @@ func (c *Coordinator) maxDeliveries(data []byte) {
 		c.log.Warn("poison task with a malformed subject", "subject", msg.Subject)
 	} else {
 		reason := fmt.Sprintf("task delivered %d times without finishing (worker crashes?)", c.cfg.MaxDeliver)
-		if _, err := c.setState(ctx, sweep, replica, func(x *protocol.ReplicaState) bool {
+		if _, err := c.recs().Update(ctx, sweep, replica, func(x *protocol.ReplicaState) bool {
 			if x.State.Terminal() {
 				return false
 			}

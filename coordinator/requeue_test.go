@@ -74,7 +74,7 @@ func TestRequeuePreemptedAfterRestart(t *testing.T) {
 	}
 	_, _, replica, _ := protocol.ParseTaskSubject(m.Subject())
 	for _, state := range []protocol.State{protocol.StateRunning, protocol.StatePreempted} {
-		if _, err := co.setState(ctx, sw.ID, replica, func(x *protocol.ReplicaState) bool {
+		if _, err := co.recs().Update(ctx, sw.ID, replica, func(x *protocol.ReplicaState) bool {
 			x.State, x.Attempt, x.Worker = state, 1, "w"
 			return true
 		}); err != nil {

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/records"
 )
 
 // Replica is one replica of a sweep, as the spec expanded it.
@@ -60,29 +60,20 @@ func (c *Coordinator) Submit(ctx context.Context, s *Sweep) (int, error) {
 	}
 	rec := &protocol.SweepRecord{ID: s.ID, Name: s.Name, Spec: s.Spec, SpecHash: s.SpecHash,
 		Replicas: len(s.Replicas), Created: s.Created, Status: protocol.SweepRunning}
-	b, err := protocol.Encode(rec)
-	if err != nil {
+	recs := c.recs()
+	if _, err := recs.CreateSweep(ctx, rec); err != nil && !errors.Is(err, records.ErrExists) {
 		return 0, fmt.Errorf("coordinator: %w", err)
-	}
-	key, _ := protocol.SweepKey(s.ID)
-	if _, err := c.sw.Create(ctx, key, b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return 0, fmt.Errorf("coordinator: record sweep: %w", err)
 	}
 	if _, err := c.obs.PutBytes(ctx, manifestObject(s.ID), man); err != nil {
 		return 0, fmt.Errorf("coordinator: store manifest: %w", err)
 	}
 	n, err := forEachReplica(ctx, s, func(r *Replica) (bool, error) {
-		key, err := protocol.ReplicaKey(s.ID, r.ID)
-		if err != nil {
-			return false, err
-		}
-		st := &protocol.ReplicaState{State: protocol.StatePending, Steps: r.Config.Steps, Updated: time.Now().UTC()}
-		sb, _ := protocol.Encode(st)
-		if _, err := c.kv.Create(ctx, key, sb); err != nil {
-			if errors.Is(err, jetstream.ErrKeyExists) {
+		st := protocol.ReplicaState{State: protocol.StatePending, Steps: r.Config.Steps, Updated: time.Now().UTC()}
+		if _, err := recs.Create(ctx, s.ID, r.ID, st); err != nil {
+			if errors.Is(err, records.ErrExists) {
 				return false, nil // resubmission: the replica exists already
 			}
-			return false, fmt.Errorf("coordinator: record replica %s: %w", r.ID, err)
+			return false, fmt.Errorf("coordinator: %w", err)
 		}
 		if err := c.enqueue(ctx, s, r, 0); err != nil {
 			return false, err
@@ -168,8 +159,8 @@ func (c *Coordinator) publishTask(ctx context.Context, s *Sweep, r *Replica, msg
 		return fmt.Errorf("coordinator: task %s: %w", r.ID, err)
 	}
 	_, err = c.js.Publish(ctx, subj, b, jetstream.WithMsgID(msgID))
-	if err != nil && strings.Contains(err.Error(), "maximum messages per subject") {
-		return nil
+	if records.IsPerSubjectLimit(err) {
+		return nil // the replica's task is queued already
 	}
 	if err != nil {
 		return fmt.Errorf("coordinator: enqueue %s: %w", r.ID, err)
@@ -206,10 +197,11 @@ func (c *Coordinator) Status(ctx context.Context, sweep string) ([]ReplicaStatus
 		return nil, err
 	}
 	out := make([]ReplicaStatus, 0, len(s.Replicas))
+	recs := c.recs()
 	for _, r := range s.Replicas {
-		st, _, err := c.state(ctx, sweep, r.ID)
+		st, _, err := recs.Get(ctx, sweep, r.ID)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("coordinator: %w", err)
 		}
 		out = append(out, ReplicaStatus{Replica: r, State: *st})
 	}
@@ -217,56 +209,8 @@ func (c *Coordinator) Status(ctx context.Context, sweep string) ([]ReplicaStatus
 	return out, nil
 }
 
-func (c *Coordinator) state(ctx context.Context, sweep, replica string) (*protocol.ReplicaState, uint64, error) {
-	key, err := protocol.ReplicaKey(sweep, replica)
-	if err != nil {
-		return nil, 0, err
-	}
-	e, err := c.kv.Get(ctx, key)
-	if err != nil {
-		return nil, 0, fmt.Errorf("coordinator: replica %s: %w", replica, err)
-	}
-	st, err := protocol.DecodeReplicaState(e.Value())
-	if err != nil {
-		return nil, 0, fmt.Errorf("coordinator: replica %s: %w", replica, err)
-	}
-	return st, e.Revision(), nil
-}
-
-// setState moves a replica to a new state by compare-and-set, retrying on
-// conflicts; update returns false to leave the record alone.
-func (c *Coordinator) setState(ctx context.Context, sweep, replica string, update func(*protocol.ReplicaState) bool) (bool, error) {
-	key, _ := protocol.ReplicaKey(sweep, replica)
-	for try := 0; try < 10; try++ {
-		st, rev, err := c.state(ctx, sweep, replica)
-		if err != nil {
-			return false, err
-		}
-		next := *st
-		if !update(&next) {
-			return false, nil
-		}
-		next.Updated = time.Now().UTC()
-		if err := protocol.CheckTransition(*st, next); err != nil {
-			return false, err
-		}
-		b, err := protocol.Encode(&next)
-		if err != nil {
-			return false, err
-		}
-		if _, err := c.kv.Update(ctx, key, b, rev); err == nil {
-			return true, nil
-		}
-		// Someone wrote in between, or the read came from a replica of
-		// the bucket that lags behind: read again after a moment.
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(time.Duration(try+1) * 10 * time.Millisecond):
-		}
-	}
-	return false, fmt.Errorf("coordinator: replica %s: too many concurrent updates", replica)
-}
+// recs returns the store of the replica and sweep records.
+func (c *Coordinator) recs() *records.Store { return records.New(c.js, c.kv, c.sw) }
 
 // Resume re-enqueues every replica of the sweep that is not done and has
 // no task pending: failed and cancelled replicas become pending again.
@@ -277,23 +221,24 @@ func (c *Coordinator) Resume(ctx context.Context, sweep string) (int, error) {
 		return 0, err
 	}
 	c.markSweep(ctx, sweep, protocol.SweepRunning)
+	recs := c.recs()
 	n, err := forEachReplica(ctx, s, func(r *Replica) (bool, error) {
-		st, _, err := c.state(ctx, sweep, r.ID)
+		st, _, err := recs.Get(ctx, sweep, r.ID)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("coordinator: %w", err)
 		}
 		switch st.State {
 		case protocol.StateDone:
 			return false, nil
 		case protocol.StateFailed, protocol.StateCancelled:
-			if _, err := c.setState(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {
+			if _, err := recs.Update(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {
 				if x.State != protocol.StateFailed && x.State != protocol.StateCancelled {
 					return false
 				}
 				x.State, x.ErrorCode, x.Error = protocol.StatePending, protocol.CodeUnknown, ""
 				return true
 			}); err != nil {
-				return false, err
+				return false, fmt.Errorf("coordinator: %w", err)
 			}
 		}
 		// pending, running, preempted: re-publishing is a no-op while a
@@ -328,10 +273,14 @@ func (c *Coordinator) RequeuePreempted(ctx context.Context, sweep string) (int, 
 	if err != nil {
 		return 0, err
 	}
+	recs := c.recs()
 	return forEachReplica(ctx, s, func(r *Replica) (bool, error) {
-		st, _, err := c.state(ctx, sweep, r.ID)
-		if err != nil || st.State != protocol.StatePreempted {
-			return false, err
+		st, _, err := recs.Get(ctx, sweep, r.ID)
+		if err != nil {
+			return false, fmt.Errorf("coordinator: %w", err)
+		}
+		if st.State != protocol.StatePreempted {
+			return false, nil
 		}
 		subj, err := protocol.TaskSubject(c.cfg.Pool, sweep, r.ID)
 		if err != nil {
@@ -369,18 +318,23 @@ func (c *Coordinator) Cancel(ctx context.Context, sweep string) error {
 	if err := c.nc.Publish(subj, nil); err != nil {
 		return fmt.Errorf("coordinator: broadcast cancel: %w", err)
 	}
-	if err := c.tasks.Purge(ctx, jetstream.WithPurgeSubject(protocol.Prefix+".task."+c.cfg.Pool+"."+sweep+".>")); err != nil {
+	filter, err := protocol.SweepTaskFilter(c.cfg.Pool, sweep)
+	if err != nil {
+		return fmt.Errorf("coordinator: %w", err)
+	}
+	if err := c.tasks.Purge(ctx, jetstream.WithPurgeSubject(filter)); err != nil {
 		return fmt.Errorf("coordinator: purge tasks: %w", err)
 	}
+	recs := c.recs()
 	for _, r := range s.Replicas {
-		if _, err := c.setState(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {
+		if _, err := recs.Update(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {
 			if x.State.Terminal() {
 				return false
 			}
 			x.State, x.ErrorCode, x.Error = protocol.StateCancelled, protocol.CodeCancelled, "sweep cancelled"
 			return true
 		}); err != nil {
-			return err
+			return fmt.Errorf("coordinator: %w", err)
 		}
 	}
 	c.log.Info("sweep cancelled", "sweep", sweep)
@@ -390,22 +344,7 @@ func (c *Coordinator) Cancel(ctx context.Context, sweep string) error {
 // markSweep sets the status of the sweep's record (best effort: the record
 // is informational; replica records are the state that matters).
 func (c *Coordinator) markSweep(ctx context.Context, sweep string, status protocol.SweepStatus) {
-	key, err := protocol.SweepKey(sweep)
-	if err != nil {
-		return
-	}
-	e, err := c.sw.Get(ctx, key)
-	if err != nil {
-		return
-	}
-	rec, err := protocol.DecodeSweepRecord(e.Value())
-	if err != nil || rec.Status == status {
-		return
-	}
-	rec.Status = status
-	if b, err := protocol.Encode(rec); err == nil {
-		if _, err := c.sw.Update(ctx, key, b, e.Revision()); err != nil {
-			c.log.Warn("cannot update the sweep record", "sweep", sweep, "status", status, "error", err)
-		}
+	if _, err := c.recs().SetSweepStatus(ctx, sweep, status); err != nil {
+		c.log.Warn("cannot update the sweep record", "sweep", sweep, "status", status, "error", err)
 	}
 }

@@ -301,3 +301,70 @@ func ArtifactObject(sweep, replica, file string) (string, error) {
 func MsgID(sweep, replica string, attempt int, kind string, seq int64) string {
 	return sweep + "/" + replica + "/" + strconv.Itoa(attempt) + "/" + kind + "/" + strconv.FormatInt(seq, 10)
 }
+
+// SweepTaskFilter returns the filter subject of a sweep's tasks in a pool,
+// "hb.task.<pool>.<sweep>.>" (cancel purges them).
+func SweepTaskFilter(pool, sweep string) (string, error) {
+	if err := checkTokens("sweep task filter", "pool", pool, "sweep", sweep); err != nil {
+		return "", err
+	}
+	return Prefix + ".task." + pool + "." + sweep + ".>", nil
+}
+
+// CollectorConsumer returns the name of the durable consumer through which
+// coordinators collect a sweep's events, "collect-<sweep>".
+func CollectorConsumer(sweep string) (string, error) {
+	if err := checkTokens("collector consumer", "sweep", sweep); err != nil {
+		return "", err
+	}
+	return "collect-" + sweep, nil
+}
+
+// KVStream returns the name of the JetStream stream that holds a KV
+// bucket, "KV_<bucket>" (the bucket's name is a valid token).
+func KVStream(bucket string) (string, error) {
+	if err := checkTokens("kv stream", "bucket", bucket); err != nil {
+		return "", err
+	}
+	return "KV_" + bucket, nil
+}
+
+// KVKeySubject returns the subject under which a KV bucket stores a key,
+// "$KV.<bucket>.<key>". key is a KV key such as ReplicaKey returns: valid
+// tokens joined by dots.
+func KVKeySubject(bucket, key string) (string, error) {
+	if err := checkTokens("kv key subject", "bucket", bucket); err != nil {
+		return "", err
+	}
+	if key == "" {
+		return "", invalidf("kv key subject", "key is empty")
+	}
+	for part := range strings.SplitSeq(key, ".") {
+		if err := checkTokens("kv key subject", "key part", part); err != nil {
+			return "", err
+		}
+	}
+	return "$KV." + bucket + "." + key, nil
+}
+
+// StreamMsgGetSubject returns the JetStream API subject of a message get
+// that the stream's leader answers, "$JS.API.STREAM.MSG.GET.<stream>". KV
+// reads use direct gets ("$JS.API.DIRECT.GET"), which any replica of a
+// clustered stream may answer; this request is how a caller reads the
+// latest value.
+func StreamMsgGetSubject(stream string) (string, error) {
+	if err := checkTokens("stream message get subject", "stream", stream); err != nil {
+		return "", err
+	}
+	return "$JS.API.STREAM.MSG.GET." + stream, nil
+}
+
+// MaxDeliveriesAdvisory returns the subject of the advisory a server
+// publishes when a message of a stream's consumer runs out of deliveries,
+// "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>".
+func MaxDeliveriesAdvisory(stream, consumer string) (string, error) {
+	if err := checkTokens("max deliveries advisory", "stream", stream, "consumer", consumer); err != nil {
+		return "", err
+	}
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer, nil
+}

@@ -196,34 +196,19 @@ var fenceWait = 5 * time.Second
 //
 // On a clustered bucket a read may be served by a replica that lags behind
 // (KV buckets allow direct gets), and then shows a revision older than the
-// attempt's own last write. That is not a takeover: fence reads again until
-// the revision is at least its own, for up to fenceWait, and otherwise
-// returns an error (transient: the task is handed back).
+// attempt's own last write. That is not a takeover: fence reads until the
+// revision is at least its own (records.Store.ReadAtLeast), for up to
+// fenceWait, and otherwise returns an error matching records.ErrBehind
+// (transient: the task is handed back).
 func (a *attempt) fence(ctx context.Context) error {
-	deadline := time.Now().Add(fenceWait)
-	for {
-		cur, rev, err := a.w.stateOf(ctx, a.key)
-		if err != nil {
-			return err
-		}
-		switch {
-		case rev > a.rev || (rev == a.rev && (cur.Attempt != a.state.Attempt || cur.Worker != a.w.cfg.Name)):
-			return errStale
-		case rev == a.rev:
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("replica record at revision %d, behind this attempt's own write %d after %v", rev, a.rev, fenceWait)
-		}
-		if a.log != nil {
-			a.log.Debug("replica record read from a lagging replica; reading again", "revision", rev, "own", a.rev)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+	cur, rev, err := a.w.recs.ReadAtLeast(ctx, a.task.Sweep, a.task.Replica, a.rev, fenceWait)
+	if err != nil {
+		return err
 	}
+	if rev > a.rev || cur.Attempt != a.state.Attempt || cur.Worker != a.w.cfg.Name {
+		return errStale
+	}
+	return nil
 }
 
 // flushRows publishes the buffered trajectory rows as one chunk.
@@ -297,9 +282,9 @@ func (a *attempt) checkpoint(state protocol.State) error {
 	}
 	next := a.state
 	next.State, next.Step, next.Checkpoint = state, a.rep.Chain.Steps(), name
-	nrev, err := a.w.cas(ctx, a.key, &a.state, a.rev, next)
+	nrev, err := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next)
 	if err != nil {
-		if protocol.CodeOf(err) == protocol.CodeStale {
+		if superseded(err) {
 			return errStale
 		}
 		return err
@@ -342,7 +327,7 @@ func (a *attempt) fail(code protocol.Code, reason string) {
 			Code: code, Message: truncate(reason, 4096), Step: step})
 	next := a.state
 	next.State, next.ErrorCode, next.Error, next.Step = protocol.StateFailed, code, truncate(reason, 4096), step
-	if _, err := a.w.cas(ctx, a.key, &a.state, a.rev, next); err != nil {
+	if _, err := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next); err != nil {
 		a.log.Warn("cannot record the failure", "error", err)
 	}
 	_ = a.m.TermWithReason(truncate(reason, 1024))
@@ -442,8 +427,8 @@ func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 	} else {
 		next.State = protocol.StateDone
 	}
-	if _, err := a.w.cas(ctx, a.key, &a.state, a.rev, next); err != nil {
-		if protocol.CodeOf(err) == protocol.CodeStale {
+	if _, err := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next); err != nil {
+		if superseded(err) {
 			a.log.Warn("attempt superseded at the finish; its result is ignored")
 			return
 		}

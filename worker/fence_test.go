@@ -12,6 +12,7 @@ import (
 
 	"github.com/heatbath/heatbath/internal/embedded"
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/records"
 )
 
 // laggingKV serves the first lag reads of every key from a snapshot taken
@@ -33,8 +34,9 @@ func (k *laggingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntr
 
 // fenceSetup returns a real KV bucket on an in-process server holding one
 // replica record at revision 1 (pending), and the attempt "w" that claimed
-// it (revision 2).
-func fenceSetup(t *testing.T) (jetstream.KeyValue, *attempt, jetstream.KeyValueEntry) {
+// it (revision 2). use makes the attempt's worker read the bucket through
+// the given view of it.
+func fenceSetup(t *testing.T) (jetstream.KeyValue, *attempt, jetstream.KeyValueEntry, func(jetstream.KeyValue)) {
 	t.Helper()
 	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js")})
 	if err != nil {
@@ -75,18 +77,21 @@ func fenceSetup(t *testing.T) (jetstream.KeyValue, *attempt, jetstream.KeyValueE
 	old, _ := kv.Get(ctx, key)
 	claim := protocol.ReplicaState{State: protocol.StateRunning, Attempt: 1, Worker: "w", Steps: 100, Updated: time.Now()}
 	rev = put(claim, rev)
-	w := &Worker{cfg: Config{Name: "w"}, nc: nc}
-	a := &attempt{w: w, key: key, state: claim, rev: rev}
-	return kv, a, old
+	w := &Worker{cfg: Config{Name: "w"}, nc: nc, js: js}
+	task := &protocol.Task{Sweep: "s1", Replica: "r0000-00000000"}
+	a := &attempt{w: w, task: task, key: key, state: claim, rev: rev}
+	use := func(view jetstream.KeyValue) { w.recs = records.New(js, view, nil) }
+	use(kv)
+	return kv, a, old, use
 }
 
 // TestFenceWaitsForItsOwnWrite: a read that shows an older revision than
 // the attempt's own last write (a lagging replica) is not a takeover; the
 // fence reads again until it sees its write.
 func TestFenceWaitsForItsOwnWrite(t *testing.T) {
-	kv, a, old := fenceSetup(t)
+	kv, a, old, use := fenceSetup(t)
 	lagging := &laggingKV{KeyValue: kv, old: old, lag: 3}
-	a.w.kv = lagging
+	use(lagging)
 	if err := a.fence(context.Background()); err != nil {
 		t.Fatalf("fence: %v; want nil (the record is the attempt's own)", err)
 	}
@@ -98,14 +103,14 @@ func TestFenceWaitsForItsOwnWrite(t *testing.T) {
 // TestFenceSeesTakeover: a record written after the attempt's own write by
 // another attempt fences the attempt out, even behind a lagging read.
 func TestFenceSeesTakeover(t *testing.T) {
-	kv, a, old := fenceSetup(t)
+	kv, a, old, use := fenceSetup(t)
 	next := a.state
 	next.Attempt, next.Worker = 2, "other"
 	b, _ := protocol.Encode(&next)
 	if _, err := kv.Update(context.Background(), a.key, b, a.rev); err != nil {
 		t.Fatal(err)
 	}
-	a.w.kv = &laggingKV{KeyValue: kv, old: old, lag: 2}
+	use(&laggingKV{KeyValue: kv, old: old, lag: 2})
 	if err := a.fence(context.Background()); !errors.Is(err, errStale) {
 		t.Fatalf("fence: %v; want errStale", err)
 	}
@@ -114,29 +119,12 @@ func TestFenceSeesTakeover(t *testing.T) {
 // TestFenceGivesUpOnAReplicaThatStaysBehind: a read that never catches up
 // is an error (the task is handed back), not a takeover and not a pass.
 func TestFenceGivesUpOnAReplicaThatStaysBehind(t *testing.T) {
-	kv, a, old := fenceSetup(t)
-	a.w.kv = &laggingKV{KeyValue: kv, old: old, lag: 1 << 30}
+	kv, a, old, use := fenceSetup(t)
+	use(&laggingKV{KeyValue: kv, old: old, lag: 1 << 30})
 	defer func(d time.Duration) { fenceWait = d }(fenceWait)
 	fenceWait = 50 * time.Millisecond
 	err := a.fence(context.Background())
-	if err == nil || errors.Is(err, errStale) {
-		t.Fatalf("fence: %v; want an error that is not errStale", err)
-	}
-}
-
-// TestLeaderState reads the record through the stream leader's message
-// API and agrees with the bucket.
-func TestLeaderState(t *testing.T) {
-	kv, a, _ := fenceSetup(t)
-	st, rev, err := a.w.leaderState(context.Background(), a.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, _ := kv.Get(context.Background(), a.key)
-	if rev != e.Revision() || st.Attempt != 1 || st.Worker != "w" || st.State != protocol.StateRunning {
-		t.Errorf("leader read %+v at %d; bucket has revision %d", st, rev, e.Revision())
-	}
-	if _, _, err := a.w.leaderState(context.Background(), "s1.r9999-00000000"); err == nil {
-		t.Error("reading a missing key succeeded")
+	if !errors.Is(err, records.ErrBehind) || errors.Is(err, errStale) {
+		t.Fatalf("fence: %v; want records.ErrBehind, not errStale", err)
 	}
 }

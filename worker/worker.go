@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +29,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/records"
 )
 
 // Config configures a worker. The zero value of each field means its
@@ -58,7 +58,7 @@ type Worker struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
 	log  hclog.Logger
-	kv   jetstream.KeyValue
+	recs *records.Store
 	obs  jetstream.ObjectStore
 	cons jetstream.Consumer
 
@@ -119,7 +119,9 @@ func (w *Worker) bind(ctx context.Context) error {
 		var err error
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if w.cons, err = w.js.Consumer(cctx, protocol.StreamTasks, name); err == nil {
-			if w.kv, err = w.js.KeyValue(cctx, protocol.BucketReplicas); err == nil {
+			var kv jetstream.KeyValue
+			if kv, err = w.js.KeyValue(cctx, protocol.BucketReplicas); err == nil {
+				w.recs = records.New(w.js, kv, nil)
 				w.obs, err = w.js.ObjectStore(cctx, protocol.BucketArtifacts)
 			}
 		}
@@ -207,75 +209,12 @@ func (w *Worker) slot(ctx context.Context) {
 	}
 }
 
-// stateOf reads and decodes a replica record.
-func (w *Worker) stateOf(ctx context.Context, key string) (*protocol.ReplicaState, uint64, error) {
-	e, err := w.kv.Get(ctx, key)
-	if err != nil {
-		return nil, 0, err
-	}
-	st, err := protocol.DecodeReplicaState(e.Value())
-	if err != nil {
-		return nil, 0, err
-	}
-	return st, e.Revision(), nil
-}
-
-// leaderState reads a replica record from the leader of the bucket's
-// stream ($JS.API.STREAM.MSG.GET, which only the leader answers). KV reads
-// are direct gets that any replica of a clustered bucket may answer, and a
-// lagging one returns an older record; the leader's is the latest.
-func (w *Worker) leaderState(ctx context.Context, key string) (*protocol.ReplicaState, uint64, error) {
-	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + protocol.BucketReplicas + "." + key})
-	msg, err := w.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+protocol.BucketReplicas, req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s from the leader: %w", key, err)
-	}
-	var resp struct {
-		Message *struct {
-			Seq  uint64 `json:"seq"`
-			Data []byte `json:"data"`
-		} `json:"message"`
-		Error *struct {
-			Code        int    `json:"code"`
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, fmt.Errorf("read %s from the leader: %w", key, err)
-	}
-	if resp.Error != nil {
-		return nil, 0, fmt.Errorf("read %s from the leader: %s (%d)", key, resp.Error.Description, resp.Error.Code)
-	}
-	if resp.Message == nil {
-		return nil, 0, fmt.Errorf("read %s from the leader: empty response", key)
-	}
-	st, err := protocol.DecodeReplicaState(resp.Message.Data)
-	if err != nil {
-		return nil, 0, err
-	}
-	return st, resp.Message.Seq, nil
-}
-
-// cas writes next over the record at revision rev after checking the
-// transition; a stale or conflicting write is a *protocol.Error with
-// CodeStale.
-func (w *Worker) cas(ctx context.Context, key string, prev *protocol.ReplicaState, rev uint64, next protocol.ReplicaState) (uint64, error) {
-	next.Updated = time.Now().UTC()
-	if err := protocol.CheckTransition(*prev, next); err != nil {
-		return 0, err
-	}
-	b, err := protocol.Encode(&next)
-	if err != nil {
-		return 0, err
-	}
-	nrev, err := w.kv.Update(ctx, key, b, rev)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) || strings.Contains(err.Error(), "wrong last sequence") {
-			return 0, protocol.Errorf(protocol.CodeStale, "replica %s was updated by someone else", key)
-		}
-		return 0, err
-	}
-	return nrev, nil
+// superseded reports whether a write of a replica record failed because
+// the attempt has been superseded: the record moved on since the attempt
+// read it (records.ErrConflict), or the transition names an attempt that
+// is no longer the record's (protocol.CodeStale).
+func superseded(err error) bool {
+	return errors.Is(err, records.ErrConflict) || protocol.CodeOf(err) == protocol.CodeStale
 }
 
 func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}) {
@@ -292,9 +231,9 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 	}
 	opctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, rev, err := w.stateOf(opctx, key)
+	st, rev, err := w.recs.Get(opctx, task.Sweep, task.Replica)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if errors.Is(err, records.ErrNotFound) {
 			log.Error("task without a replica record; terminating it", "key", key)
 			_ = m.TermWithReason("no replica record")
 			return
@@ -307,7 +246,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 		// A plain read may come from a lagging replica of a clustered
 		// bucket and show a state that resume has since reset: ask the
 		// leader before dropping the task.
-		if st, rev, err = w.leaderState(opctx, key); err != nil {
+		if st, rev, err = w.recs.GetLeader(opctx, task.Sweep, task.Replica); err != nil {
 			log.Warn("cannot read replica record; retrying later", "error", err)
 			_ = m.NakWithDelay(2 * time.Second)
 			return
@@ -321,7 +260,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 	run := *st
 	run.State, run.Attempt, run.Worker, run.Steps = protocol.StateRunning, st.Attempt+1, w.cfg.Name, task.Config.Steps
 	run.ErrorCode, run.Error = protocol.CodeUnknown, ""
-	rev, err = w.cas(opctx, key, st, rev, run)
+	rev, err = w.recs.CompareAndSet(opctx, task.Sweep, task.Replica, st, rev, run)
 	if err != nil {
 		log.Warn("cannot claim replica; handing the task back", "error", err)
 		_ = m.NakWithDelay(time.Second)
@@ -343,13 +282,13 @@ func (w *Worker) poison(ctx context.Context, m jetstream.Msg, cause error) {
 	key, _ := protocol.ReplicaKey(sweep, replica)
 	opctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, rev, err := w.stateOf(opctx, key)
+	st, rev, err := w.recs.Get(opctx, sweep, replica)
 	if err != nil || st.State.Terminal() {
 		return
 	}
 	next := *st
 	next.State, next.ErrorCode, next.Error = protocol.StateFailed, protocol.CodeMalformed, truncate(cause.Error(), 4096)
-	if _, err := w.cas(opctx, key, st, rev, next); err != nil {
+	if _, err := w.recs.CompareAndSet(opctx, sweep, replica, st, rev, next); err != nil {
 		w.log.Warn("cannot mark the replica failed", "key", key, "error", err)
 	}
 	w.publish(opctx, sweep, replica, protocol.EventFailure, protocol.MsgID(sweep, replica, st.Attempt, "failure", 0),

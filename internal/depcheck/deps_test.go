@@ -28,8 +28,9 @@ var allowed = map[string]struct {
 	"charts":            {[]string{"ensemble", "rundir"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
 	"spec":              {[]string{"protocol"}, []string{"github.com/goccy/go-yaml"}},
 	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir"}, nil},
-	"worker":            {[]string{"protocol", "train", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
-	"coordinator":       {[]string{"protocol", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"records":           {[]string{"protocol"}, []string{"github.com/nats-io/nats.go/jetstream"}},
+	"worker":            {[]string{"protocol", "records", "train", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"coordinator":       {[]string{"protocol", "records", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"internal/pyclient": {nil, nil}, // imported by tests only
 	"internal/embedded": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
@@ -59,6 +60,8 @@ var forbidden = []struct {
 	{"charts", []string{"coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"charts draw what ensemble computed"},
 	{"cmd/heatbath", []string{"internal/testcluster", "internal/pyclient"}, "test support never ships in the binary"},
+	{"records", []string{"rundir", "train", "coordinator", "worker", "ensemble", "charts", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
+		"the record store is protocol over JetStream: no files, logging or CLI, and neither NATS edge"},
 	{"protocol", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "the wire format is a leaf"},
 	{"nn", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
 	{"sampler", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
