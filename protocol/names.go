@@ -195,6 +195,15 @@ func ReplicaEventFilter(sweep, replica string) (string, error) {
 	return Prefix + ".evt." + sweep + "." + replica + ".>", nil
 }
 
+// ProgressFilter returns the subject filter of the progress events of every
+// replica of a sweep, "hb.evt.<sweep>.*.progress".
+func ProgressFilter(sweep string) (string, error) {
+	if err := checkTokens("progress filter", "sweep", sweep); err != nil {
+		return "", err
+	}
+	return Prefix + ".evt." + sweep + ".*." + string(EventProgress), nil
+}
+
 // ParseEventSubject splits a subject made by EventSubject.
 func ParseEventSubject(subject string) (sweep, replica string, kind EventKind, err error) {
 	parts := strings.Split(subject, ".")
