@@ -257,13 +257,17 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 		_ = m.Ack()
 		return
 	}
-	run := *st
-	run.State, run.Attempt, run.Worker, run.Steps = protocol.StateRunning, st.Attempt+1, w.cfg.Name, task.Config.Steps
-	run.ErrorCode, run.Error = protocol.CodeUnknown, ""
+	// The new attempt counts how the previous one ended; after
+	// protocol.MaxBadAttempts crashes or errors the replica fails instead.
+	run := protocol.NextAttempt(*st, w.cfg.Name, task.Config.Steps)
 	rev, err = w.recs.CompareAndSet(opctx, task.Sweep, task.Replica, st, rev, run)
 	if err != nil {
 		log.Warn("cannot claim replica; handing the task back", "error", err)
 		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	if run.State == protocol.StateFailed {
+		w.giveUp(m, task, run)
 		return
 	}
 	a := &attempt{w: w, m: m, task: task, key: key, state: run, rev: rev, log: log.With("attempt", run.Attempt), tail: tail}
