@@ -88,8 +88,8 @@ func Encode(m Message) ([]byte, error) {
 //  3. decodes strictly, rejecting unknown fields and values of the wrong
 //     type with CodeMalformed;
 //  4. normalizes: empty arrays and objects become nil (so that absent,
-//     null and empty decode alike), times become UTC, Result.Summary is
-//     compacted;
+//     null and empty decode alike), times become UTC, the retired
+//     Result.Summary is compacted;
 //  5. calls Validate, whose errors have CodeInvalid.
 //
 // The error is always an *Error; when it is not nil the message is nil.

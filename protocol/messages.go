@@ -285,9 +285,15 @@ type Result struct {
 	Worker  string `json:"worker"`
 	// Status is ResultDone or ResultDiverged.
 	Status ResultStatus `json:"status"`
-	// Summary is the replica's result.json, a JSON object (docs/formats.md).
-	// Decoding compacts it.
-	Summary json.RawMessage `json:"summary"`
+	// Summary is retired: workers before it was retired sent the
+	// replica's result.json here, which also travels among the files and
+	// which nothing read. It is no longer sent; it is accepted (a JSON
+	// object, compacted) so that such results, kept in the events stream
+	// and replayed by collectors, still decode under protocol version 2.
+	// Remove it with the next version bump.
+	//
+	// Deprecated: the result.json among Files or Artifacts is the summary.
+	Summary json.RawMessage `json:"summary,omitempty"`
 	// Artifacts lists the replica's files in the object store, with
 	// distinct names and distinct files.
 	Artifacts []ObjectRef `json:"artifacts,omitempty"`
@@ -335,8 +341,10 @@ func (m *Result) Validate() error {
 	if !m.Status.Valid() {
 		return invalidf(what, "status %s is not %q or %q", quote(string(m.Status)), ResultDone, ResultDiverged)
 	}
-	if err := checkObjectJSON(what, "summary", m.Summary); err != nil {
-		return err
+	if m.Summary != nil {
+		if err := checkObjectJSON(what, "summary", m.Summary); err != nil {
+			return err
+		}
 	}
 	names := make(map[string]bool, len(m.Artifacts))
 	files := make(map[string]bool, len(m.Artifacts))

@@ -126,7 +126,6 @@ func invalidCases() []invalidCase {
 		resultCase("worker", `worker "w.1" is not a valid token`, func(m *Result) { m.Worker = "w.1" }),
 		resultCase("status empty", `status "" is not "done" or "diverged"`, func(m *Result) { m.Status = "" }),
 		resultCase("status failed", `status "failed" is not "done" or "diverged"`, func(m *Result) { m.Status = "failed" }),
-		resultCase("summary missing", `summary is not a JSON object`, func(m *Result) { m.Summary = nil }),
 		resultCase("summary null", `summary is not a JSON object`, func(m *Result) { m.Summary = json.RawMessage(`null`) }),
 		resultCase("summary array", `summary is not a JSON object`, func(m *Result) { m.Summary = json.RawMessage(`[1]`) }),
 		resultCase("summary broken", `summary is not a JSON object`, func(m *Result) { m.Summary = json.RawMessage(`{"a":`) }),
