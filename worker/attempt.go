@@ -39,6 +39,10 @@ type attempt struct {
 	ckptStep       int64
 	// tail is the slot's token for publishing a result (see finish).
 	tail chan struct{}
+	// hb keeps the delivery alive through blocking calls; ackWait is the
+	// consumer's (set by run when zero).
+	hb      *keeper
+	ackWait time.Duration
 }
 
 // progressInterval thins progress events in time: at most one per second
@@ -52,16 +56,32 @@ const chunkTime = 200 * time.Millisecond
 // errStale means the attempt was superseded: drop everything.
 var errStale = errors.New("worker: attempt superseded")
 
+// opctx returns the context of one NATS operation: opTimeout, well below
+// the ack wait.
 func (a *attempt) opctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 30*time.Second)
+	return context.WithTimeout(context.Background(), a.opTimeout())
 }
 
+// run runs the attempt to its end. Heartbeats go on until the task is
+// acknowledged, handed back or dropped, through every blocking call.
 func (a *attempt) run(ctx context.Context) {
+	if a.ackWait <= 0 {
+		a.ackWait = a.w.ackWait()
+	}
+	a.hb = newKeeper(a.m, a.heartbeat(), a.ackWait)
+	if !a.chain(ctx) {
+		a.hb.stop()
+	}
+}
+
+// chain runs the chain; it returns true when the result is being published
+// (finish), which then stops the heartbeats.
+func (a *attempt) chain(ctx context.Context) bool {
 	t := a.task
 	rep, err := train.Build(t.Config)
 	if err != nil {
 		a.fail(protocol.CodeInvalidConfig, err.Error())
-		return
+		return false
 	}
 	rep.ID = t.Replica // into the parameter files' metadata
 	a.rep = rep
@@ -70,7 +90,7 @@ func (a *attempt) run(ctx context.Context) {
 			a.log.Warn("cannot restore the checkpoint; starting from step 0", "error", err)
 			if rep, err = train.Build(t.Config); err != nil {
 				a.fail(protocol.CodeInvalidConfig, err.Error())
-				return
+				return false
 			}
 			rep.ID = t.Replica
 			a.rep = rep
@@ -110,12 +130,12 @@ func (a *attempt) run(ctx context.Context) {
 	for !a.rep.Done() {
 		if ctx.Err() != nil {
 			a.preempt()
-			return
+			return false
 		}
 		if _, ok := a.w.cancelled.Load(t.Sweep); ok {
 			a.log.Info("sweep cancelled; abandoning the replica")
 			_ = a.m.TermWithReason("sweep cancelled")
-			return
+			return false
 		}
 		next := a.rep.Chain.Steps() + chunk
 		if t.CheckpointEvery > 0 {
@@ -124,7 +144,7 @@ func (a *attempt) run(ctx context.Context) {
 		t0 := time.Now()
 		if err := a.rep.RunUntil(next, collect); err != nil {
 			a.fail(protocol.CodeInternal, err.Error())
-			return
+			return false
 		}
 		switch el := time.Since(t0); {
 		case el < chunkTime/4 && chunk < 1<<30:
@@ -132,35 +152,43 @@ func (a *attempt) run(ctx context.Context) {
 		case el > chunkTime && chunk > 1:
 			chunk /= 2
 		}
+		a.hb.beatIfDue()
 		n := a.rep.Chain.Steps()
 		if len(a.rows) >= chunkRows {
 			if err := a.flushRows(); err != nil {
-				a.transient(err)
-				return
+				if !errors.Is(err, errUnavailable) {
+					a.transient(err)
+					return false
+				}
+				// The rows stay buffered and go with the next flush.
+				a.log.Warn("events stream unavailable; keeping the trajectory rows for later", "rows", len(a.rows), "error", err)
 			}
 		}
 		if n-lastProgStep >= progEvery && time.Since(a.lastProg) >= progressInterval && !a.rep.Done() {
 			a.progress()
 			a.lastProg, lastProgStep = time.Now(), n
 		}
-		if time.Since(a.lastBeat) >= a.heartbeat() {
-			_ = a.m.InProgress()
-			a.lastBeat = time.Now()
-		}
+		a.hb.beatIfDue()
 		due := (t.CheckpointEvery > 0 && n-a.ckptStep >= t.CheckpointEvery) ||
 			(t.CheckpointSeconds > 0 && time.Since(a.lastCkpt).Seconds() >= t.CheckpointSeconds)
 		if due && !a.rep.Done() {
 			if err := a.checkpoint(protocol.StateRunning); err != nil {
 				if errors.Is(err, errStale) {
 					a.log.Warn("attempt superseded; dropping it")
-					return
+					return false
 				}
-				a.transient(err)
-				return
+				if !errors.Is(err, errUnavailable) && !leaderless(err) {
+					a.transient(err)
+					return false
+				}
+				// A periodic checkpoint is an insurance, not a duty: the
+				// chain goes on and the next one is due in one period.
+				a.log.Warn("checkpoint skipped: the cluster is unavailable", "step", n, "error", err)
+				a.ckptStep, a.lastCkpt = n, time.Now()
 			}
 		}
 	}
-	a.finish()
+	return a.finish()
 }
 
 func (a *attempt) heartbeat() time.Duration {
@@ -171,9 +199,11 @@ func (a *attempt) heartbeat() time.Duration {
 }
 
 func (a *attempt) restore() error {
-	ctx, cancel := a.opctx()
-	defer cancel()
-	b, err := a.w.obs.GetBytes(ctx, a.state.Checkpoint)
+	var b []byte
+	err := a.retry(context.Background(), "read checkpoint", func(ctx context.Context) (err error) {
+		b, err = a.w.obs.GetBytes(ctx, a.state.Checkpoint)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -216,18 +246,18 @@ func (a *attempt) flushRows() error {
 		return nil
 	}
 	t := a.task
-	ctx, cancel := a.opctx()
-	defer cancel()
 	first := int64(a.rows[0][0])
 	// The chunk id is keyed by its first step, so that a resumed attempt's
 	// re-sent rows and a retried publish are recognised as duplicates.
 	id := protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventTraj), first)
-	err := a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventTraj, id, &protocol.TrajChunk{
+	chunk := &protocol.TrajChunk{
 		Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Seq: a.seq,
 		After: a.after, Columns: a.rep.Columns(), Rows: a.rows,
-	})
-	if err != nil {
-		return fmt.Errorf("publish trajectory chunk: %w", err)
+	}
+	if err := a.retry(context.Background(), "publish trajectory chunk", func(ctx context.Context) error {
+		return a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventTraj, id, chunk)
+	}); err != nil {
+		return err
 	}
 	a.seq++
 	a.rows = a.rows[:0]
@@ -244,7 +274,11 @@ func (a *attempt) progress() {
 			metrics[k] = v
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Progress is not retried: the next one replaces it. Heartbeats go on
+	// while it waits.
+	release := a.hb.hold()
+	defer release()
+	ctx, cancel := a.opctx()
 	defer cancel()
 	step := max(a.rep.Chain.Steps(), 1)
 	id := protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventProgress), step)
@@ -259,6 +293,8 @@ func (a *attempt) progress() {
 // checkpoint flushes the trajectory, stores the replica's state and
 // records it in the replica's KV record (state running, or preempted).
 func (a *attempt) checkpoint(state protocol.State) error {
+	release := a.hb.hold()
+	defer release()
 	if err := a.flushRows(); err != nil {
 		return err
 	}
@@ -268,20 +304,24 @@ func (a *attempt) checkpoint(state protocol.State) error {
 		return err
 	}
 	name, _ := protocol.CheckpointObject(t.Sweep, t.Replica)
-	ctx, cancel := a.opctx()
-	defer cancel()
 	// Fence first: a superseded attempt must not overwrite the newer
 	// attempt's checkpoint.
-	if err := a.fence(ctx); err != nil {
+	fctx, fcancel := a.opctx()
+	err = a.fence(fctx)
+	fcancel()
+	if err != nil {
 		return err
 	}
 	data := append([]byte(t.SpecHash+"\n"), body...)
-	if _, err := a.w.obs.PutBytes(ctx, name, data); err != nil {
-		return fmt.Errorf("store checkpoint: %w", err)
+	if err := a.retry(context.Background(), "store checkpoint", func(ctx context.Context) error {
+		_, err := a.w.obs.PutBytes(ctx, name, data)
+		return err
+	}); err != nil {
+		return err
 	}
 	next := a.state
 	next.State, next.Step, next.Checkpoint = state, a.rep.Chain.Steps(), name
-	nrev, err := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next)
+	nrev, err := a.setRecord(next)
 	if err != nil {
 		if superseded(err) {
 			return errStale
@@ -300,13 +340,40 @@ func (a *attempt) preempt() {
 	} else {
 		a.log.Info("checkpointed and handed back", "step", a.state.Step)
 	}
-	_ = a.m.NakWithDelay(0)
+	a.nak(0)
 }
 
-// transient hands the task back after a NATS error; it will be retried.
+// nak hands the delivery back, unless it may have expired: the server
+// then redelivers it anyway, and a nak of an expired copy would only add a
+// delivery.
+func (a *attempt) nak(delay time.Duration) {
+	if a.hb != nil && a.hb.expired() {
+		a.log.Warn("delivery expired; not handing it back (the server redelivers it)")
+		return
+	}
+	_ = a.m.NakWithDelay(delay)
+}
+
+// transient hands the task back after an error; it will be retried. The
+// replica's record says how the attempt ended (preempted, with an error
+// code unless the cluster was unavailable), so that the next attempt
+// counts it (protocol.NextAttempt); if the record cannot be written, the
+// next attempt counts this one as lost.
 func (a *attempt) transient(err error) {
 	a.log.Warn("attempt interrupted by an error; handing the task back", "error", err)
-	_ = a.m.NakWithDelay(2 * time.Second)
+	next := a.state
+	next.State, next.Error = protocol.StatePreempted, truncate(err.Error(), 4096)
+	if !errors.Is(err, errUnavailable) && !leaderless(err) {
+		next.ErrorCode = protocol.CodeInternal
+	}
+	ctx, cancel := a.opctx()
+	defer cancel()
+	if nrev, cerr := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next); cerr != nil {
+		a.log.Debug("cannot record the hand-back", "error", cerr)
+	} else {
+		a.state, a.rev = next, nrev
+	}
+	a.nak(2 * time.Second)
 }
 
 // fail records a deterministic failure: the replica is failed with the
@@ -314,19 +381,25 @@ func (a *attempt) transient(err error) {
 func (a *attempt) fail(code protocol.Code, reason string) {
 	t := a.task
 	a.log.Error("replica failed", "code", code, "reason", reason)
-	ctx, cancel := a.opctx()
-	defer cancel()
+	if a.hb != nil {
+		release := a.hb.hold()
+		defer release()
+	}
 	step := int64(0)
 	if a.rep != nil {
 		step = a.rep.Chain.Steps()
 	}
-	_ = a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventFailure,
-		protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventFailure), 0),
-		&protocol.Failure{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
-			Code: code, Message: truncate(reason, 4096), Step: step})
+	if err := a.retry(context.Background(), "publish failure", func(ctx context.Context) error {
+		return a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventFailure,
+			protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventFailure), 0),
+			&protocol.Failure{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
+				Code: code, Message: truncate(reason, 4096), Step: step})
+	}); err != nil {
+		a.log.Warn("failure event lost", "error", err)
+	}
 	next := a.state
 	next.State, next.ErrorCode, next.Error, next.Step = protocol.StateFailed, code, truncate(reason, 4096), step
-	if _, err := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next); err != nil {
+	if _, err := a.setRecord(next); err != nil {
 		a.log.Warn("cannot record the failure", "error", err)
 	}
 	_ = a.m.TermWithReason(truncate(reason, 1024))
@@ -352,34 +425,43 @@ func artifactOrder(files map[string][]byte) []string {
 // divergence as its reason); then it acknowledges the task. Publishing is
 // waiting on the server (fsynced writes and round trips, a few ms), so it
 // runs on its own goroutine beside the slot's next chain, one replica at a
-// time per slot; Worker.Run waits for it.
-func (a *attempt) finish() {
+// time per slot; Worker.Run waits for it. It returns whether the
+// publication started (it then stops the heartbeats when it ends).
+func (a *attempt) finish() bool {
 	res := a.rep.Result()
 	files, err := a.rep.Artifacts(res)
 	if err != nil {
 		a.fail(protocol.CodeInternal, err.Error())
-		return
+		return false
 	}
+	// Heartbeats go on while the slot waits for its previous result.
+	release := a.hb.hold()
 	a.tail <- struct{}{}
 	a.w.finishing.Add(1)
 	go func() {
 		defer func() {
+			release()
+			a.hb.stop()
 			<-a.tail
 			a.w.finishing.Done()
 		}()
 		a.publishResult(res, files)
 	}()
+	return true
 }
 
+// publishResult publishes the replica's result and records it. Every step
+// is retried through a leader election (retry), with heartbeats held.
 func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 	t := a.task
 	if err := a.flushRows(); err != nil {
 		a.transient(err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := a.fence(ctx); err != nil {
+	fctx, fcancel := a.opctx()
+	err := a.fence(fctx)
+	fcancel()
+	if err != nil {
 		if errors.Is(err, errStale) {
 			a.log.Warn("attempt superseded before its result; dropping it")
 			return
@@ -399,9 +481,12 @@ func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 			continue
 		}
 		obj, _ := protocol.ArtifactObject(t.Sweep, t.Replica, name)
-		info, err := a.w.obs.PutBytes(ctx, obj, files[name])
-		if err != nil {
-			a.transient(fmt.Errorf("store %s: %w", name, err))
+		var info *jetstream.ObjectInfo
+		if err := a.retry(context.Background(), "store "+name, func(ctx context.Context) (err error) {
+			info, err = a.w.obs.PutBytes(ctx, obj, files[name])
+			return err
+		}); err != nil {
+			a.transient(err)
 			return
 		}
 		refs = append(refs, protocol.ObjectRef{Name: obj, File: name, Digest: info.Digest, Size: int64(info.Size)})
@@ -410,14 +495,19 @@ func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 	if res.Status == "diverged" {
 		status = protocol.ResultDiverged
 	}
-	err := a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventResult,
-		protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventResult), 0),
-		&protocol.Result{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
-			Status: status, Artifacts: refs, Files: inline})
-	if err != nil {
-		a.transient(fmt.Errorf("publish result: %w", err))
+	// The result's message id makes a retried publish a duplicate that the
+	// stream drops: one result event per attempt.
+	if err := a.retry(context.Background(), "publish result", func(ctx context.Context) error {
+		return a.w.publish(ctx, t.Sweep, t.Replica, protocol.EventResult,
+			protocol.MsgID(t.Sweep, t.Replica, a.state.Attempt, string(protocol.EventResult), 0),
+			&protocol.Result{Sweep: t.Sweep, Replica: t.Replica, Attempt: a.state.Attempt, Worker: a.w.cfg.Name,
+				Status: status, Artifacts: refs, Files: inline})
+	}); err != nil {
+		a.transient(err)
 		return
 	}
+	ctx, cancel := a.opctx()
+	defer cancel()
 	next := a.state
 	next.Step = a.rep.Chain.Steps()
 	if status == protocol.ResultDiverged {
@@ -425,7 +515,7 @@ func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 	} else {
 		next.State = protocol.StateDone
 	}
-	if _, err := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next); err != nil {
+	if _, err := a.setRecord(next); err != nil {
 		if superseded(err) {
 			a.log.Warn("attempt superseded at the finish; its result is ignored")
 			return
@@ -433,10 +523,30 @@ func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 		a.transient(err)
 		return
 	}
-	if status == protocol.ResultDiverged {
+	if a.hb.expired() {
+		// The record says done: a redelivery drops the task.
+		a.log.Warn("delivery expired before the final ack; a redelivery will find the replica done")
+	} else if status == protocol.ResultDiverged {
 		_ = a.m.TermWithReason(truncate(res.Error, 1024))
 	} else if err := a.m.DoubleAck(ctx); err != nil {
 		a.log.Warn("final ack not confirmed; a redelivery will find the replica done", "error", err)
 	}
 	a.log.Info("replica finished", "status", status, "steps", next.Step)
+}
+
+// giveUp ends a replica whose record protocol.NextAttempt failed (too many
+// attempts lost or ended in errors; the record is already written): it
+// publishes the failure event and terminates the task.
+func (w *Worker) giveUp(m jetstream.Msg, task *protocol.Task, st protocol.ReplicaState) {
+	w.log.Error("replica failed: too many attempts ended without finishing", "sweep", task.Sweep, "replica", task.Replica,
+		"lost", st.Lost, "errors", st.Errors, "reason", st.Error)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.publish(ctx, task.Sweep, task.Replica, protocol.EventFailure,
+		protocol.MsgID(task.Sweep, task.Replica, st.Attempt, string(protocol.EventFailure), 0),
+		&protocol.Failure{Sweep: task.Sweep, Replica: task.Replica, Attempt: max(st.Attempt, 1), Worker: w.cfg.Name,
+			Code: st.ErrorCode, Message: st.Error, Step: st.Step}); err != nil {
+		w.log.Warn("failure event lost", "error", err)
+	}
+	_ = m.TermWithReason(truncate(st.Error, 1024))
 }
