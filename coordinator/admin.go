@@ -140,10 +140,6 @@ type Deleted struct {
 	SweepRecord bool `json:"sweep_record"`
 }
 
-// collectorConsumer is the name of a sweep's durable collector consumer
-// (as Collect names it).
-func collectorConsumer(sweep string) string { return "collect-" + sweep }
-
 // Delete removes a finished or cancelled sweep from the server: its events
 // (the EVENTS stream purged by the sweep's subject filter), its durable
 // collector consumer, its objects (checkpoints, replica files and
@@ -205,11 +201,12 @@ func (c *Coordinator) Delete(ctx context.Context, sweep string) (*Deleted, error
 	if err := c.evts.Purge(ctx, jetstream.WithPurgeSubject(efilter)); err != nil {
 		return nil, fmt.Errorf("coordinator: purge events %s: %w", efilter, err)
 	}
-	switch err := c.js.DeleteConsumer(ctx, protocol.StreamEvents, collectorConsumer(sweep)); {
+	durable, _ := protocol.CollectorConsumer(sweep)
+	switch err := c.js.DeleteConsumer(ctx, protocol.StreamEvents, durable); {
 	case err == nil:
 		d.Consumer = true
 	case !errors.Is(err, jetstream.ErrConsumerNotFound):
-		return nil, fmt.Errorf("coordinator: delete consumer %s: %w", collectorConsumer(sweep), err)
+		return nil, fmt.Errorf("coordinator: delete consumer %s: %w", durable, err)
 	}
 	for _, name := range objects {
 		if err := c.obs.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
