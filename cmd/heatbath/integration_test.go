@@ -87,7 +87,9 @@ type cluster struct {
 func startServer(t testing.TB, listen bool) *cluster {
 	t.Helper()
 	dir := t.TempDir()
-	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(dir, "js"), Listen: listen, Port: -1, SyncAlways: true})
+	// A listening test server takes subprocess workers without credentials;
+	// auth_test.go covers the credentials.
+	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(dir, "js"), Listen: listen, Insecure: listen, Port: -1, SyncAlways: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/heatbath/heatbath/coordinator"
 	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/worker"
@@ -35,7 +37,10 @@ func runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "run directory (default runs/<sweep id>)"},
 			&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "chains run at once"},
-			&cli.StringFlag{Name: "listen", Usage: "also accept remote workers on this address (host:port); default in-process only"},
+			&cli.StringFlag{Name: "listen", Usage: "also accept remote workers on this address (host:port), with generated credentials printed at start; default in-process only"},
+			&cli.StringFlag{Name: "listen-tls-cert", Usage: "with --listen: TLS certificate (PEM) remote clients must connect with"},
+			&cli.StringFlag{Name: "listen-tls-key", Usage: "with --listen: key of --listen-tls-cert (PEM)"},
+			&cli.BoolFlag{Name: "insecure", Usage: "with --listen: accept remote clients without credentials, with every right on the sweep's streams"},
 			&cli.BoolFlag{Name: "no-sync", Usage: "do not fsync every JetStream write (faster, loses acknowledged data on a power cut)"},
 			&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
 			forceFlag,
@@ -82,6 +87,7 @@ func runAction(c *cli.Context) error {
 	defer releaseRunDir(lock, log)
 	sum, err := runEmbedded(c.Context, sw, out, embeddedOptions{
 		workers: c.Int("workers"), listen: c.String("listen"), sync: !c.Bool("no-sync"),
+		listenTLSCert: c.String("listen-tls-cert"), listenTLSKey: c.String("listen-tls-key"), insecure: c.Bool("insecure"),
 		quiet: c.Bool("quiet"), log: log,
 	})
 	if err != nil {
@@ -99,6 +105,11 @@ type embeddedOptions struct {
 	// submitted, if set, is called once the sweep is submitted (for
 	// benchmarks that time the pipeline without server start-up).
 	submitted func()
+
+	// listenTLSCert and listenTLSKey serve TLS to remote clients;
+	// insecure lets them in without credentials.
+	listenTLSCert, listenTLSKey string
+	insecure                    bool
 }
 
 // runEmbedded runs a sweep on an in-process server with local workers.
@@ -113,6 +124,9 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 			return nil, fmt.Errorf("--listen: %w", err)
 		}
 		eo.Listen, eo.Host, eo.Port = true, host, port
+		eo.TLSCert, eo.TLSKey, eo.Insecure = o.listenTLSCert, o.listenTLSKey, o.insecure
+	} else if o.listenTLSCert != "" || o.listenTLSKey != "" || o.insecure {
+		return nil, usageErrorf("run: --listen-tls-cert, --listen-tls-key and --insecure need --listen")
 	}
 	srv, err := embedded.Start(eo)
 	if err != nil {
@@ -120,7 +134,7 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 	}
 	defer srv.Stop()
 	if o.listen != "" {
-		o.log.Info("embedded NATS server accepts remote workers", "url", srv.ClientURL())
+		announceListen(os.Stderr, srv, o.log)
 	}
 	cnc, err := srv.Connect()
 	if err != nil {
@@ -220,4 +234,17 @@ func splitHostPort(s string) (string, int, error) {
 		return "", 0, fmt.Errorf("%q: bad port", s)
 	}
 	return host, port, nil
+}
+
+// announceListen tells how remote clients reach a listening embedded
+// server: the worker command line with its credentials and the observer's
+// credentials, or a warning when it accepts anyone.
+func announceListen(w io.Writer, srv *embedded.Server, log hclog.Logger) {
+	if _, ok := srv.Credential(protocol.RoleWorker); !ok {
+		log.Warn("embedded NATS server accepts clients without credentials (--insecure): anyone who can reach it can read, purge or delete the sweep's streams", "url", srv.RemoteURL())
+	}
+	fmt.Fprintf(w, "remote workers: %s\n", srv.WorkerCommand())
+	if oc, ok := srv.Credential(protocol.RoleObserver); ok {
+		fmt.Fprintf(w, "read-only observers: --nats %s --user %s --password %s\n", srv.RemoteURL(), oc.User, oc.Password)
+	}
 }

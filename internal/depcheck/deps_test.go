@@ -32,7 +32,7 @@ var allowed = map[string]struct {
 	"worker":            {[]string{"protocol", "records", "train", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"coordinator":       {[]string{"protocol", "records", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"internal/pyclient": {nil, nil}, // imported by tests only
-	"internal/embedded": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"internal/embedded": {[]string{"protocol"}, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/jwt/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
 	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
 	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded"},
