@@ -39,9 +39,12 @@ const (
 
 // Permissions lists the subjects a client may publish to and subscribe to,
 // with NATS wildcards. A nil Publish or Subscribe list allows every subject.
+// PublishDeny states the dangerous subjects again as denials (a denial wins
+// over an allow), so that a wider allow added later cannot open them.
 type Permissions struct {
-	Publish   []string
-	Subscribe []string
+	Publish     []string
+	PublishDeny []string
+	Subscribe   []string
 }
 
 // The JetStream API and its subject prefixes (nats.go's and nats-server's
@@ -56,6 +59,11 @@ const (
 	jsStreamList       = jsAPI + "STREAM.LIST"
 	jsStreamInfo       = jsAPI + "STREAM.INFO."       // + stream
 	jsStreamPurge      = jsAPI + "STREAM.PURGE."      // + stream
+	jsStreamCreate     = jsAPI + "STREAM.CREATE."     // + stream
+	jsStreamUpdate     = jsAPI + "STREAM.UPDATE."     // + stream
+	jsStreamDelete     = jsAPI + "STREAM.DELETE."     // + stream
+	jsStreamMsgDelete  = jsAPI + "STREAM.MSG.DELETE." // + stream
+	jsDurableCreate    = jsAPI + "CONSUMER.DURABLE.CREATE."
 	jsStreamMsgGet     = jsAPI + "STREAM.MSG.GET."    // + stream (leader read)
 	jsDirectGet        = jsAPI + "DIRECT.GET."        // + stream [+ "." + subject]
 	jsConsumerCreate   = jsAPI + "CONSUMER.CREATE."   // + stream [+ "." + name [+ "." + filter]]
@@ -71,6 +79,8 @@ const (
 	kvStreamPrefix     = "KV_"
 	objStreamPrefix    = "OBJ_"
 	inboxSubjects      = "_INBOX.>"
+	controlSubjects    = Prefix + ".ctl.>"
+	everySubject       = Prefix + ".>"
 	permAnyToken       = "*"
 	permAnyTokens      = ">"
 	permSubjectsJoiner = "."
@@ -141,7 +151,6 @@ func workerPermissions(pools []string) (Permissions, error) {
 	objects := objStreamPrefix + BucketArtifacts
 	pub := []string{
 		jsAccountInfo,
-		jsStreamNames,
 		jsStreamInfo + StreamTasks,
 		jsStreamInfo + StreamEvents,
 	}
@@ -168,7 +177,26 @@ func workerPermissions(pools []string) (Permissions, error) {
 		jsStreamPurge+objects,
 		permJoin(jsConsumerDelete+objects, permAnyToken))
 	pub = append(pub, orderedConsumers(objects)...)
-	return Permissions{Publish: pub, Subscribe: []string{inboxSubjects, CancelFilter}}, nil
+	deny := append(changeStreams(),
+		TaskSubjects, controlSubjects,
+		jsStreamPurge+StreamTasks, jsStreamPurge+StreamEvents, jsStreamPurge+replicas, jsStreamPurge+sweeps,
+		jsConsumerCreate+StreamTasks, permJoin(jsConsumerCreate+StreamTasks, permAnyTokens),
+		permJoin(jsConsumerDelete+StreamTasks, permAnyTokens),
+		permJoin(kvSubjectPrefix+BucketSweeps, permAnyTokens))
+	return Permissions{Publish: pub, PublishDeny: deny, Subscribe: []string{inboxSubjects, CancelFilter}}, nil
+}
+
+// changeStreams returns the subjects that create, edit or delete a stream,
+// delete one of its messages or create a durable consumer the legacy way:
+// no client but the coordinator may.
+func changeStreams() []string {
+	return []string{
+		jsStreamCreate + permAnyTokens,
+		jsStreamUpdate + permAnyTokens,
+		jsStreamDelete + permAnyTokens,
+		jsStreamMsgDelete + permAnyTokens,
+		jsDurableCreate + permAnyTokens,
+	}
 }
 
 func observerPermissions() Permissions {
@@ -192,5 +220,11 @@ func observerPermissions() Permissions {
 			pub = append(pub, permJoin(jsConsumerDelete+s, permAnyToken))
 		}
 	}
-	return Permissions{Publish: pub, Subscribe: []string{inboxSubjects}}
+	deny := append(changeStreams(),
+		everySubject, kvSubjectPrefix+permAnyTokens, objSubjectPrefix+permAnyTokens, jsAckPrefix+permAnyTokens,
+		jsStreamPurge+permAnyTokens,
+		jsConsumerCreate+StreamTasks, permJoin(jsConsumerCreate+StreamTasks, permAnyTokens),
+		permJoin(jsConsumerMsgNext+StreamTasks, permAnyTokens),
+		permJoin(jsConsumerDelete+StreamEvents, permAnyTokens), permJoin(jsConsumerDelete+StreamTasks, permAnyTokens))
+	return Permissions{Publish: pub, PublishDeny: deny, Subscribe: []string{inboxSubjects}}
 }

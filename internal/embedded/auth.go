@@ -61,7 +61,7 @@ func serverPermissions(p protocol.Permissions) *server.Permissions {
 	}
 	sp := &server.Permissions{}
 	if p.Publish != nil {
-		sp.Publish = &server.SubjectPermission{Allow: append([]string(nil), p.Publish...)}
+		sp.Publish = &server.SubjectPermission{Allow: append([]string(nil), p.Publish...), Deny: append([]string(nil), p.PublishDeny...)}
 	}
 	if p.Subscribe != nil {
 		sp.Subscribe = &server.SubjectPermission{Allow: append([]string(nil), p.Subscribe...)}
