@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -310,5 +311,50 @@ func TestListenRemoteWorkerWithPrintedCredentials(t *testing.T) {
 	}
 	if _, err := admin.Consumer(ctx, protocol.StreamTasks, consumer); err != nil {
 		t.Errorf("task consumer after the denied requests: %v", err)
+	}
+}
+
+// TestRunListenFlagsNeedListen: the TLS and --insecure flags without
+// --listen are a usage error, given before the run directory is made.
+func TestRunListenFlagsNeedListen(t *testing.T) {
+	for _, args := range [][]string{{"--insecure"}, {"--listen-tls-cert", "c.pem", "--listen-tls-key", "k.pem"}} {
+		out := filepath.Join(t.TempDir(), "run")
+		err := runCLI(t, append([]string{"run", "--out", out}, args...)...)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "need --listen") {
+			t.Errorf("run %v: error %v, want a usage error", args, err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("run %v: the run directory was made", args)
+		}
+	}
+}
+
+// TestInsecureListenWarns: a server listening with --insecure is announced
+// with one warning line and a worker command without credentials; one with
+// credentials with none.
+func TestInsecureListenWarns(t *testing.T) {
+	for _, insecure := range []bool{true, false} {
+		srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: true, Host: "127.0.0.1", Port: -1, Insecure: insecure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, logs := capturingLogger(t)
+		var printed logBuffer
+		announceListen(&printed, srv, log)
+		srv.Stop()
+		warnings := strings.Count(logs.String(), "[WARN]")
+		if insecure && (warnings != 1 || !strings.Contains(logs.String(), "without credentials")) {
+			t.Errorf("insecure: %d warnings, want one about credentials:\n%s", warnings, logs.String())
+		}
+		if !insecure && warnings != 0 {
+			t.Errorf("with credentials: warned:\n%s", logs.String())
+		}
+		if got := strings.Contains(printed.String(), "--password"); got == insecure {
+			t.Errorf("insecure=%v: printed %q", insecure, printed.String())
+		}
+		if !strings.Contains(printed.String(), "remote workers: heatbath worker --nats nats://127.0.0.1:") {
+			t.Errorf("no worker command printed: %q", printed.String())
+		}
 	}
 }

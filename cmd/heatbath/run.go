@@ -72,6 +72,9 @@ func runAction(c *cli.Context) error {
 	if c.Int("workers") < 1 {
 		return fmt.Errorf("run: --workers %d must be at least 1", c.Int("workers"))
 	}
+	if c.String("listen") == "" && (c.String("listen-tls-cert") != "" || c.String("listen-tls-key") != "" || c.Bool("insecure")) {
+		return usageErrorf("run: --listen-tls-cert, --listen-tls-key and --insecure need --listen")
+	}
 	out := c.String("out")
 	if out == "" {
 		out = filepath.Join("runs", sw.ID)
@@ -125,8 +128,6 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 		}
 		eo.Listen, eo.Host, eo.Port = true, host, port
 		eo.TLSCert, eo.TLSKey, eo.Insecure = o.listenTLSCert, o.listenTLSKey, o.insecure
-	} else if o.listenTLSCert != "" || o.listenTLSKey != "" || o.insecure {
-		return nil, usageErrorf("run: --listen-tls-cert, --listen-tls-key and --insecure need --listen")
 	}
 	srv, err := embedded.Start(eo)
 	if err != nil {
