@@ -119,10 +119,13 @@ func readFiltered(ctx context.Context, kv jetstream.KeyValue, filter string) (ma
 // RunningError is the error of Delete on a sweep that has unfinished
 // replicas.
 type RunningError struct {
+	// Sweep is the sweep id; Unfinished counts its replicas that are
+	// pending, running or preempted.
 	Sweep      string
 	Unfinished int
 }
 
+// Error says that the sweep is running and how to stop it.
 func (e *RunningError) Error() string {
 	return fmt.Sprintf("sweep %s is running (%d replicas not finished); cancel it first: heatbath cancel %s", e.Sweep, e.Unfinished, e.Sweep)
 }
