@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -387,5 +388,77 @@ func TestUsersRejectsBadCredentials(t *testing.T) {
 	}
 	if users[1].Permissions == nil || users[1].Permissions.Publish == nil || len(users[1].Permissions.Publish.Allow) == 0 {
 		t.Errorf("worker user without publish permissions: %+v", users[1].Permissions)
+	}
+}
+
+// TestWorkerCannotReadAnotherAccount: users made by Users in one account of
+// a server with two accounts: the worker cannot read the other account's
+// stream, whose name its permissions do not allow, nor see it by name.
+func TestWorkerCannotReadAnotherAccount(t *testing.T) {
+	heatbath := server.NewAccount("HEATBATH")
+	other := server.NewAccount("OTHER")
+	w := NewCredential(protocol.RoleWorker)
+	users, err := Users([]Credential{w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users[0].Account = heatbath
+	otherUser := &server.User{Username: "other", Password: "other-secret", Account: other}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: filepath.Join(t.TempDir(), "js"),
+		Accounts: []*server.Account{heatbath, other}, Users: append(users, otherUser), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	for _, name := range []string{"HEATBATH", "OTHER"} {
+		acc, err := ns.LookupAccount(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := acc.EnableJetStream(map[string]server.JetStreamAccountLimits{"": {MaxMemory: -1, MaxStore: -1, MaxStreams: -1, MaxConsumers: -1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("other", "other-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onc.Close()
+	ojs, _ := jetstream.New(onc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A stream in the other account under a name the worker may read in
+	// its own: accounts, not permissions, keep it out.
+	if _, err := ojs.CreateStream(ctx, jetstream.StreamConfig{Name: protocol.StreamEvents, Subjects: []string{protocol.EventSubjects}}); err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := protocol.EventSubject("s1", "r1", protocol.EventResult)
+	if _, err := ojs.Publish(ctx, subj, []byte("secret")); err != nil {
+		t.Fatal(err)
+	}
+	wnc, err := nats.Connect(ns.ClientURL(), nats.UserInfo(w.User, w.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wnc.Close()
+	wjs, _ := jetstream.New(wnc)
+	if _, err := wjs.Stream(ctx, protocol.StreamEvents); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("worker reading the other account's %s: %v, want stream not found", protocol.StreamEvents, err)
+	}
+	// The worker's own event publish lands in its account (no stream
+	// there: no JetStream answer), never in the other's.
+	if _, err := wjs.Publish(ctx, subj, []byte("mine")); !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, nats.ErrNoResponders) {
+		t.Errorf("worker publish: %v, want no stream to answer", err)
+	}
+	s, err := ojs.Stream(ctx, protocol.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CachedInfo().State.Msgs; n != 1 {
+		t.Errorf("other account's stream holds %d messages, want 1", n)
 	}
 }
