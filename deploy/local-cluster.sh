@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A 3-node JetStream cluster on loopback, for trying Heatbath's cluster mode
 # on one machine: builds nats-server 2.15.2 from the Go module proxy (Debian's
-# 2.9 is too old), writes three configs like deploy/nats-server.conf and
+# 2.9 is too old), writes three configs (no TLS, no credentials: deploy/nats/
+# has the secured ones) and
 # starts the nodes on client ports 14221-14223. Stop with: pkill -f 'nats-server -c'
 #
 #   deploy/local-cluster.sh /tmp/hbcluster
