@@ -358,3 +358,28 @@ func TestInsecureListenWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerWithoutCredentialsRefused: `heatbath worker` against a server
+// that requires credentials fails at once with one line naming the server,
+// without credentials or with a wrong password.
+func TestWorkerWithoutCredentialsRefused(t *testing.T) {
+	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: true, Host: "127.0.0.1", Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	wc, _ := srv.Credential(protocol.RoleWorker)
+	for name, extra := range map[string][]string{
+		"no credentials": nil,
+		"wrong password": {"--user", wc.User, "--password", "not-" + wc.Password},
+	} {
+		err := runCLI(t, append([]string{"worker", "--nats", srv.RemoteURL(), "--log-level", "error"}, extra...)...)
+		if !errors.Is(err, nats.ErrAuthorization) {
+			t.Errorf("%s: error %v, want an authorization violation", name, err)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, srv.RemoteURL()) {
+			t.Errorf("%s: error %q, want one line naming %s", name, msg, srv.RemoteURL())
+		}
+	}
+}
