@@ -3,12 +3,16 @@ package validate
 import (
 	"bytes"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // parseDockerfile parses a Dockerfile with BuildKit's parser into its
@@ -146,21 +150,56 @@ func TestDockerfileChecksFindFaults(t *testing.T) {
 	}
 }
 
-// TestDockerignore checks that the build context keeps what the build
-// needs and leaves out the repository's history and run output.
+// TestDockerignore checks, with BuildKit's own .dockerignore matcher, that
+// the build context keeps every file the image's build needs (go.mod,
+// go.sum, the Go and embedded files of every package ./cmd/heatbath is
+// built from, the examples the image ships) and leaves out the
+// repository's history and run output.
 func TestDockerignore(t *testing.T) {
-	lines := map[string]bool{}
-	for _, l := range strings.Split(string(readRepoFile(t, ".dockerignore")), "\n") {
-		lines[strings.TrimSpace(l)] = true
+	goTool := needTool(t, "go")
+	patterns, err := ignorefile.ReadAll(bytes.NewReader(readRepoFile(t, ".dockerignore")))
+	if err != nil {
+		t.Fatalf(".dockerignore: %v", err)
 	}
-	for _, want := range []string{".git", "/runs/"} {
-		if !lines[want] {
-			t.Errorf(".dockerignore does not leave out %s", want)
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		t.Fatalf(".dockerignore: %v", err)
+	}
+	root := repoRoot(t)
+	cmd := exec.Command(goTool, "list", "-deps", "-f",
+		`{{if not .Standard}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}`, "./cmd/heatbath")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	need := []string{"go.mod", "go.sum"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], root+string(filepath.Separator)) {
+			continue // a dependency outside the repository
+		}
+		dir, _ := filepath.Rel(root, f[0])
+		for _, name := range f[1:] {
+			need = append(need, filepath.ToSlash(filepath.Join(dir, name)))
 		}
 	}
-	for _, need := range []string{"go.mod", "go.sum", "cmd", "examples", "*.go", "/examples/", "/cmd/"} {
-		if lines[need] {
-			t.Errorf(".dockerignore leaves out %s, which the build needs", need)
+	examples, _ := filepath.Glob(filepath.Join(root, "examples", "*"))
+	for _, e := range examples {
+		rel, _ := filepath.Rel(root, e)
+		need = append(need, filepath.ToSlash(rel))
+	}
+	if len(need) < 10 {
+		t.Fatalf("only %d files found to check: %q", len(need), need)
+	}
+	for _, f := range need {
+		if ex, err := pm.MatchesOrParentMatches(f); err != nil || ex {
+			t.Errorf(".dockerignore leaves out %s, which the build needs (%v)", f, err)
+		}
+	}
+	for _, f := range []string{".git/HEAD", "runs/x/replica.json", "heatbath"} {
+		if ex, err := pm.MatchesOrParentMatches(f); err != nil || !ex {
+			t.Errorf(".dockerignore does not leave out %s (%v)", f, err)
 		}
 	}
 }

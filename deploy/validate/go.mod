@@ -58,6 +58,7 @@ require (
 
 require (
 	github.com/heatbath/heatbath v0.0.0
+	github.com/moby/patternmatcher v0.6.1
 	github.com/nats-io/nats.go v1.55.0
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
