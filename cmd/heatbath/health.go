@@ -76,13 +76,24 @@ func serveHealth(ctx context.Context, addr string, nc *nats.Conn, log hclog.Logg
 	if addr == "" {
 		return func() {}, nil
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, fmt.Errorf("--health %s: %w", addr, err)
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--health %s: %w", addr, err)
+	}
+	stop, err = serveHealthOn(ctx, ln, nc, log)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("--health %s: %w", addr, err)
+	}
+	return stop, nil
+}
+
+// serveHealthOn serves the health endpoint of a worker on ln until the
+// returned function is called.
+func serveHealthOn(ctx context.Context, ln net.Listener, nc *nats.Conn, log hclog.Logger) (stop func(), err error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
 	}
 	check := func(ctx context.Context) error {
 		_, err := js.AccountInfo(ctx)
@@ -91,7 +102,7 @@ func serveHealth(ctx context.Context, addr string, nc *nats.Conn, log hclog.Logg
 	srv := &http.Server{Handler: healthHandler(ctx, nc, check), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("health endpoint stopped", "addr", addr, "error", err)
+			log.Warn("health endpoint stopped", "addr", ln.Addr().String(), "error", err)
 		}
 	}()
 	log.Info("health endpoint", "addr", ln.Addr().String(), "paths", "/livez /readyz")

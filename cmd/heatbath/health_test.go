@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
 
@@ -84,5 +89,63 @@ func TestProbeURL(t *testing.T) {
 	}
 	if err := probeURL(context.Background(), srv.URL+"/readyz"); err == nil {
 		t.Error("probe of an endpoint answering 503 succeeded")
+	}
+}
+
+// TestHealthEndpointFollowsNATS serves the endpoint for a real connection:
+// ready with a JetStream server, not ready (but alive) while the server is
+// gone and the client reconnects, not alive once the connection is closed.
+func TestHealthEndpointFollowsNATS(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: filepath.Join(t.TempDir(), "js"), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	disconnected := make(chan struct{}, 1)
+	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) {
+			select {
+			case disconnected <- struct{}{}:
+			default:
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := serveHealthOn(context.Background(), ln, nc, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	base := "http://" + ln.Addr().String()
+	ctx := context.Background()
+	if err := probeURL(ctx, base+"/readyz"); err != nil {
+		t.Fatalf("ready with JetStream up: %v", err)
+	}
+	ns.Shutdown()
+	select {
+	case <-disconnected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no disconnect after the server stopped")
+	}
+	if err := probeURL(ctx, base+"/readyz"); err == nil {
+		t.Error("ready with the server gone")
+	}
+	if err := probeURL(ctx, base+"/livez"); err != nil {
+		t.Errorf("not alive while reconnecting: %v", err)
+	}
+	nc.Close()
+	if err := probeURL(ctx, base+"/livez"); err == nil {
+		t.Error("alive with the connection closed")
 	}
 }
