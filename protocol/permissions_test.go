@@ -97,3 +97,22 @@ func TestRolePermissions(t *testing.T) {
 		t.Error("invalid pool accepted")
 	}
 }
+
+// TestPermissionNamesAgreeWithNames: the stream and subject prefixes the
+// permissions are built from name what names.go names.
+func TestPermissionNamesAgreeWithNames(t *testing.T) {
+	for _, b := range []string{BucketReplicas, BucketSweeps} {
+		if s, err := KVStream(b); err != nil || s != kvStreamPrefix+b {
+			t.Errorf("KVStream(%s) = %q, %v; permissions use %q", b, s, err, kvStreamPrefix+b)
+		}
+		key, _ := ReplicaKey("s1", "r1")
+		if s, err := KVKeySubject(b, key); err != nil || !subjectMatches(permJoin(kvSubjectPrefix+b, permAnyTokens), s) {
+			t.Errorf("KVKeySubject(%s) = %q, %v; permissions use %q", b, s, err, kvSubjectPrefix+b)
+		}
+	}
+	for _, st := range []string{StreamTasks, StreamEvents, kvStreamPrefix + BucketReplicas} {
+		if s, err := StreamMsgGetSubject(st); err != nil || s != jsStreamMsgGet+st {
+			t.Errorf("StreamMsgGetSubject(%s) = %q, %v; permissions use %q", st, s, err, jsStreamMsgGet+st)
+		}
+	}
+}
