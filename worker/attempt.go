@@ -43,6 +43,8 @@ type attempt struct {
 	// consumer's (set by run when zero).
 	hb      *keeper
 	ackWait time.Duration
+	// stopping shortens the retries of the checkpoint on shutdown.
+	stopping bool
 }
 
 // progressInterval thins progress events in time: at most one per second
@@ -335,6 +337,7 @@ func (a *attempt) checkpoint(state protocol.State) error {
 
 // preempt checkpoints and hands the task back (shutdown).
 func (a *attempt) preempt() {
+	a.stopping = true
 	if err := a.checkpoint(protocol.StatePreempted); err != nil {
 		a.log.Warn("checkpoint on shutdown failed; the replica restarts from its last checkpoint", "error", err)
 	} else {

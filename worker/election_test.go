@@ -353,3 +353,35 @@ func TestLeaderless(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryGivesUp: an outage longer than the retry budget ends in
+// errUnavailable (the attempt then hands its task back as preempted, not
+// as an error of its own); an error that is not an election's is not
+// retried at all.
+func TestRetryGivesUp(t *testing.T) {
+	defer func(r, s time.Duration) { retryBudget, shutdownBudget = r, s }(retryBudget, shutdownBudget)
+	retryBudget, shutdownBudget = 200*time.Millisecond, 100*time.Millisecond
+	for _, stopping := range []bool{false, true} {
+		msg := &fakeMsg{}
+		a := &attempt{m: msg, ackWait: 2 * time.Second, stopping: stopping}
+		a.hb = newKeeper(msg, time.Millisecond, a.ackWait)
+		tries := 0
+		err := a.retry(context.Background(), "publish", func(context.Context) error { tries++; return jetstream.ErrNoStreamResponse })
+		a.hb.stop()
+		if !errors.Is(err, errUnavailable) || !errors.Is(err, jetstream.ErrNoStreamResponse) || tries < 2 {
+			t.Errorf("stopping %v: %v after %d tries; want errUnavailable wrapping the cause after retries", stopping, err, tries)
+		}
+	}
+	msg := &fakeMsg{}
+	a := &attempt{m: msg, ackWait: 2 * time.Second}
+	a.hb = newKeeper(msg, time.Millisecond, a.ackWait)
+	defer a.hb.stop()
+	tries := 0
+	err := a.retry(context.Background(), "store checkpoint", func(context.Context) error { tries++; return errors.New("disk full") })
+	if tries != 1 || err == nil || errors.Is(err, errUnavailable) || leaderless(err) {
+		t.Errorf("%v after %d tries; want the error at once", err, tries)
+	}
+	if !strings.HasPrefix(err.Error(), "store checkpoint: ") {
+		t.Errorf("error %q does not name the operation", err)
+	}
+}

@@ -22,6 +22,11 @@ const defaultAckWait = 30 * time.Second
 // cluster unavailable for longer makes the attempt hand its task back.
 var retryBudget = 2 * time.Minute
 
+// shutdownBudget replaces retryBudget for the checkpoint of a worker that
+// is stopping (preempt): a shutdown must end within a container's grace
+// period, and a checkpoint the cluster cannot take now is only lost work.
+var shutdownBudget = 5 * time.Second
+
 // maxBackoff caps the pause between two tries of an operation.
 const maxBackoff = 2 * time.Second
 
@@ -202,12 +207,17 @@ func (a *attempt) opTimeout() time.Duration {
 
 // retry runs op, each try under its own opTimeout deadline, with
 // heartbeats held, until it succeeds, fails for a reason other than a
-// missing stream leader, ctx ends, or retryBudget has passed (then the
-// error wraps errUnavailable). op must be safe to repeat (publishes carry
-// a message id, object puts overwrite by name).
+// missing stream leader, ctx ends, or retryBudget (shutdownBudget once the
+// worker is stopping) has passed (then the error wraps errUnavailable).
+// op must be safe to repeat (publishes carry a message id, object puts
+// overwrite by name).
 func (a *attempt) retry(ctx context.Context, what string, op func(context.Context) error) error {
 	release := a.hb.hold()
 	defer release()
+	budget := retryBudget
+	if a.stopping {
+		budget = shutdownBudget
+	}
 	start := time.Now()
 	backoff := 50 * time.Millisecond
 	for try := 1; ; try++ {
@@ -223,8 +233,8 @@ func (a *attempt) retry(ctx context.Context, what string, op func(context.Contex
 		if !leaderless(err) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		if time.Since(start)+backoff > retryBudget {
-			return fmt.Errorf("%s: %w after %d tries in %v: %w", what, errUnavailable, try, retryBudget, err)
+		if time.Since(start)+backoff > budget {
+			return fmt.Errorf("%s: %w after %d tries in %v: %w", what, errUnavailable, try, budget, err)
 		}
 		if a.log != nil {
 			a.log.Debug("stream unavailable; trying again", "op", what, "try", try, "error", err)

@@ -229,7 +229,9 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 		_ = m.TermWithReason("sweep cancelled")
 		return
 	}
-	opctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The claim's reads and write must end well before the delivery's ack
+	// wait (no heartbeat runs yet).
+	opctx, cancel := context.WithTimeout(context.Background(), min(w.ackWait()/4, 10*time.Second))
 	defer cancel()
 	st, rev, err := w.recs.Get(opctx, task.Sweep, task.Replica)
 	if err != nil {
