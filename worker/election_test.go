@@ -23,8 +23,11 @@ import (
 // (they panic).
 type fakeMsg struct {
 	jetstream.Msg
+	data                          []byte
 	inProgress, naks, terms, acks atomic.Int64
 }
+
+func (m *fakeMsg) Data() []byte { return m.data }
 
 func (m *fakeMsg) InProgress() error                   { m.inProgress.Add(1); return nil }
 func (m *fakeMsg) Nak() error                          { m.naks.Add(1); return nil }
@@ -383,5 +386,64 @@ func TestRetryGivesUp(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "store checkpoint: ") {
 		t.Errorf("error %q does not name the operation", err)
+	}
+}
+
+// TestClaimCountsHowAttemptsEnded: a delivery of a replica whose record
+// shows its previous attempt lost (still running) after two bad endings
+// fails the replica (max_deliver, one failure event, task terminated)
+// instead of starting a fourth attempt; any number of preemptions does
+// not, and the replica finishes.
+func TestClaimCountsHowAttemptsEnded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		prev func(*protocol.ReplicaState)
+		fail bool
+	}{
+		{"third bad attempt", func(s *protocol.ReplicaState) { s.Attempt, s.Lost, s.Errors = 3, 1, 1 }, true},
+		{"many preemptions", func(s *protocol.ReplicaState) { s.Attempt, s.Preemptions, s.State = 8, 7, protocol.StatePreempted }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newElectionRig(t, 0)
+			ctx := context.Background()
+			task := r.a.task
+			st, rev, err := r.w.recs.Get(ctx, task.Sweep, task.Replica)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Rewrite the record as the history left it.
+			b := *st
+			tc.prev(&b)
+			enc, _ := protocol.Encode(&b)
+			if _, err := r.kv.Update(ctx, r.a.key, enc, rev); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := protocol.Encode(task)
+			msg := &fakeMsg{data: data}
+			r.w.handle(ctx, msg, make(chan struct{}, 1))
+			r.w.finishing.Wait()
+			got, _, err := r.w.recs.Get(ctx, task.Sweep, task.Replica)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.fail {
+				if got.State != protocol.StateFailed || got.ErrorCode != protocol.CodeMaxDeliver || got.Attempt != 3 || got.Lost != 2 {
+					t.Errorf("record %+v; want failed max_deliver at attempt 3 with 2 lost", got)
+				}
+				if n := msg.terms.Load(); n != 1 {
+					t.Errorf("%d terms; want 1", n)
+				}
+				if n := r.events(t, protocol.EventFailure); n != 1 {
+					t.Errorf("%d failure events; want 1", n)
+				}
+				return
+			}
+			if got.State != protocol.StateDone || got.Attempt != 9 || got.Preemptions != 8 {
+				t.Errorf("record %+v; want done in attempt 9 after 8 preemptions", got)
+			}
+			if n := msg.acks.Load(); n != 1 {
+				t.Errorf("%d acks; want 1", n)
+			}
+		})
 	}
 }
