@@ -52,28 +52,43 @@ func workerCommand() *cli.Command {
 	}
 }
 
-func coordinatorFor(c *cli.Context) (*coordinator.Coordinator, func(), error) {
+// coordinatorFor connects a coordinator. With setup (submit) it creates
+// the streams and buckets that are missing, with --stream-replicas or the
+// replication Setup chooses; without (status, cancel, resume) it only
+// opens the existing ones, so that these commands cannot reconfigure a
+// cluster.
+func coordinatorFor(c *cli.Context, setup bool) (*coordinator.Coordinator, func(), error) {
 	log := newLogger(c)
 	nc, err := connect(c, log, "heatbath-coordinator")
 	if err != nil {
 		return nil, nil, err
 	}
-	co, err := coordinator.New(nc, coordinator.Config{Pool: c.String("pool"), Replicas: c.Int("stream-replicas"), Logger: log})
+	cfg := coordinator.Config{Pool: c.String("pool"), Logger: log}
+	if setup {
+		cfg.Replicas = c.Int("stream-replicas")
+	}
+	co, err := coordinator.New(nc, cfg)
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
 	}
-	if err := co.Setup(c.Context); err != nil {
+	open := co.Open
+	if setup {
+		open = co.Setup
+	}
+	if err := open(c.Context); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}
 	return co, nc.Close, nil
 }
 
-// streamReplicasFlag sets the replication of the streams and buckets the
-// coordinator creates.
-var streamReplicasFlag = &cli.IntFlag{Name: "stream-replicas", Value: 1, EnvVars: []string{"HEATBATH_STREAM_REPLICAS"},
-	Usage: "JetStream replicas of the streams and buckets (3 on a 3-node cluster)"}
+// streamReplicasFlag sets the replication of the streams and buckets that
+// submit creates. Unset (0), submit keeps what exists and otherwise
+// chooses the cluster's size up to 3, or 1 on a single server; set, it
+// must match the streams that exist (it never changes them).
+var streamReplicasFlag = &cli.IntFlag{Name: "stream-replicas", EnvVars: []string{"HEATBATH_STREAM_REPLICAS"},
+	Usage: "JetStream replicas of the streams and buckets submit creates (default: keep what exists, else the cluster's size up to 3, else 1); never changes existing ones"}
 
 // onSweep is the action of the commands that take a sweep id and talk to
 // a coordinator: it checks the argument, connects, and runs do.
@@ -83,7 +98,7 @@ func onSweep(verb string, do func(c *cli.Context, co *coordinator.Coordinator, i
 		if err != nil {
 			return err
 		}
-		co, closeFn, err := coordinatorFor(c)
+		co, closeFn, err := coordinatorFor(c, false)
 		if err != nil {
 			return err
 		}
@@ -141,7 +156,7 @@ func submitCommand() *cli.Command {
 				return err
 			}
 			defer release()
-			co, closeFn, err := coordinatorFor(c)
+			co, closeFn, err := coordinatorFor(c, true)
 			if err != nil {
 				return err
 			}
@@ -161,7 +176,7 @@ func resumeCommand() *cli.Command {
 		Name:      "resume",
 		Usage:     "re-enqueue the unfinished replicas of a sweep and follow it (safe to repeat)",
 		ArgsUsage: "SWEEP",
-		Flags:     append(append(natsFlags(), followFlags()...), streamReplicasFlag),
+		Flags:     append(natsFlags(), followFlags()...),
 		Action: func(c *cli.Context) error {
 			// The run directory is claimed before connecting.
 			id, err := sweepArg(c, "resume")
@@ -190,7 +205,7 @@ func cancelCommand() *cli.Command {
 		Name:      "cancel",
 		Usage:     "stop a sweep; finished replicas are kept",
 		ArgsUsage: "SWEEP",
-		Flags:     append(natsFlags(), streamReplicasFlag),
+		Flags:     natsFlags(),
 		Action: onSweep("cancel", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
 			if err := co.Cancel(c.Context, id); err != nil {
 				return err
@@ -206,7 +221,7 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the state of every replica of a sweep",
 		ArgsUsage: "SWEEP",
-		Flags:     append(natsFlags(), streamReplicasFlag),
+		Flags:     natsFlags(),
 		Action: onSweep("status", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
 			sts, err := co.Status(c.Context, id)
 			if err != nil {

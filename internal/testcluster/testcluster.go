@@ -81,7 +81,9 @@ type node struct {
 }
 
 // Start starts an n-node cluster (n >= 1) and waits until it has formed
-// and JetStream has a meta leader that every node knows.
+// and JetStream has a meta leader that every node knows. With n == 1 the
+// node is a standalone server (no cluster block: nats-server does not run
+// JetStream on a cluster without routes).
 func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
 	if n < 1 {
@@ -157,6 +159,11 @@ func (c *Cluster) serverOptions(i int) *server.Options {
 			Advertise: c.adv[i].addr(),
 		},
 	}
+	if len(c.nodes) == 1 {
+		// nats-server does not start JetStream on a cluster without
+		// routes: one node is a standalone server.
+		o.Routes, o.Cluster = nil, server.ClusterOpts{}
+	}
 	if c.cfg.serverOpts != nil {
 		c.cfg.serverOpts(i, o)
 	}
@@ -175,11 +182,14 @@ func (c *Cluster) startNode(i int) error {
 		return fmt.Errorf("node %d did not accept clients within %v", i, WaitTimeout)
 	}
 	addr, ok := ns.Addr().(*net.TCPAddr)
-	if !ok || ns.ClusterAddr() == nil {
+	if !ok || (len(c.nodes) > 1 && ns.ClusterAddr() == nil) {
 		ns.Shutdown()
 		return fmt.Errorf("node %d: no client or cluster listener", i)
 	}
-	nd.clientPort, nd.clusterPort = addr.Port, ns.ClusterAddr().Port
+	nd.clientPort = addr.Port
+	if ca := ns.ClusterAddr(); ca != nil {
+		nd.clusterPort = ca.Port
+	}
 	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clusterPort))
 	c.mu.Lock()
 	nd.srv = ns
@@ -447,7 +457,7 @@ func (c *Cluster) AccountStreamLeader(account, stream string) int {
 	for time.Now().Before(deadline) {
 		idx, srv := c.running()
 		for k, ns := range srv {
-			if ns.JetStreamIsStreamLeader(account, stream) {
+			if ns.JetStreamIsStreamLeader(account, stream) || (len(c.nodes) == 1 && hasStream(ns, account, stream)) {
 				return idx[k]
 			}
 		}
@@ -455,6 +465,23 @@ func (c *Cluster) AccountStreamLeader(account, stream string) int {
 	}
 	c.t.Fatalf("testcluster: stream %s of account %s has no leader within %v", stream, account, WaitTimeout)
 	return -1
+}
+
+// hasStream reports whether a standalone server (which leads every
+// stream it has) has the stream.
+func hasStream(ns *server.Server, account, stream string) bool {
+	jsz, err := ns.Jsz(&server.JSzOptions{Account: account, Streams: true})
+	if err != nil {
+		return false
+	}
+	for _, a := range jsz.AccountDetails {
+		for _, s := range a.Streams {
+			if s.Name == stream {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // routeConns is the number of route connections that pass through the

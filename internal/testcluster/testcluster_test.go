@@ -95,3 +95,33 @@ func TestKillStreamLeaderAndRestart(t *testing.T) {
 		t.Fatalf("after restart: %d route ends, %d proxied connections", total, c.routeConns())
 	}
 }
+
+// TestSingleNode: one node is a standalone JetStream server that restarts
+// from its store.
+func TestSingleNode(t *testing.T) {
+	c := Start(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	js, err := jetstream.New(c.ConnectTo(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "t.a", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(0)
+	c.Restart(0)
+	if c.StreamLeader("T") != 0 {
+		t.Fatal("stream T has no leader after the restart")
+	}
+	s, err := js.Stream(ctx, "T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CachedInfo().State.Msgs; n != 1 {
+		t.Fatalf("%d messages after the restart, want 1", n)
+	}
+}
