@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/coordinator"
-	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/worker"
 )
 
@@ -125,8 +122,8 @@ func follow(c *cli.Context, co *coordinator.Coordinator, id string) error {
 		return nil
 	}
 	out := followOut(c, id)
-	prog := newSweepProgress(newLogger(c), c.Bool("quiet"))
-	sum, err := co.Collect(c.Context, id, out, prog.update)
+	prog := followProgress(c.Context, co, id, newLogger(c), c.Bool("quiet"))
+	sum, err := co.Collect(c.Context, id, out, nil)
 	prog.close()
 	if err != nil {
 		if c.Context.Err() != nil {
@@ -211,40 +208,6 @@ func cancelCommand() *cli.Command {
 				return err
 			}
 			fmt.Printf("sweep %s cancelled; resume it with: heatbath resume %s\n", id, id)
-			return nil
-		}),
-	}
-}
-
-func statusCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "status",
-		Usage:     "show the state of every replica of a sweep",
-		ArgsUsage: "SWEEP",
-		Flags:     natsFlags(),
-		Action: onSweep("status", func(c *cli.Context, co *coordinator.Coordinator, id string) error {
-			sts, err := co.Status(c.Context, id)
-			if err != nil {
-				return err
-			}
-			counts := map[protocol.State]int{}
-			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "replica\tstate\tattempt\tstep\tgroup\terror")
-			for _, s := range sts {
-				counts[s.State.State]++
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.ID, s.State.State, s.State.Attempt, s.State.Step, s.State.Steps, s.Group, s.State.Error)
-			}
-			tw.Flush()
-			var keys []string
-			for k := range counts {
-				keys = append(keys, string(k))
-			}
-			sort.Strings(keys)
-			fmt.Printf("sweep %s:", id)
-			for _, k := range keys {
-				fmt.Printf(" %d %s", counts[protocol.State(k)], k)
-			}
-			fmt.Println()
 			return nil
 		}),
 	}

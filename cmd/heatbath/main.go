@@ -5,7 +5,7 @@
 //	heatbath validate SPEC           expand a sweep spec and print its grid
 //	heatbath run [SPEC] --out DIR    a whole sweep on an embedded NATS server
 //	heatbath worker --nats URL       run replicas for a NATS cluster
-//	heatbath submit|status|resume|cancel --nats URL
+//	heatbath submit|status|resume|cancel|list|delete --nats URL
 //	heatbath report RUN_DIR          statistics, charts and report.html
 //	heatbath export RUN_DIR --to DIR one replica's parameters and model.json
 //
@@ -161,6 +161,8 @@ func newApp() *cli.App {
 			healthcheckCommand(),
 			submitCommand(),
 			statusCommand(),
+			listCommand(),
+			deleteCommand(),
 			resumeCommand(),
 			cancelCommand(),
 			reportCommand(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -19,9 +20,10 @@ import (
 	"github.com/heatbath/heatbath/rundir"
 )
 
-// sweepProgress shows a sweep's progress: on a terminal one bar per group
-// (steps of all its replicas) and a bar of finished replicas; otherwise a
-// log line every 10 seconds.
+// sweepProgress shows a sweep's progress, read from the coordinator's live
+// feed (the same one `heatbath status` reads): on a terminal one bar per
+// group (steps of all its replicas) and a bar of finished replicas with
+// the sweep's steps/s and ETA; otherwise a log line every 10 seconds.
 type sweepProgress struct {
 	mu      sync.Mutex
 	log     hclog.Logger
@@ -31,7 +33,48 @@ type sweepProgress struct {
 	overall *mpb.Bar
 	last    time.Time
 	final   bool // the line for the finished sweep was printed
+
+	// rmu guards rate and eta, which the bar's decorator reads on the
+	// bar's goroutine (never under mu: update holds mu while it waits
+	// for the bars).
+	rmu  sync.Mutex
+	rate float64
+	eta  *float64
+
+	// The feed: co follows sweep on a goroutine until stop; done is
+	// closed when it has returned.
+	ctx   context.Context
+	co    *coordinator.Coordinator
+	sweep string
+	stop  context.CancelFunc
+	done  chan struct{}
 }
+
+// followProgress shows the progress of a sweep from co's feed until close
+// (nothing with quiet).
+func followProgress(ctx context.Context, co *coordinator.Coordinator, sweep string, log hclog.Logger, quiet bool) *sweepProgress {
+	sp := newSweepProgress(log, quiet)
+	if quiet {
+		return sp
+	}
+	sp.ctx, sp.co, sp.sweep, sp.done = ctx, co, sweep, make(chan struct{})
+	fctx, stop := context.WithCancel(ctx)
+	sp.stop = stop
+	go func() {
+		defer close(sp.done)
+		err := co.Feed(fctx, sweep, progressInterval, func(s *coordinator.FeedSnapshot) bool {
+			sp.update(s)
+			return true
+		})
+		if err != nil && fctx.Err() == nil && log != nil {
+			log.Warn("no progress display", "error", err)
+		}
+	}()
+	return sp
+}
+
+// progressInterval is the time between the feed's snapshots for the bars.
+const progressInterval = 500 * time.Millisecond
 
 func newSweepProgress(log hclog.Logger, quiet bool) *sweepProgress {
 	sp := &sweepProgress{log: log, bars: map[string]*mpb.Bar{}}
@@ -45,23 +88,32 @@ func newSweepProgress(log hclog.Logger, quiet bool) *sweepProgress {
 	return sp
 }
 
-func (sp *sweepProgress) update(s coordinator.Snapshot) {
+// rateETA is the text after the bar of finished replicas: the sweep's
+// steps/s and ETA.
+func (sp *sweepProgress) rateETA() string {
+	sp.rmu.Lock()
+	defer sp.rmu.Unlock()
+	if sp.rate <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %s steps/s, ETA %s", rate(sp.rate), duration(sp.eta))
+}
+
+func (sp *sweepProgress) update(s *coordinator.FeedSnapshot) {
+	sp.rmu.Lock()
+	sp.rate, sp.eta = s.StepsPerSecond, s.ETASeconds
+	sp.rmu.Unlock()
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	finished := s.Counts[protocol.StateDone] + s.Counts[protocol.StateFailed] + s.Counts[protocol.StateCancelled]
+	finished := s.Finished()
 	type agg struct{ done, total int64 }
 	groups := map[string]*agg{}
-	var all agg
-	for id, total := range s.StepsTotal {
-		g := s.Groups[id]
-		if groups[g] == nil {
-			groups[g] = &agg{}
+	for _, r := range s.Replicas {
+		if groups[r.Group] == nil {
+			groups[r.Group] = &agg{}
 		}
-		st := min(s.Steps[id], total)
-		groups[g].done += st
-		groups[g].total += total
-		all.done += st
-		all.total += total
+		groups[r.Group].done += r.Step
+		groups[r.Group].total += r.Steps
 	}
 	if sp.p != nil {
 		names := make([]string, 0, len(groups))
@@ -84,7 +136,8 @@ func (sp *sweepProgress) update(s coordinator.Snapshot) {
 		}
 		if sp.overall == nil {
 			sp.overall = sp.p.AddBar(int64(s.Total), mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-48s", "replicas finished"))),
-				mpb.AppendDecorators(decor.CountersNoUnit("%d/%d", decor.WC{W: 9}), decor.Name(" "), decor.Elapsed(decor.ET_STYLE_GO)))
+				mpb.AppendDecorators(decor.CountersNoUnit("%d/%d", decor.WC{W: 9}), decor.Name(" "), decor.Elapsed(decor.ET_STYLE_GO),
+					decor.Any(func(decor.Statistics) string { return sp.rateETA() })))
 		}
 		sp.overall.SetCurrent(int64(finished))
 		return
@@ -94,16 +147,30 @@ func (sp *sweepProgress) update(s coordinator.Snapshot) {
 	}
 	sp.last, sp.final = time.Now(), finished == s.Total
 	pct := 0.0
-	if all.total > 0 {
-		pct = 100 * float64(all.done) / float64(all.total)
+	if s.StepsTotal > 0 {
+		pct = 100 * float64(s.StepsDone) / float64(s.StepsTotal)
 	}
 	if sp.log != nil {
 		sp.log.Info("sweep progress", "sweep", s.Sweep, "finished", fmt.Sprintf("%d/%d", finished, s.Total),
-			"running", s.Counts[protocol.StateRunning], "failed", s.Counts[protocol.StateFailed], "steps", fmt.Sprintf("%.1f%%", pct))
+			"running", s.Counts[protocol.StateRunning], "failed", s.Counts[protocol.StateFailed], "steps", fmt.Sprintf("%.1f%%", pct),
+			"steps_per_s", rate(s.StepsPerSecond), "eta", duration(s.ETASeconds))
 	}
 }
 
+// close stops the feed, shows the sweep's final state (unless the sweep's
+// context ended: an interrupted run) and ends the bars.
 func (sp *sweepProgress) close() {
+	if sp.stop != nil {
+		sp.stop()
+		<-sp.done
+		if sp.ctx.Err() == nil {
+			ctx, cancel := context.WithTimeout(sp.ctx, 5*time.Second)
+			if s, err := sp.co.SweepSnapshot(ctx, sp.sweep); err == nil {
+				sp.update(s)
+			}
+			cancel()
+		}
+	}
 	if sp.p == nil {
 		return
 	}

@@ -205,8 +205,8 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 		stopWorkers()
 		wg.Wait()
 	}()
-	prog := newSweepProgress(o.log, o.quiet)
-	sum, err := co.Collect(ctx, sw.ID, out, prog.update)
+	prog := followProgress(ctx, co, sw.ID, o.log, o.quiet)
+	sum, err := co.Collect(ctx, sw.ID, out, nil)
 	prog.close()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
