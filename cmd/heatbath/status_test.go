@@ -16,6 +16,7 @@ import (
 
 	"github.com/heatbath/heatbath/coordinator"
 	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/internal/testcluster"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/worker"
 )
@@ -523,5 +524,33 @@ func TestProgressLineFromFeed(t *testing.T) {
 	sp.update(fin)
 	if n := strings.Count(logs.String(), "finished=2/2"); n != 1 {
 		t.Errorf("the finished sweep's line was printed %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestOpsCommandsKeepClusterReplication: on a 3-node cluster whose streams
+// and buckets are R3, status (also --json), list and delete of a cancelled
+// sweep leave every one of them R3.
+func TestOpsCommandsKeepClusterReplication(t *testing.T) {
+	tc := testcluster.Start(t, 3)
+	urls := strings.Join(tc.URLs(), ",")
+	js := clusterJS(t, tc)
+	spec, id := writeSpec(t, t.TempDir(), "opsr3", 200, 1, 100)
+	if err := runCLI(t, "submit", "--detach", "--stream-replicas", "3", "--nats", urls, spec); err != nil {
+		t.Fatalf("submit --stream-replicas 3: %v", err)
+	}
+	requireReplicas(t, js, "submit --stream-replicas 3", 3)
+	if err := runCLI(t, "cancel", "--nats", urls, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"status", "--nats", urls, id},
+		{"status", "--json", "--nats", urls, id},
+		{"list", "--nats", urls},
+		{"delete", "--yes", "--nats", urls, id},
+	} {
+		if err := runCLI(t, args...); err != nil {
+			t.Fatalf("%s: %v", strings.Join(args, " "), err)
+		}
+		requireReplicas(t, js, strings.Join(args, " "), 3)
 	}
 }
