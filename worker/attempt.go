@@ -308,10 +308,8 @@ func (a *attempt) checkpoint(state protocol.State) error {
 	name, _ := protocol.CheckpointObject(t.Sweep, t.Replica)
 	// Fence first: a superseded attempt must not overwrite the newer
 	// attempt's checkpoint.
-	fctx, fcancel := a.opctx()
-	err = a.fence(fctx)
-	fcancel()
-	if err != nil {
+	// The fence's reads are retried through an election of the bucket.
+	if err := a.retry(context.Background(), "fence", a.fence); err != nil {
 		return err
 	}
 	data := append([]byte(t.SpecHash+"\n"), body...)
@@ -461,10 +459,7 @@ func (a *attempt) publishResult(res rundir.Result, files map[string][]byte) {
 		a.transient(err)
 		return
 	}
-	fctx, fcancel := a.opctx()
-	err := a.fence(fctx)
-	fcancel()
-	if err != nil {
+	if err := a.retry(context.Background(), "fence", a.fence); err != nil {
 		if errors.Is(err, errStale) {
 			a.log.Warn("attempt superseded before its result; dropping it")
 			return

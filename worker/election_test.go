@@ -121,6 +121,19 @@ func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint
 	return k.KeyValue.Update(ctx, key, value, rev)
 }
 
+// flakyKVRead fails record reads.
+type flakyKVRead struct {
+	jetstream.KeyValue
+	o *outage
+}
+
+func (k *flakyKVRead) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	if err := k.o.fail(ctx); err != nil {
+		return nil, err
+	}
+	return k.KeyValue.Get(ctx, key)
+}
+
 // electionRig is one replica claimed by attempt 1 on an in-process server
 // with the worker's streams and buckets.
 type electionRig struct {
@@ -224,6 +237,7 @@ func TestAttemptRidesThroughElections(t *testing.T) {
 		{"events: result", 0, func(r *electionRig, o *outage) { r.w.js = &flakyJS{JetStream: r.js, kind: protocol.EventResult, o: o} }},
 		{"object store: checkpoint", 100, func(r *electionRig, o *outage) { r.w.obs = &flakyObs{ObjectStore: r.obs, o: o} }},
 		{"replica KV: result record", 0, func(r *electionRig, o *outage) { r.w.recs = records.New(r.js, &flakyKV{KeyValue: r.kv, o: o}, nil) }},
+		{"replica KV: fence read", 0, func(r *electionRig, o *outage) { r.w.recs = records.New(r.js, &flakyKVRead{KeyValue: r.kv, o: o}, nil) }},
 	} {
 		for ename, ierr := range leaderlessErrors {
 			t.Run(tc.name+"/"+ename, func(t *testing.T) {
