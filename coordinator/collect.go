@@ -456,7 +456,7 @@ func (l *collectLoop) shutdown() {
 func (l *collectLoop) writeResult(ctx context.Context, a writeResult) ([]byte, error) {
 	files := maps.Clone(a.files)
 	for _, ref := range a.objects {
-		b, err := l.c.obs.GetBytes(ctx, ref.Name)
+		b, err := l.c.getObject(ctx, ref.Name)
 		if err != nil {
 			return nil, fmt.Errorf("get %s: %w", ref.Name, err)
 		}
@@ -479,7 +479,11 @@ func (l *collectLoop) writeResult(ctx context.Context, a writeResult) ([]byte, e
 // drained reports whether the durable consumer has no event left to
 // deliver or awaiting an ack.
 func (l *collectLoop) drained(ctx context.Context) bool {
-	info, err := l.cons.Info(ctx)
+	// Bounded: an info request sent while the consumer elects a leader
+	// can go unanswered, and with ctx alone it waited forever.
+	ictx, cancel := context.WithTimeout(ctx, apiTry)
+	defer cancel()
+	info, err := l.cons.Info(ictx)
 	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 }
 

@@ -170,7 +170,7 @@ func (c *Coordinator) publishTask(ctx context.Context, s *Sweep, r *Replica, msg
 
 // Manifest returns a submitted sweep's manifest.
 func (c *Coordinator) Manifest(ctx context.Context, sweep string) (*Sweep, error) {
-	b, err := c.obs.GetBytes(ctx, manifestObject(sweep))
+	b, err := c.getObject(ctx, manifestObject(sweep))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return nil, fmt.Errorf("coordinator: no sweep %q on this server", sweep)
