@@ -90,7 +90,7 @@ func TestCollectRecordsEveryOutcome(t *testing.T) {
 		return ch
 	}
 	result := func(id string, status protocol.ResultStatus, res []byte) *protocol.Result {
-		return &protocol.Result{Sweep: sw.ID, Replica: id, Attempt: 1, Worker: "hand", Status: status, Summary: res,
+		return &protocol.Result{Sweep: sw.ID, Replica: id, Attempt: 1, Worker: "hand", Status: status,
 			Files: []protocol.InlineFile{{File: rundir.FileParams, Data: []byte("params")}, {File: rundir.FileResult, Data: res}}}
 	}
 

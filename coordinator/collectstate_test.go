@@ -207,7 +207,7 @@ func (h *harness) result(id string, attempt int, worker string, resJSON []byte) 
 	if r.Status == rundir.StatusDiverged {
 		status = protocol.ResultDiverged
 	}
-	res := &protocol.Result{Sweep: "s1", Replica: id, Attempt: attempt, Worker: worker, Status: status, Summary: resJSON,
+	res := &protocol.Result{Sweep: "s1", Replica: id, Attempt: attempt, Worker: worker, Status: status,
 		Files: []protocol.InlineFile{{File: rundir.FileParams, Data: []byte("params")}, {File: rundir.FileResult, Data: resJSON}}}
 	return subject(h.t, id, protocol.EventResult), encode(h.t, res)
 }
@@ -543,7 +543,7 @@ func TestCollectOrdering(t *testing.T) {
 		}},
 		{"result without result.json is dropped", false, func(t *testing.T, h *harness) {
 			h.record("r0", running(1, "w1"))
-			res := &protocol.Result{Sweep: "s1", Replica: "r0", Attempt: 1, Worker: "w1", Status: protocol.ResultDone, Summary: json.RawMessage(`{}`),
+			res := &protocol.Result{Sweep: "s1", Replica: "r0", Attempt: 1, Worker: "w1", Status: protocol.ResultDone,
 				Files: []protocol.InlineFile{{File: rundir.FileParams, Data: []byte("p")}}}
 			want(t, "result", h.event(subject(t, "r0", protocol.EventResult), encode(t, res)), "error: result without result.json dropped", "ack")
 		}},

@@ -11,7 +11,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -525,7 +524,7 @@ func TestStaleResultIgnored(t *testing.T) {
 	}
 	subj, _ := protocol.EventSubject(sw.ID, r.ID, protocol.EventResult)
 	b, _ := protocol.Encode(&protocol.Result{Sweep: sw.ID, Replica: r.ID, Attempt: 1, Worker: "zombie", Status: protocol.ResultDone,
-		Summary: json.RawMessage(`{"status":"done"}`), Artifacts: []protocol.ObjectRef{{Name: obj, File: "result.json", Digest: info.Digest, Size: int64(info.Size)}}})
+		Artifacts: []protocol.ObjectRef{{Name: obj, File: "result.json", Digest: info.Digest, Size: int64(info.Size)}}})
 	if _, err := js.Publish(ctx, subj, b); err != nil {
 		t.Fatal(err)
 	}
@@ -864,9 +863,8 @@ func TestTrajectoryChunksOutOfOrder(t *testing.T) {
 			inline = append(inline, protocol.InlineFile{File: name, Data: b})
 		}
 	}
-	summary, _ := json.Marshal(res)
 	publish(protocol.EventResult, &protocol.Result{Sweep: sw.ID, Replica: r.ID, Attempt: 1, Worker: "hand",
-		Status: protocol.ResultDone, Summary: summary, Files: inline})
+		Status: protocol.ResultDone, Files: inline})
 	setState(protocol.ReplicaState{State: protocol.StateDone, Attempt: 1, Worker: "hand", Step: r.Config.Steps, Steps: r.Config.Steps})
 	// The middle chunk comes last.
 	go func() {
