@@ -14,13 +14,14 @@ import (
 	"github.com/heatbath/heatbath/protocol"
 )
 
-// TestRequeuePreemptedAfterRestart: a worker takes a task, records its
-// replica preempted and naks the task as it stops, and the server stops
-// right after (Ctrl-C of the embedded default). After a restart from the
-// same store the task is not deliverable (the server restores the old
-// delivery as pending until its ack wait expires, 1 h here); after
-// RequeuePreempted it is, at once, with the same replica.
-func TestRequeuePreemptedAfterRestart(t *testing.T) {
+// TestRequeuePreempted: a worker takes a task and records its replica
+// preempted, but its delivery stays pending: what a server restarted after
+// Ctrl-C of the embedded default restores (the worker's nak did not
+// survive the restart; seen as ~20 s of idle on the demo sweep). The
+// server would redeliver it only when its ack wait expires (1 h here), so
+// the task is not deliverable; after RequeuePreempted it is, at once, with
+// the same replica, and a task another worker holds is left alone.
+func TestRequeuePreempted(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "js")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -81,20 +82,14 @@ func TestRequeuePreemptedAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := m.Nak(); err != nil {
-		t.Fatal(err)
-	}
 	// Take the other task too and keep it (a worker still running it), so
 	// that only the preempted replica's task could come back.
 	if _, err := next(cons); err != nil {
 		t.Fatal(err)
 	}
-	srv.Stop()
-
-	srv, co, cons = start()
 	defer srv.Stop()
 	if m, err := next(cons); err == nil {
-		t.Fatalf("task %s deliverable after the restart without a requeue: the test does not reproduce the wait", m.Subject())
+		t.Fatalf("task %s deliverable without a requeue: the test does not reproduce the wait", m.Subject())
 	}
 	n, err := co.RequeuePreempted(ctx, sw.ID)
 	if err != nil || n != 1 {
