@@ -54,6 +54,9 @@ func (c *Coordinator) Submit(ctx context.Context, s *Sweep) (int, error) {
 		s.Created = time.Now().UTC()
 	}
 	s.Version = 1
+	if err := c.storeData(ctx, s); err != nil {
+		return 0, err
+	}
 	man, err := json.Marshal(s)
 	if err != nil {
 		return 0, err

@@ -94,6 +94,13 @@ type DataConfig struct {
 	// TestPath optionally gives a separate test file.
 	Path     string `json:"path,omitempty"`
 	TestPath string `json:"test_path,omitempty"`
+	// SHA256 and TestSHA256 are the hex SHA-256 of the contents of Path
+	// and TestPath, set when the spec is loaded: the sweep stores each file
+	// in the object store under DataObject(hash) at submission, workers
+	// fetch it from there, and the hash, not the path, enters the sweep id
+	// and the replica ids. Empty: the file is read from Path as it is.
+	SHA256     string `json:"sha256,omitempty"`
+	TestSHA256 string `json:"test_sha256,omitempty"`
 }
 
 // ModelConfig describes a multi-layer perceptron.

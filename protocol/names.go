@@ -377,3 +377,28 @@ func MaxDeliveriesAdvisory(stream, consumer string) (string, error) {
 	}
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer, nil
 }
+
+// ValidSHA256 reports whether s is a hex SHA-256 digest: 64 lowercase hex
+// digits.
+func ValidSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// DataObject returns the name, in BucketArtifacts, of a data file stored
+// with a sweep: "data/<sha256 of its contents>". Sweeps that use the same
+// file share the object. (A sweep id is never "data" alone: ids from specs
+// are "<name>-<8 hex>".)
+func DataObject(sha256 string) (string, error) {
+	if !ValidSHA256(sha256) {
+		return "", invalidf("data object", "hash %s is not 64 lowercase hex digits", quote(sha256))
+	}
+	return "data/" + sha256, nil
+}

@@ -107,6 +107,10 @@ func checkConfig(what string, c *ReplicaConfig) error {
 		return invalidf(what, "config.batch %d is negative", c.Batch)
 	case c.BatchFraction < 0:
 		return invalidf(what, "config.batch_fraction %v is negative", c.BatchFraction)
+	case c.Data.SHA256 != "" && !ValidSHA256(c.Data.SHA256):
+		return invalidf(what, "config.data.sha256 %s is not 64 lowercase hex digits", quote(c.Data.SHA256))
+	case c.Data.TestSHA256 != "" && !ValidSHA256(c.Data.TestSHA256):
+		return invalidf(what, "config.data.test_sha256 %s is not 64 lowercase hex digits", quote(c.Data.TestSHA256))
 	}
 	if path, x, ok := nonFinite(reflect.ValueOf(c).Elem(), "config"); ok {
 		return invalidf(what, "%s is %v; only finite numbers can be sent", path, x)

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -284,7 +285,15 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, b)
+	f, err := Parse(path, b)
+	if err != nil {
+		return nil, err
+	}
+	// Data files are named relative to the spec file.
+	if err := f.hashData(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Parse decodes a spec strictly: unknown keys, duplicate keys and wrong
@@ -492,8 +501,9 @@ func (g *ParamSpec) fields() []namedFloats {
 
 // Canonical returns the spec re-encoded as YAML in a fixed order with the
 // sweep-level defaults filled in; Hash is computed over it.
-func (f *File) Canonical() []byte {
-	s := f.Spec
+func (f *File) Canonical() []byte { return canonical(f.Spec) }
+
+func canonical(s Spec) []byte {
 	if s.Sampling == "" {
 		s.Sampling = "reshuffle"
 	}
@@ -505,9 +515,12 @@ func (f *File) Canonical() []byte {
 	return b
 }
 
-// Hash is the hex SHA-256 of the canonical spec.
+// Hash is the hex SHA-256 of the canonical spec, in which a data file
+// known by its content hash is named by the hash and not by its path.
 func (f *File) Hash() string {
-	h := sha256.Sum256(f.Canonical())
+	s := f.Spec
+	s.Data = identityData(s.Data)
+	h := sha256.Sum256(canonical(s))
 	return hex.EncodeToString(h[:])
 }
 
@@ -516,7 +529,9 @@ func (f *File) Hash() string {
 func (f *File) SweepID() string { return f.Spec.Name + "-" + f.Hash()[:8] }
 
 func configHash(c *protocol.ReplicaConfig) string {
-	b, _ := json.Marshal(c)
+	id := *c
+	id.Data = identityData(c.Data)
+	b, _ := json.Marshal(&id)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:4])
 }

@@ -79,12 +79,24 @@ func (a *attempt) run(ctx context.Context) {
 // chain runs the chain; it returns true when the result is being published
 // (finish), which then stops the heartbeats.
 func (a *attempt) chain(ctx context.Context) bool {
-	t := a.task
+	t := *a.task
+	// Data files stored with the sweep are read from the local cache
+	// (worker/data.go); t is a copy, the task keeps the spec's path.
+	data, err := a.w.localData(ctx, t.Config.Data)
+	if errors.Is(err, errDataMissing) || errors.Is(err, errDataCorrupt) {
+		a.fail(protocol.CodeInvalidConfig, err.Error())
+		return false
+	} else if err != nil {
+		a.transient(err)
+		return false
+	}
+	t.Config.Data = data
 	rep, err := train.Build(t.Config)
 	if err != nil {
 		a.fail(protocol.CodeInvalidConfig, err.Error())
 		return false
 	}
+	rep.Config.Data.Path, rep.Config.Data.TestPath = a.task.Config.Data.Path, a.task.Config.Data.TestPath
 	rep.ID = t.Replica // into the parameter files' metadata
 	a.rep = rep
 	if a.state.Checkpoint != "" {

@@ -141,6 +141,7 @@ func countLineRE(name string, done, diverged, failed, cancelled int, dir string)
 func TestCommandLineExitCodes(t *testing.T) {
 	bin := heatbathBinary(t)
 	work := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(work, "cache")) // the workers' data cache
 	write := func(name, text string) string {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(work, name), []byte(text), 0o644); err != nil {
@@ -174,8 +175,10 @@ func TestCommandLineExitCodes(t *testing.T) {
 	})
 
 	t.Run("every replica fails at run time", func(t *testing.T) {
-		// The CSV file does not exist: the spec is valid (validation does
-		// not open data files), and each replica fails in the worker.
+		// The CSV file has a malformed row: the spec is valid (validation
+		// does not parse data files; the file is stored with the sweep at
+		// submission), and each replica fails in the worker, parsing it.
+		write("bad.csv", "0.1,0.2,0\n0.3,oops,1\n")
 		spec := write("fail.yaml", fmt.Sprintf(`
 name: allfail
 data: {kind: csv, path: %s}
@@ -187,7 +190,7 @@ seeds: 3
 methods:
   - name: adam
     lr: 0.01
-`, filepath.Join(work, "missing.csv")))
+`, filepath.Join(work, "bad.csv")))
 		if p := runBinary(t, bin, work, "validate", spec); p.code != exitOK {
 			t.Fatalf("validate: exit %d, %s", p.code, p.stderr)
 		}
@@ -221,7 +224,7 @@ methods:
 		for _, r := range sum.Replicas {
 			listed := false
 			for _, line := range strings.Split(string(md), "\n") {
-				listed = listed || strings.Contains(line, r.ID) && strings.Contains(line, "invalid_config") && strings.Contains(line, "missing.csv")
+				listed = listed || strings.Contains(line, r.ID) && strings.Contains(line, "invalid_config") && strings.Contains(line, "oops")
 			}
 			if !listed {
 				t.Errorf("report/summary.md has no line with replica %s, its error code and message:\n%s", r.ID, md)

@@ -602,8 +602,9 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	// Sweep B: an invalid config, a garbage body, a version-3 body and a
 	// good replica, plus malformed events.
 	sw := smallSweep(t, 300, 2, 0)
-	// Replica 0 can never run: its CSV file does not exist.
-	sw.Replicas[0].Config.Data = protocol.DataConfig{Kind: "csv", Path: "/nonexistent/data.csv"}
+	// Replica 0 can never run: its CSV data names no file (a missing
+	// file is refused at submission: the data is stored with the sweep).
+	sw.Replicas[0].Config.Data = protocol.DataConfig{Kind: "csv"}
 	if _, err := co.Submit(ctx, sw); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sort"
@@ -34,7 +35,7 @@ func validateCommand() *cli.Command {
 				return err
 			}
 			printGrid(f, reps, c.Bool("all"))
-			return nil
+			return printData(f)
 		},
 	}
 }
@@ -74,4 +75,33 @@ func printGrid(f *spec.File, reps []spec.Replica, all bool) {
 	}
 	sort.Strings(ks)
 	fmt.Printf("grid axes: %s\n", strings.Join(ks, ", "))
+}
+
+// printData prints the size of the spec's data files (spec.Load has found
+// them and hashed them): bytes and lines, counted without parsing (a header
+// line counts; malformed rows show only when a replica reads the file).
+func printData(f *spec.File) error {
+	d := f.Spec.Data
+	if d.Kind != "csv" {
+		return nil
+	}
+	for _, p := range [][2]string{{d.Path, d.SHA256}, {d.TestPath, d.TestSHA256}} {
+		if p[0] == "" {
+			continue
+		}
+		b, err := os.ReadFile(p[0])
+		if err != nil {
+			return fmt.Errorf("validate: data file: %w", err)
+		}
+		lines := bytes.Count(b, []byte("\n"))
+		if len(b) > 0 && b[len(b)-1] != '\n' {
+			lines++
+		}
+		hash := p[1]
+		if len(hash) > 12 {
+			hash = hash[:12]
+		}
+		fmt.Printf("data %s: %d lines, %d bytes, sha256 %s\n", p[0], lines, len(b), hash)
+	}
+	return nil
 }

@@ -1,0 +1,70 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// hashData resolves the spec's data files (CSV path and test_path)
+// relative to dir, the spec file's folder, and records the SHA-256 of each
+// file's contents in the data config. A hash already given in the spec
+// pins the file: different contents are an error.
+func (f *File) hashData(dir string) error {
+	d := &f.Spec.Data
+	if d.Kind != "csv" {
+		return nil
+	}
+	for _, p := range []struct {
+		field      string
+		path, hash *string
+	}{{"data.path", &d.Path, &d.SHA256}, {"data.test_path", &d.TestPath, &d.TestSHA256}} {
+		if *p.path == "" {
+			continue
+		}
+		if !filepath.IsAbs(*p.path) {
+			*p.path = filepath.Join(dir, *p.path)
+		}
+		sum, err := FileSHA256(*p.path)
+		if err != nil {
+			return f.errorf(p.field, "%v", err)
+		}
+		if *p.hash != "" && *p.hash != sum {
+			return f.errorf(p.field, "%s has SHA-256 %s, the spec pins %s", *p.path, sum, *p.hash)
+		}
+		*p.hash = sum
+	}
+	return nil
+}
+
+// FileSHA256 returns the hex SHA-256 of a file's contents.
+func FileSHA256(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// identityData returns the data config as it enters the sweep id and the
+// replica ids: a file known by its content hash is named by the hash
+// alone, so that the same contents at another path give the same ids.
+func identityData(d protocol.DataConfig) protocol.DataConfig {
+	if d.SHA256 != "" {
+		d.Path = ""
+	}
+	if d.TestSHA256 != "" {
+		d.TestPath = ""
+	}
+	return d
+}
