@@ -57,7 +57,11 @@ checkpoint: {every: 0, seconds: 60}
 //   - coord-MiB-peak-rss: its own VmHWM (see BenchmarkCoordinatorMemory);
 //   - <stream>-B/replica: StreamInfo.State.Bytes of TASKS, EVENTS,
 //     KV_hb_replicas and OBJ_hb_artifacts after the sweep, per replica (what
-//     one replica of the three holds; the cluster stores each three times).
+//     one replica of the three holds; the cluster stores each three times);
+//   - js-api-requests/replica: JetStream API requests (stream and consumer
+//     management, KV and object gets, consumer info: not publishes or pull
+//     fetches' deliveries) the three nodes received during the
+//     coordinator's run, workers' included, per replica.
 //
 // The workers share the benchmark process (and its two cores) with the
 // three servers; only the coordinator is measured on its own.
@@ -110,11 +114,13 @@ func scaleRun(b *testing.B, replicas, workers int) {
 		"--out", out, "--no-report", "--quiet", "--log-level", "error"}, "\x1f"), "HEATBATH_BENCH_HWM="+hwm)
 	var stderr logBuffer
 	cmd.Stdout, cmd.Stderr = &logBuffer{}, &stderr
+	api0 := jsAPIRequests(b, tc)
 	t0 := time.Now()
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("coordinator: %v\n%s", err, stderr.String())
 	}
 	wall := time.Since(t0)
+	api := jsAPIRequests(b, tc) - api0
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
 		b.Fatal("coordinator: no rusage")
@@ -166,4 +172,20 @@ func scaleRun(b *testing.B, replicas, workers int) {
 	b.ReportMetric(cpu.Seconds(), "coord-cpu-s")
 	b.ReportMetric(cpu.Seconds()*1000/float64(replicas), "coord-cpu-ms/replica")
 	b.ReportMetric(hwmKB/1024, "coord-MiB-peak-rss")
+	b.ReportMetric(float64(api)/float64(replicas), "js-api-requests/replica")
+}
+
+// jsAPIRequests returns the JetStream API requests the cluster's nodes
+// have received since they started, summed over the nodes (each node
+// counts the requests its clients sent it, workers' and coordinator's).
+func jsAPIRequests(b *testing.B, tc *testcluster.Cluster) uint64 {
+	var n uint64
+	for i := range tc.N() {
+		info, err := tc.Node(i).Jsz(nil)
+		if err != nil {
+			b.Fatalf("node %d: jsz: %v", i, err)
+		}
+		n += info.API.Total
+	}
+	return n
 }
