@@ -476,15 +476,18 @@ func (l *collectLoop) writeResult(ctx context.Context, a writeResult) ([]byte, e
 	return res, nil
 }
 
-// drained reports whether the durable consumer has no event left to
-// deliver or awaiting an ack.
-func (l *collectLoop) drained(ctx context.Context) bool {
+// drained asks the durable consumer whether it has delivered every event
+// (caught up) and whether any awaits an ack (drained).
+func (l *collectLoop) drained(ctx context.Context) consumerState {
 	// Bounded: an info request sent while the consumer elects a leader
 	// can go unanswered, and with ctx alone it waited forever.
 	ictx, cancel := context.WithTimeout(ctx, apiTry)
 	defer cancel()
 	info, err := l.cons.Info(ictx)
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	if err != nil {
+		return consumerState{}
+	}
+	return consumerState{CaughtUp: info.NumPending == 0, Drained: info.NumPending == 0 && info.NumAckPending == 0}
 }
 
 // replay feeds replica id's events to the state in stream order, reading

@@ -466,8 +466,10 @@ func TestCollectOrdering(t *testing.T) {
 			h.s.loadDisk("r0", 200, nil, false)
 			want(t, "record done", h.record("r0", done(1)))
 			want(t, "tick in the grace", h.tick(250*time.Millisecond), "table", "drained?")
-			want(t, "consumer not drained", h.perform(h.s.drained(h.now, false)))
-			want(t, "tick after the grace", h.tick(resultGrace), "replay r0")
+			want(t, "consumer not drained", h.perform(h.s.drained(h.now, consumerState{})))
+			want(t, "tick after the grace", h.tick(resultGrace), "drained?")
+			want(t, "collector behind its events: nothing rebuilt", h.perform(h.s.drained(h.now, consumerState{})))
+			want(t, "caught up, an ack pending elsewhere", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true})), "replay r0")
 			s, d := h.chunk("r0", -1, 100, 200)
 			want(t, "replayed rows it has", h.perform(h.s.replayEvent("r0", s, d)))
 			s, d = h.chunk("r0", 200, 300, 400)
@@ -484,18 +486,20 @@ func TestCollectOrdering(t *testing.T) {
 			h.s.loadDisk("r0", testSteps, nil, false)
 			h.record("r0", done(1))
 			want(t, "tick in the grace", h.tick(250*time.Millisecond), "table", "drained?")
-			want(t, "drained", h.perform(h.s.drained(h.now, true)), "replay r0")
+			want(t, "drained", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true, Drained: true})), "replay r0")
 		}},
 		{"replay without the result of the record's attempt: the object store", false, func(t *testing.T, h *harness) {
 			h.s.loadDisk("r0", testSteps, nil, false)
 			h.record("r0", done(2))
-			want(t, "tick after the grace", h.tick(resultGrace), "table", "replay r0")
+			want(t, "tick after the grace", h.tick(resultGrace), "table", "drained?")
+			want(t, "caught up", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true})), "replay r0")
 			s, d := h.result("r0", 1, "w1", resultJSON("done", 0)) // attempt 1's, superseded
 			want(t, "older result", h.perform(h.s.replayEvent("r0", s, d)))
 			want(t, "replay end", h.perform(h.s.replayEnd("r0", nil, h.now)), "reconcile r0")
 			want(t, "not in the store yet", h.perform(h.s.reconciled("r0", nil, errDisk, h.now)))
 			want(t, "tick before the retry", h.tick(500*time.Millisecond))
-			want(t, "tick after it", h.tick(time.Second), "replay r0")
+			want(t, "tick after it", h.tick(time.Second), "drained?")
+			want(t, "caught up", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true})), "replay r0")
 			want(t, "replay end", h.perform(h.s.replayEnd("r0", nil, h.now)), "reconcile r0")
 			refs := []protocol.ObjectRef{{Name: "s1/r0/files/result.json", File: rundir.FileResult, Digest: "SHA-256=x", Size: 10}}
 			want(t, "found in the store", h.perform(h.s.reconciled("r0", refs, nil, h.now)), "write r0 #2 from store")
@@ -504,13 +508,16 @@ func TestCollectOrdering(t *testing.T) {
 		}},
 		{"replay that leaves rows missing is retried, never reconciled", false, func(t *testing.T, h *harness) {
 			h.record("r0", done(1))
-			want(t, "tick after the grace", h.tick(resultGrace), "table", "replay r0")
+			want(t, "tick after the grace", h.tick(resultGrace), "table", "drained?")
+			want(t, "caught up", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true})), "replay r0")
 			want(t, "replay end, no rows", h.perform(h.s.replayEnd("r0", nil, h.now)))
 			want(t, "tick before the retry delay", h.tick(500*time.Millisecond))
-			want(t, "tick after it", h.tick(500*time.Millisecond), "replay r0")
+			want(t, "tick after it", h.tick(500*time.Millisecond), "drained?")
+			want(t, "caught up", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true})), "replay r0")
 			want(t, "replay failed", h.perform(h.s.replayEnd("r0", errDisk, h.now)))
 			want(t, "tick before the retry delay", h.tick(500*time.Millisecond))
-			want(t, "tick after it", h.tick(500*time.Millisecond), "replay r0")
+			want(t, "tick after it", h.tick(500*time.Millisecond), "drained?")
+			want(t, "caught up", h.perform(h.s.drained(h.now, consumerState{CaughtUp: true})), "replay r0")
 		}},
 		{"terminal states without events", true, func(t *testing.T, h *harness) {
 			h.s.loadDisk("r2", testSteps, &rundir.Result{Status: rundir.StatusDone, Steps: testSteps}, false)
