@@ -384,9 +384,28 @@ func (c *Cluster) metaLeader() (int, bool, string) {
 		leader = jsz.Meta.Leader
 	}
 	for k, ns := range srv {
-		if ns.Name() == leader {
-			return idx[k], true, ""
+		if ns.Name() != leader {
+			continue
 		}
+		// Placement needs the leader to see every other running node as
+		// online: until then a stream of n replicas is refused ("no
+		// suitable peers for placement, peer offline").
+		if len(c.nodes) > 1 {
+			jsz, err := ns.Jsz(nil)
+			if err != nil || jsz.Meta == nil {
+				return -1, false, fmt.Sprintf("meta leader %s: no meta group", leader)
+			}
+			online := 0
+			for _, p := range jsz.Meta.Replicas {
+				if p != nil && p.Current && !p.Offline {
+					online++
+				}
+			}
+			if online < len(srv)-1 {
+				return -1, false, fmt.Sprintf("meta leader %s sees %d of %d peers online", leader, online, len(srv)-1)
+			}
+		}
+		return idx[k], true, ""
 	}
 	return -1, false, fmt.Sprintf("meta leader %q is not a running node", leader)
 }
