@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/internal/embedded"
@@ -26,25 +27,9 @@ import (
 // summary.json counting each status once. Collecting again into the same
 // directory gives the same summary.
 func TestCollectRecordsEveryOutcome(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	co, err := New(nc, Config{Logger: hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := co.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
+	co, nc := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(4)
 	sw.Spec = "name: test\n"
 	if _, err := co.Submit(ctx, sw); err != nil {
@@ -199,4 +184,32 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// embeddedCoordinator starts an in-process JetStream server with its store
+// under t.TempDir(), connects a coordinator with cfg (a test logger when
+// cfg has none) and sets it up; everything stops with the test.
+func embeddedCoordinator(t *testing.T, ctx context.Context, cfg Config) (*Coordinator, *nats.Conn) {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug})
+	}
+	co, err := New(nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := co.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return co, nc
 }

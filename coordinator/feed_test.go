@@ -2,14 +2,11 @@ package coordinator
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heatbath/heatbath/internal/embedded"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -21,25 +18,9 @@ import (
 // nothing to the feed: its events are all still pending for the
 // collector.
 func TestFeedLeavesCollectorAlone(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	co, err := New(nc, Config{Logger: hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := co.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
+	co, _ := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(2)
 	sw.Spec = "name: test\n"
 	if _, err := co.Submit(ctx, sw); err != nil {
