@@ -3,7 +3,6 @@ package records
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,23 +10,14 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/internal/testcluster"
 	"github.com/heatbath/heatbath/protocol"
 )
 
 // server starts an in-process JetStream server and returns a client.
 func server(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := testcluster.Start(t, 1).ConnectTo(0)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/internal/testcluster"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/records"
 )
@@ -147,16 +146,7 @@ type electionRig struct {
 
 func newElectionRig(t *testing.T, checkpointEvery int64) *electionRig {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := testcluster.Start(t, 1).ConnectTo(0)
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: protocol.StreamEvents, Subjects: []string{protocol.EventSubjects}}); err != nil {

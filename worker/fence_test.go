@@ -3,14 +3,13 @@ package worker
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/internal/testcluster"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/records"
 )
@@ -38,16 +37,7 @@ func (k *laggingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntr
 // the given view of it.
 func fenceSetup(t *testing.T) (jetstream.KeyValue, *attempt, jetstream.KeyValueEntry, func(jetstream.KeyValue)) {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{StoreDir: filepath.Join(t.TempDir(), "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := testcluster.Start(t, 1).ConnectTo(0)
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: protocol.BucketReplicas})
