@@ -240,15 +240,7 @@ methods: [{name: adlala, h: 0.25}]
 				if err := cmd.Run(); err != nil {
 					b.Fatalf("coordinator: %v\n%s", err, stderr.String())
 				}
-				// VmHWM of the coordinator process, in kB (see TestMain).
-				kb, err := os.ReadFile(hwm)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var hwmKB float64
-				if _, err := fmt.Sscanf(string(kb), "%f kB", &hwmKB); err != nil {
-					b.Fatalf("VmHWM %q: %v", kb, err)
-				}
+				hwmKB := readHWM(b, hwm)
 				rows := 0
 				for _, r := range sw.Replicas {
 					bs, _ := os.ReadFile(filepath.Join(out, "replicas", r.ID, "trajectory.csv"))
@@ -259,6 +251,21 @@ methods: [{name: adlala, h: 0.25}]
 			}
 		})
 	}
+}
+
+// readHWM reads the VmHWM, in kB, that a coordinator process run by a
+// benchmark wrote to path as it exited (see TestMain).
+func readHWM(b *testing.B, path string) float64 {
+	b.Helper()
+	kb, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var hwmKB float64
+	if _, err := fmt.Sscanf(string(kb), "%f kB", &hwmKB); err != nil {
+		b.Fatalf("VmHWM %q: %v", kb, err)
+	}
+	return hwmKB
 }
 
 func median(xs []float64) float64 {

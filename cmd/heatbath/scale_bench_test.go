@@ -126,14 +126,7 @@ func scaleRun(b *testing.B, replicas, workers int) {
 		b.Fatal("coordinator: no rusage")
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	kb, err := os.ReadFile(hwm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var hwmKB float64
-	if _, err := fmt.Sscanf(string(kb), "%f kB", &hwmKB); err != nil {
-		b.Fatalf("VmHWM %q: %v", kb, err)
-	}
+	hwmKB := readHWM(b, hwm)
 	ents, err := os.ReadDir(filepath.Join(out, rundir.DirReplicas))
 	if err != nil {
 		b.Fatal(err)
