@@ -2,15 +2,13 @@ package coordinator
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/heatbath/heatbath/dataset"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -50,16 +48,10 @@ func (c *Coordinator) storeData(ctx context.Context, s *Sweep) error {
 // putData stores one data file and returns its hash; want, if not empty,
 // is the hash its contents must have.
 func (c *Coordinator) putData(ctx context.Context, path, want string) (string, error) {
-	fh, err := os.Open(path)
+	sum, err := dataset.FileSHA256(path)
 	if err != nil {
 		return "", fmt.Errorf("coordinator: data file: %w", err)
 	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", fmt.Errorf("coordinator: read data file %s: %w", path, err)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	if want != "" && sum != want {
 		return "", fmt.Errorf("coordinator: data file %s has SHA-256 %s, the sweep was made with %s (the file changed since the spec was loaded)", path, sum, want)
 	}
@@ -72,9 +64,11 @@ func (c *Coordinator) putData(ctx context.Context, path, want string) (string, e
 	} else if !errors.Is(err, jetstream.ErrObjectNotFound) {
 		return "", fmt.Errorf("coordinator: data object %s: %w", name, err)
 	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return "", fmt.Errorf("coordinator: read data file %s: %w", path, err)
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("coordinator: data file: %w", err)
 	}
+	defer fh.Close()
 	info, err := c.obs.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "data file " + path}, fh)
 	if err != nil {
 		return "", fmt.Errorf("coordinator: store data file %s: %w", path, err)

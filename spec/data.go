@@ -1,13 +1,9 @@
 package spec
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
+	"github.com/heatbath/heatbath/dataset"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -30,7 +26,7 @@ func (f *File) hashData(dir string) error {
 		if !filepath.IsAbs(*p.path) {
 			*p.path = filepath.Join(dir, *p.path)
 		}
-		sum, err := FileSHA256(*p.path)
+		sum, err := dataset.FileSHA256(*p.path)
 		if err != nil {
 			return f.errorf(p.field, "%v", err)
 		}
@@ -40,20 +36,6 @@ func (f *File) hashData(dir string) error {
 		*p.hash = sum
 	}
 	return nil
-}
-
-// FileSHA256 returns the hex SHA-256 of a file's contents.
-func FileSHA256(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // identityData returns the data config as it enters the sweep id and the

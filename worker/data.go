@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/heatbath/heatbath/dataset"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -60,7 +61,7 @@ func (w *Worker) fetchData(ctx context.Context, sum string) (string, error) {
 	}
 	dir := dataCacheDir()
 	path := filepath.Join(dir, sum)
-	if got, err := fileSHA256(path); err == nil && got == sum {
+	if got, err := dataset.FileSHA256(path); err == nil && got == sum {
 		return path, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -97,17 +98,4 @@ func (w *Worker) fetchData(ctx context.Context, sum string) (string, error) {
 		return "", fmt.Errorf("data cache %s: %w", dir, err)
 	}
 	return path, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -26,11 +26,11 @@ var allowed = map[string]struct {
 	"rundir":            {[]string{"protocol"}, []string{"github.com/gofrs/flock"}},
 	"ensemble":          {[]string{"rundir"}, []string{"gonum.org/v1/gonum"}},
 	"charts":            {[]string{"ensemble", "rundir"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
-	"spec":              {[]string{"protocol"}, []string{"github.com/goccy/go-yaml"}},
+	"spec":              {[]string{"protocol", "dataset"}, []string{"github.com/goccy/go-yaml"}},
 	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir"}, nil},
 	"records":           {[]string{"protocol"}, []string{"github.com/nats-io/nats.go/jetstream"}},
-	"worker":            {[]string{"protocol", "records", "train", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
-	"coordinator":       {[]string{"protocol", "records", "rundir"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"worker":            {[]string{"protocol", "records", "train", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"coordinator":       {[]string{"protocol", "records", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"internal/pyclient": {nil, nil}, // imported by tests only
 	"internal/embedded": {[]string{"protocol"}, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/jwt/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
