@@ -262,10 +262,11 @@ func (c *Coordinator) Resume(ctx context.Context, sweep string) (int, error) {
 // worker checkpointed them and handed them back as it stopped) deliverable
 // at once, and returns how many it requeued. Their task messages are still
 // in the stream, but a server restarted after the hand-back (the embedded
-// default run again after Ctrl-C) restores the stopped worker's delivery as
-// pending and redelivers it only when its ack wait expires (30 s by
-// default; 20 s of idle measured on the demo sweep). RequeuePreempted
-// deletes each such queued message and publishes the task again.
+// default run again after Ctrl-C) delivered them again only once their ack
+// wait (30 s by default) had passed: 20 s of idle measured on the demo
+// sweep (our reading: the old delivery is restored as pending and the
+// worker's nak did not survive the restart). RequeuePreempted deletes each
+// such queued message and publishes the task again.
 //
 // Only for a caller that knows no worker holds these tasks: the embedded
 // default before it starts its workers. Elsewhere a worker that had just
