@@ -112,7 +112,7 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 						}
 						if resolve != nil {
 							if err := resolve(&cfg); err != nil {
-								return nil, fmt.Errorf("%s: %v", f.At(src), err)
+								return nil, f.resolveError(src, err)
 							}
 						}
 						idx := len(out)

@@ -326,11 +326,15 @@ func oneLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// wrap turns a decoder error into "file:line:col: message".
+// wrap turns a decoder error into a *FieldError ("file:line:col: field:
+// message") when it concerns a field, else "file:line:col: message".
 func (f *File) wrap(err error) error {
 	var pe *positionError
 	if asPos(err, &pe) {
-		return fmt.Errorf("%s:%d:%d: %s: %s", f.Path, pe.line, pe.col, pe.path, pe.msg)
+		return &FieldError{File: f.Path, Line: pe.line, Col: pe.col, Field: pe.path, Msg: pe.msg}
+	}
+	if fe, ok := f.decodeError(err); ok {
+		return fe
 	}
 	msg := oneLine(yaml.FormatError(err, false, false))
 	if m := posPrefix.FindStringSubmatch(msg); m != nil {
@@ -363,27 +367,36 @@ func fieldPath(p string) string {
 // At returns "file:line:col: field" for a field path like "methods[0].h",
 // or "file: field" when the field is not in the file (a default).
 func (f *File) At(field string) string {
-	if f.ast != nil {
-		if p, err := yaml.PathString("$." + field); err == nil {
-			if n, err := p.FilterFile(f.ast); err == nil && n != nil {
-				if tk := n.GetToken(); tk != nil && tk.Position != nil {
-					return fmt.Sprintf("%s:%d:%d: %s", f.Path, tk.Position.Line, tk.Position.Column, field)
-				}
-			}
-		}
-		// Point at the parent when the field itself is absent.
-		if i := strings.LastIndexAny(field, ".["); i > 0 {
-			parent := field[:i]
-			if loc := f.At(parent); !strings.HasSuffix(loc, ": "+parent) || strings.Count(loc, ":") > 2 {
-				return strings.TrimSuffix(loc, parent) + field
-			}
-		}
+	if line, col := f.locate(field); line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", f.Path, line, col, field)
 	}
 	return fmt.Sprintf("%s: %s", f.Path, field)
 }
 
+// locate returns the line and column of a field path in the file, or of
+// its nearest parent when the field is absent; 0, 0 when neither is in
+// the file.
+func (f *File) locate(field string) (line, col int) {
+	if f.ast == nil {
+		return 0, 0
+	}
+	if p, err := yaml.PathString("$." + field); err == nil {
+		if n, err := p.FilterFile(f.ast); err == nil && n != nil {
+			if tk := n.GetToken(); tk != nil && tk.Position != nil {
+				return tk.Position.Line, tk.Position.Column
+			}
+		}
+	}
+	if i := strings.LastIndexAny(field, ".["); i > 0 {
+		return f.locate(field[:i])
+	}
+	return 0, 0
+}
+
+// errorf returns a *FieldError about field, located in the file.
 func (f *File) errorf(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", f.At(field), fmt.Sprintf(format, args...))
+	line, col := f.locate(field)
+	return &FieldError{File: f.Path, Line: line, Col: col, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // check validates what can be validated without knowing the network or

@@ -30,8 +30,8 @@ func TestErrorsNameFileLineField(t *testing.T) {
 	cases := []struct {
 		name, src, want string
 	}{
-		{"unknown key", base + "methods:\n  - name: adlala\n    h: 0.1\n    gama: 0.1\n", `s.yaml:9:5: unknown field "gama"`},
-		{"wrong type", "name: t\nsteps: many\n", "s.yaml:2:8: cannot unmarshal string"},
+		{"unknown key", base + "methods:\n  - name: adlala\n    h: 0.1\n    gama: 0.1\n", `s.yaml:9:5: methods[0].gama: unknown key; did you mean "gamma"?`},
+		{"wrong type", "name: t\nsteps: many\n", `s.yaml:2:8: steps: "many" is text; want a whole number`},
 		{"duplicate key", base + "steps: 5\n", `s.yaml:6:1: mapping key "steps" already defined`},
 		{"negative h", base + "methods:\n  - name: adlala\n    h: -0.1\n", "s.yaml:8:8: methods[0].h: -0.1 must be a positive step size"},
 		{"bad list entry", base + "methods:\n  - name: adlala\n    h: [0.1, x]\n", `s.yaml:8:14: methods[0].h[1]: "x" is not a number`},
@@ -161,7 +161,7 @@ func TestLadder(t *testing.T) {
 }
 
 // TestResolverErrorsPointAtTheMethod: an error from the resolver (package
-// train) is reported at the method's line.
+// train) about a method's field is reported at that field of the method.
 func TestResolverErrorsPointAtTheMethod(t *testing.T) {
 	f := mustParse(t, base+"methods:\n  - name: sgd\n    h: 1\n  - name: nope\n    h: 1\n")
 	_, err := f.Expand(func(c *protocol.ReplicaConfig) error {
@@ -170,7 +170,7 @@ func TestResolverErrorsPointAtTheMethod(t *testing.T) {
 		}
 		return nil
 	})
-	if err == nil || !strings.Contains(err.Error(), `s.yaml:9:`) || !strings.Contains(err.Error(), `methods[1]: method.name: "nope" is unknown`) {
+	if err == nil || !strings.Contains(err.Error(), `s.yaml:9:11: methods[1].name: "nope" is unknown`) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func runCLI(t *testing.T, args ...string) error {
 }
 
 // TestBadInputNamesTheField: bad flags and spec values give one-line errors
-// that name the field and the value (main turns them into exit status 1).
+// that name the field and the value, or the flag the user typed.
 func TestBadInputNamesTheField(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
@@ -32,13 +32,18 @@ func TestBadInputNamesTheField(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"train", "--step-size", "-0.1", "--steps", "10"}, "methods[0].h: -0.1 must be a positive step size"},
-		{[]string{"train", "--method", "adalala", "--steps", "10"}, `method.name: "adalala" is unknown`},
-		{[]string{"train", "--batch", "5000", "--steps", "10"}, "batch"},
+		{[]string{"train", "--step-size", "-0.1", "--steps", "10"}, "--step-size: -0.1 must be a positive step size"},
+		{[]string{"train", "--lr=-0.1", "--steps", "10"}, "--lr: -0.1 must be a positive step size"},
+		{[]string{"train", "--method", "adalala", "--steps", "10"}, `--method: "adalala" is unknown`},
+		{[]string{"train", "--batch", "5000", "--steps", "10"}, "--batch: "},
+		{[]string{"train", "--data", "spirals"}, `--data: "spirals" is unknown`},
+		{[]string{"train", "--hidden", "10,0"}, `--hidden: 0 must be a positive layer width`},
+		{[]string{"train", "--sigma-a", "-1"}, `--sigma-a: -1 must be finite and non-negative`},
+		{[]string{"train", "--data", "csv"}, `--data-path: missing`},
 		{[]string{"train", "--hidden", "10,x"}, `--hidden: "x" is not a layer width`},
 		{[]string{"train", "--tau", "hot"}, `--tau: "hot" is not a number`},
 		{[]string{"train", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
-		{[]string{"train", bad}, `bad.yaml:8:5: unknown field "hiden"`},
+		{[]string{"train", bad}, `bad.yaml:8:5: methods[0].hiden: unknown key; did you mean "hidden"?`},
 		{[]string{"train", layer}, `"layer3": layer 3 does not exist`},
 		{[]string{"train", bad, "--method", "sgd"}, "--method: give the chain either as a spec file or as flags"},
 		{[]string{"validate", filepath.Join(dir, "missing.yaml")}, "no such file"},

@@ -23,6 +23,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/spec"
 )
 
 // Exit statuses of the whole command line, every command alike. They are
@@ -214,47 +216,10 @@ func unknownCommand(c *cli.Context) error {
 		names = append(names, cmd.Name)
 	}
 	hint := ""
-	if s := closest(name, names); s != "" {
+	if s := spec.Closest(name, names); s != "" {
 		hint = fmt.Sprintf("; did you mean %q?", s)
 	}
 	return usageErrorf("%q is not a command%s (commands: %s; see heatbath --help)", name, hint, strings.Join(names, ", "))
-}
-
-// closest returns the name nearest to s, if one is near: s is a prefix of
-// it, or it is at most 2 edits (insertions, deletions, substitutions)
-// away. Ties go to the first name.
-func closest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if len(s) >= 2 && strings.HasPrefix(n, s) {
-			return n
-		}
-		if d := editDistance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // flagsFirst moves a subcommand's positional arguments after its flags, so

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,10 +84,13 @@ func trainAction(c *cli.Context) error {
 			return err
 		}
 	} else if f, err = specFromFlags(c); err != nil {
-		return err
+		return flagError(c, err)
 	}
 	reps, err := f.Expand(train.Resolve)
 	if err != nil {
+		if c.NArg() == 0 {
+			return flagError(c, err)
+		}
 		return err
 	}
 	idx := c.Int("replica")
@@ -127,6 +132,79 @@ func parseOptFloat(c *cli.Context, name string) (spec.Floats, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// fieldFlags maps the spec fields of a chain built from flags to the flags
+// that set them, where the name is not the field's with '-' for '_'.
+var fieldFlags = map[string]string{
+	"h": "step-size", "lr": "step-size", "name": "method", "seeds": "seed",
+	"data.kind": "data", "data.preset": "preset", "data.path": "data-path", "data.dir": "data-path",
+	"data.train": "train-size", "data.validation": "val-size", "data.test": "test-size",
+	"model.hidden": "hidden", "model.activation": "activation",
+}
+
+// flagError rewrites an error about a field of the spec that specFromFlags
+// built into one about the flag behind it, as the user typed it
+// ("--lr: -0.1 must be a positive step size"); a usage error (exit 2).
+// Other errors are returned as they are.
+func flagError(c *cli.Context, err error) error {
+	var fe *spec.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	field := strings.TrimPrefix(fe.Field, "methods[0].")
+	if i := strings.IndexByte(field, '['); i >= 0 {
+		field = field[:i] // model.hidden[1] is --hidden
+	}
+	name, ok := fieldFlags[field]
+	if !ok {
+		name = strings.ReplaceAll(field, "_", "-")
+	}
+	if !hasFlag(c.Command, name) {
+		return err
+	}
+	return usageErrorf("%s: %s", typedFlag(c, name), fe.Msg)
+}
+
+// hasFlag reports whether cmd has a flag called name.
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// typedFlag returns the flag called name as the user wrote it on the
+// command line ("--lr" for --step-size given as --lr), else "--name".
+func typedFlag(c *cli.Context, name string) string {
+	var names []string
+	for _, f := range c.Command.Flags {
+		if slices.Contains(f.Names(), name) {
+			names = f.Names()
+		}
+	}
+	var raw []string
+	for _, l := range c.Lineage() {
+		// The root's arguments hold the command line as typed.
+		if args := l.Args().Slice(); len(args) > len(raw) {
+			raw = args
+		}
+	}
+	for _, a := range raw {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		typed, _, _ := strings.Cut(a, "=")
+		if slices.Contains(names, strings.TrimLeft(typed, "-")) {
+			return typed
+		}
+	}
+	return "--" + name
 }
 
 // specFromFlags builds the one-replica spec the flags describe.
