@@ -151,7 +151,7 @@ func Spiral(p SpiralParams, n int, src rand.Source) *Set {
 		}
 		rad := p.Radius * u
 		phi := 2 * math.Pi * p.Turns * u
-		cx, cy := rad*math.Cos(phi), rad*math.Sin(phi)
+		cx, cy := float64(rad*math.Cos(phi)), float64(rad*math.Sin(phi))
 		s.X[2*i] = cx + float64(p.Noise*r.NormFloat64())
 		s.X[2*i+1] = cy + float64(p.Noise*r.NormFloat64())
 		if i < n1 {

@@ -213,7 +213,7 @@ func (c *Chain) kick(f float64) {
 			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
 			gr = gr[:len(p)]
 			for j := range p {
-				p[j] -= f * gr[j]
+				p[j] -= float64(f * gr[j])
 			}
 		}
 	}
@@ -269,7 +269,7 @@ func (c *Chain) move(i int, n int64) {
 		for _, t := range g.Tensors {
 			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
 			for j := range th {
-				th[j] -= h * gr[j]
+				th[j] -= float64(h * gr[j])
 			}
 		}
 		return
@@ -279,8 +279,8 @@ func (c *Chain) move(i int, n int64) {
 			th, gr, b := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			gr, b = gr[:len(th)], b[:len(th)]
 			for j := range th {
-				b[j] = mu*b[j] + gr[j]
-				th[j] -= h * b[j]
+				b[j] = float64(mu*b[j]) + gr[j]
+				th[j] -= float64(h * b[j])
 			}
 		}
 		return
@@ -298,8 +298,8 @@ func (c *Chain) move(i int, n int64) {
 			m, v := c.p[ts.Off:ts.Off+ts.Len], c.v[ts.Off:ts.Off+ts.Len]
 			gr, m, v = gr[:len(th)], m[:len(th)], v[:len(th)]
 			for j := range th {
-				m[j] += (1 - b1) * (gr[j] - m[j])
-				v[j] = b2*v[j] + (1-b2)*gr[j]*gr[j]
+				m[j] += float64((1 - b1) * (gr[j] - m[j]))
+				v[j] = float64(b2*v[j]) + float64((1-b2)*gr[j]*gr[j])
 				th[j] -= step * m[j] / (math.Sqrt(v[j])/bc2s + eps)
 			}
 		}
@@ -310,7 +310,7 @@ func (c *Chain) move(i int, n int64) {
 			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
 			gr = gr[:len(th)]
 			for j := range th {
-				th[j] += -h*gr[j] + s*c.rng.NormFloat64()
+				th[j] += float64(-h*gr[j]) + float64(s*c.rng.NormFloat64())
 			}
 		}
 		return
@@ -321,25 +321,25 @@ func (c *Chain) move(i int, n int64) {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
 			for j := range th {
-				q := s * c.rng.NormFloat64()
-				th[j] += h / 2 * (p[j] + q)
+				q := float64(s * c.rng.NormFloat64())
+				th[j] += float64(h / 2 * (p[j] + q))
 				p[j] = q
-				pp += q * q
+				pp += float64(q * q)
 			}
 		}
 	case Langevin:
 		// A_{h/2} O_h A_{h/2} with O_h: p ← c·p + √((1−c²)τ)·R, c = e^{−γh}.
 		cc := math.Exp(-g.Gamma * h)
-		d := math.Sqrt((1 - cc*cc) * tau)
+		d := math.Sqrt((1 - float64(cc*cc)) * tau)
 		for _, t := range g.Tensors {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
 			for j := range th {
-				th[j] += h / 2 * p[j]
-				q := cc*p[j] + d*c.rng.NormFloat64()
+				th[j] += float64(h / 2 * p[j])
+				q := float64(cc*p[j]) + float64(d*c.rng.NormFloat64())
 				p[j] = q
-				th[j] += h / 2 * q
-				pp += q * q
+				th[j] += float64(h / 2 * q)
+				pp += float64(q * q)
 			}
 		}
 	case Adaptive:
@@ -354,18 +354,18 @@ func (c *Chain) move(i int, n int64) {
 			e := math.Exp(-gs.xi[k] * h / 2)
 			var sq float64
 			for j := range th {
-				th[j] += h / 2 * p[j]
-				q := e*p[j] + s*c.rng.NormFloat64()
+				th[j] += float64(h / 2 * p[j])
+				q := float64(e*p[j]) + float64(s*c.rng.NormFloat64())
 				p[j] = q
-				sq += q * q
+				sq += float64(q * q)
 			}
-			gs.xi[k] += eh * (sq - float64(t.Len)*tau)
+			gs.xi[k] += float64(eh * (sq - float64(float64(t.Len)*tau)))
 			pp += sq
 			e = math.Exp(-gs.xi[k] * h / 2)
 			for j := range th {
-				q := e * (p[j] + s*c.rng.NormFloat64())
+				q := e * (p[j] + float64(s*c.rng.NormFloat64()))
 				p[j] = q
-				th[j] += h / 2 * q
+				th[j] += float64(h / 2 * q)
 			}
 		}
 	}

@@ -443,13 +443,13 @@ func (v *VarianceEMA) Update(d []float64) float64 {
 	m /= float64(len(d))
 	var s float64
 	for _, x := range d {
-		s += (x - m) * (x - m)
+		s += float64((x - m) * (x - m))
 	}
 	s /= float64(len(d) - 1)
 	if !v.Seen {
 		v.Value, v.Seen = s, true
 	} else {
-		v.Value = (1-v.W)*v.Value + v.W*s
+		v.Value = float64((1-v.W)*v.Value) + float64(v.W*s)
 	}
 	return v.Value
 }

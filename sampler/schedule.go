@@ -123,11 +123,11 @@ func (s *Schedule) Factor(n int64) float64 {
 		}
 		switch s.Kind {
 		case Linear:
-			return s.From + (s.To-s.From)*t
+			return s.From + float64((s.To-s.From)*t)
 		case Geometric:
 			return s.From * math.Pow(s.To/s.From, t)
 		default:
-			return s.To + (s.From-s.To)*(1+math.Cos(math.Pi*t))/2
+			return s.To + float64((s.From-s.To)*(1+math.Cos(math.Pi*t))/2)
 		}
 	case Piecewise:
 		f := 1.0

@@ -157,9 +157,9 @@ func (r *Replica) Interpolate(a, b []float64) [][3]float64 {
 	theta := make([]float64, len(a))
 	var out [][3]float64
 	for i := -10; i <= 30; i++ {
-		alpha := float64(i) * 0.05
+		alpha := float64(float64(i) * 0.05)
 		for j := range theta {
-			theta[j] = (1-alpha)*a[j] + alpha*b[j]
+			theta[j] = float64((1-alpha)*a[j]) + float64(alpha*b[j])
 		}
 		tr, _ := r.Model.Evaluate(r.evalWS, theta, r.trainX, r.trainY)
 		te, _ := r.Model.Evaluate(r.evalWS, theta, r.Test.X, r.Test.Y)

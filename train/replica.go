@@ -278,8 +278,8 @@ func (r *Replica) makeGrid() {
 	r.gridY = make([]float64, GridSize)
 	for i := 0; i < GridSize; i++ {
 		f := float64(i) / float64(GridSize-1)
-		r.gridX[i] = lo[0] + f*(hi[0]-lo[0])
-		r.gridY[i] = lo[1] + f*(hi[1]-lo[1])
+		r.gridX[i] = lo[0] + float64(f*(hi[0]-lo[0]))
+		r.gridY[i] = lo[1] + float64(f*(hi[1]-lo[1]))
 	}
 	r.grid = make([]float64, 0, 2*GridSize*GridSize)
 	for j := 0; j < GridSize; j++ {
@@ -310,8 +310,8 @@ func boundsOf(sets ...*dataset.Set) (lo, hi []float64) {
 		if w == 0 {
 			w = 1
 		}
-		lo[i] -= 0.1 * w
-		hi[i] += 0.1 * w
+		lo[i] -= float64(0.1 * w)
+		hi[i] += float64(0.1 * w)
 	}
 	return lo, hi
 }
@@ -464,7 +464,7 @@ func (r *Replica) weightStats() (norms, small []float64) {
 		var ss float64
 		var k int
 		for _, w := range theta[t.Off : t.Off+t.Len] {
-			ss += w * w
+			ss += float64(w * w)
 			if math.Abs(w) < SmallThreshold {
 				k++
 			}

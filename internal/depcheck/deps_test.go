@@ -32,6 +32,7 @@ var allowed = map[string]struct {
 	"worker":            {[]string{"protocol", "records", "train", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"coordinator":       {[]string{"protocol", "records", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"internal/pyclient": {nil, nil}, // imported by tests only
+	"internal/fmacheck": {nil, nil}, // imported by tests only
 	"internal/embedded": {[]string{"protocol"}, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/jwt/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
 	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
@@ -59,7 +60,7 @@ var forbidden = []struct {
 		"analysis is pure and reads files through rundir"},
 	{"charts", []string{"coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"charts draw what ensemble computed"},
-	{"cmd/heatbath", []string{"internal/testcluster", "internal/pyclient"}, "test support never ships in the binary"},
+	{"cmd/heatbath", []string{"internal/testcluster", "internal/pyclient", "internal/fmacheck"}, "test support never ships in the binary"},
 	{"records", []string{"rundir", "train", "coordinator", "worker", "ensemble", "charts", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"the record store is protocol over JetStream: no files, logging or CLI, and neither NATS edge"},
 	{"protocol", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "the wire format is a leaf"},

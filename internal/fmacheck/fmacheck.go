@@ -1,0 +1,172 @@
+// Package fmacheck is test support: it compiles a package of the module
+// for the targets whose compiler fuses x*y + z into one fused
+// multiply-add (amd64 with GOAMD64=v3, arm64) and reports every fused
+// instruction that does not come from an explicit math.FMA call.
+//
+// A fused multiply-add rounds once where x*y + z rounds twice, so code the
+// compiler is free to fuse gives other bits on those targets than on
+// GOAMD64=v1, and a replica resumed on another machine would leave its
+// trajectory. The cure is an explicit conversion, float64(x*y) + z, which
+// the Go specification says rounds the product (and so forbids fusion), or
+// math.FMA on every path. Tests of the numerical packages call Check.
+//
+// It is imported by tests only.
+package fmacheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Target is one build configuration whose compiler may fuse.
+type Target struct {
+	// Name is how failures name the target ("amd64 GOAMD64=v3").
+	Name string
+	// Env holds the variables added to the build's environment.
+	Env []string
+	// Fused matches the mnemonics of fused multiply-add instructions in
+	// the compiler's assembly listing (go build -gcflags=-S).
+	Fused *regexp.Regexp
+}
+
+// Targets are the configurations Check compiles for: amd64 at GOAMD64=v3
+// (VFMADD/VFMSUB/VFNMADD/VFNMSUB, scalar and packed) and arm64
+// (FMADD/FMSUB/FNMADD/FNMSUB and the vector FMLA/FMLS).
+var Targets = []Target{
+	{Name: "amd64 GOAMD64=v3", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v3"},
+		Fused: regexp.MustCompile(`\tVF(N?)M(ADD|SUB)[0-9A-Z]*\t`)},
+	{Name: "arm64", Env: []string{"GOOS=linux", "GOARCH=arm64"},
+		Fused: regexp.MustCompile(`\t(F(N?)M(ADD|SUB)[DS]|VFML[AS])\t`)},
+}
+
+// Fusion is one fused instruction found in a listing.
+type Fusion struct {
+	// File and Line locate the source the compiler attributes it to (for
+	// inlined code, the inlined function's source).
+	File string
+	Line int
+	// Instr is the listing's line, trimmed.
+	Instr string
+}
+
+// String formats the fusion as "file:line: instruction".
+func (f Fusion) String() string { return fmt.Sprintf("%s:%d: %s", f.File, f.Line, f.Instr) }
+
+// locRe matches the source position the compiler prints on every
+// instruction of a -S listing: "(/path/file.go:123)".
+var locRe = regexp.MustCompile(`\(([^()]+\.go):([0-9]+)\)`)
+
+// Scan returns the fused instructions of a -S listing that fused matches,
+// except those whose source line calls math.FMA (read through readLine,
+// which returns the text of a file's line, or "" when it cannot).
+func Scan(listing []byte, fused *regexp.Regexp, readLine func(file string, line int) string) []Fusion {
+	var out []Fusion
+	sc := bufio.NewScanner(bytes.NewReader(listing))
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
+	for sc.Scan() {
+		l := sc.Text()
+		if !fused.MatchString(l) {
+			continue
+		}
+		f := Fusion{Instr: strings.TrimSpace(l)}
+		if m := locRe.FindStringSubmatchIndex(l); m != nil {
+			f.File = l[m[2]:m[3]]
+			f.Line, _ = strconv.Atoi(l[m[4]:m[5]])
+			f.Instr = strings.Join(strings.Fields(l[m[1]:]), " ")
+			if strings.Contains(readLine(f.File, f.Line), "math.FMA(") {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Listing compiles pkg (an import path or a ./relative pattern, resolved in
+// dir) for target with -gcflags=-S and returns the compiler's listing. The
+// flag applies to pkg only: code inlined from other packages appears with
+// its own source positions, dependencies' own code does not.
+func Listing(dir, pkg string, target Target) ([]byte, error) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			return nil, errNoToolchain
+		}
+	}
+	cmd := exec.Command(gobin, "build", "-o", os.DevNull, "-gcflags=-S", pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(cmd.Env, target.Env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go build -gcflags=-S %s (%s): %v: %s", pkg, target.Name, err, firstLines(stderr.String(), 20))
+	}
+	// The listing goes to standard error.
+	return append(stderr.Bytes(), stdout.Bytes()...), nil
+}
+
+var errNoToolchain = fmt.Errorf("fmacheck: no go command (neither GOROOT/bin/go nor go on PATH)")
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Check compiles pkg for every Target and fails t for each fused
+// multiply-add that does not come from math.FMA, naming the target and the
+// source line. It skips, saying why, when there is no go command or the
+// compiler prints no listing; a build that fails is a test failure. dir is
+// where the build runs (a test's working directory, ".", is its package's
+// folder).
+func Check(t *testing.T, dir, pkg string) {
+	t.Helper()
+	for _, target := range Targets {
+		listing, err := Listing(dir, pkg, target)
+		if err == errNoToolchain {
+			t.Skipf("cannot check %s for fused multiply-adds: %v", pkg, err)
+		}
+		if err != nil {
+			t.Fatalf("cannot check %s for fused multiply-adds: %v", pkg, err)
+		}
+		if !bytes.Contains(listing, []byte("STEXT")) {
+			t.Skipf("cannot check %s for fused multiply-adds: go build -gcflags=-S printed no assembly listing for %s", pkg, target.Name)
+		}
+		lines := lineReader()
+		for _, f := range Scan(listing, target.Fused, lines) {
+			t.Errorf("%s: %s: a fused multiply-add the compiler chose (other bits than GOAMD64=v1): write float64(x*y) + z, or math.FMA on every path",
+				target.Name, f)
+		}
+	}
+}
+
+// lineReader returns a cached reader of source lines.
+func lineReader() func(file string, line int) string {
+	files := map[string][]string{}
+	return func(file string, line int) string {
+		ls, ok := files[file]
+		if !ok {
+			b, err := os.ReadFile(file)
+			if err == nil {
+				ls = strings.Split(string(b), "\n")
+			}
+			files[file] = ls
+		}
+		if line < 1 || line > len(ls) {
+			return ""
+		}
+		return ls[line-1]
+	}
+}
