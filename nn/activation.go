@@ -76,7 +76,7 @@ func (a Activation) backprop(delta, h []float64) {
 		}
 	case Tanh:
 		for i, hi := range h {
-			delta[i] *= 1 - hi*hi
+			delta[i] *= 1 - float64(hi*hi)
 		}
 	}
 }

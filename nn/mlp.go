@@ -177,7 +177,9 @@ func (m *MLP) Init(theta []float64, src rand.Source) {
 		bound := 1 / math.Sqrt(float64(ly.in))
 		p := theta[ly.w : ly.b+ly.out]
 		for i := range p {
-			p[i] = bound * (2*rng.Float64() - 1)
+			// u+u is 2u exactly; an add, so nothing can fuse with the -1.
+			u := float64(rng.Float64()) // Float64 ends in a multiply: round it
+			p[i] = bound * ((u + u) - 1)
 		}
 	}
 }

@@ -101,9 +101,9 @@ func reluUnits2(z, x0, x1, w []float64, b0, b1, v0, v1 float64) {
 	x1 = x1[:len(z)]
 	for i := range z {
 		xa, xb := x0[i], x1[i]
-		a0 := w00*xa + w01*xb + b0
-		a1 := w10*xa + w11*xb + b1
-		z[i] += vh0*(a0+math.Abs(a0)) + vh1*(a1+math.Abs(a1))
+		a0 := float64(w00*xa) + float64(w01*xb) + b0
+		a1 := float64(w10*xa) + float64(w11*xb) + b1
+		z[i] += float64(vh0*(a0+math.Abs(a0))) + float64(vh1*(a1+math.Abs(a1)))
 	}
 }
 
@@ -121,8 +121,8 @@ func reluUnits2Mask(z, m, x0, x1, w []float64, b0, b1, v0, v1 float64) {
 	m1 := m[len(z):][:len(z)]
 	for i := range z {
 		xa, xb := x0[i], x1[i]
-		a0 := w00*xa + w01*xb + b0
-		a1 := w10*xa + w11*xb + b1
+		a0 := float64(w00*xa) + float64(w01*xb) + b0
+		a1 := float64(w10*xa) + float64(w11*xb) + b1
 		var bits0, bits1 uint64
 		if a0 > 0 {
 			bits0 = oneBits
@@ -132,7 +132,7 @@ func reluUnits2Mask(z, m, x0, x1, w []float64, b0, b1, v0, v1 float64) {
 		}
 		f0, f1 := math.Float64frombits(bits0), math.Float64frombits(bits1)
 		m0[i], m1[i] = f0, f1
-		z[i] += v0*(a0*f0) + v1*(a1*f1)
+		z[i] += float64(v0*(a0*f0)) + float64(v1*(a1*f1))
 	}
 }
 
@@ -147,8 +147,8 @@ func reluUnit(z, x0, x1 []float64, wa, wb, bj, vj float64) {
 	x0 = x0[:len(z)]
 	x1 = x1[:len(z)]
 	for i := range z {
-		a := wa*x0[i] + wb*x1[i] + bj
-		z[i] += vh * (a + math.Abs(a))
+		a := float64(wa*x0[i]) + float64(wb*x1[i]) + bj
+		z[i] += float64(vh * (a + math.Abs(a)))
 	}
 }
 
@@ -160,14 +160,14 @@ func reluUnitMask(z, mj, x0, x1 []float64, wa, wb, bj, vj float64) {
 	x1 = x1[:len(z)]
 	mj = mj[:len(z)]
 	for i := range z {
-		a := wa*x0[i] + wb*x1[i] + bj
+		a := float64(wa*x0[i]) + float64(wb*x1[i]) + bj
 		var bits uint64
 		if a > 0 {
 			bits = oneBits
 		}
 		f := math.Float64frombits(bits)
 		mj[i] = f
-		z[i] += vj * (a * f)
+		z[i] += float64(vj * (a * f))
 	}
 }
 
@@ -187,12 +187,12 @@ func maskedSums2(m, dz, dx0, dx1 []float64) (s0, s1, sb, t0, t1, tb float64) {
 	for i, d := range dz {
 		a, b := m0[i], m1[i]
 		e0, e1 := dx0[i], dx1[i]
-		s0 += e0 * a
-		s1 += e1 * a
-		sb += d * a
-		t0 += e0 * b
-		t1 += e1 * b
-		tb += d * b
+		s0 += float64(e0 * a)
+		s1 += float64(e1 * a)
+		sb += float64(d * a)
+		t0 += float64(e0 * b)
+		t1 += float64(e1 * b)
+		tb += float64(d * b)
 	}
 	return
 }
@@ -208,17 +208,17 @@ func maskedSums(m, dz, dx0, dx1 []float64) (s0, s1, sb float64) {
 	i := 0
 	for ; i+1 < len(m); i += 2 {
 		m0, m1 := m[i], m[i+1]
-		s0 += dx0[i] * m0
-		s1 += dx1[i] * m0
-		sb += dz[i] * m0
-		t0 += dx0[i+1] * m1
-		t1 += dx1[i+1] * m1
-		tb += dz[i+1] * m1
+		s0 += float64(dx0[i] * m0)
+		s1 += float64(dx1[i] * m0)
+		sb += float64(dz[i] * m0)
+		t0 += float64(dx0[i+1] * m1)
+		t1 += float64(dx1[i+1] * m1)
+		tb += float64(dz[i+1] * m1)
 	}
 	if i < len(m) {
-		s0 += dx0[i] * m[i]
-		s1 += dx1[i] * m[i]
-		sb += dz[i] * m[i]
+		s0 += float64(dx0[i] * m[i])
+		s1 += float64(dx1[i] * m[i])
+		sb += float64(dz[i] * m[i])
 	}
 	return s0 + t0, s1 + t1, sb + tb
 }
@@ -248,7 +248,7 @@ func (m *MLP) lossGradSHLP(ws *Workspace, theta, grad, X []float64, y []int, idx
 	for i, zi := range z {
 		l, p := bce(zi, int(t[i]))
 		loss += l
-		d := (p - t[i]) * inv
+		d := float64((p - t[i]) * inv)
 		dz[i] = d
 		dx0[i], dx1[i] = d*x0[i], d*x1[i]
 		gc += d
@@ -325,5 +325,5 @@ func shlpUnitGrad(j int, s0, s1, sb float64, w, b, v, gw, gb, gv []float64) {
 	gw[2*j] = vj * s0
 	gw[2*j+1] = vj * s1
 	gb[j] = vj * sb
-	gv[j] = wa*s0 + wb*s1 + b[j]*sb
+	gv[j] = float64(wa*s0) + float64(wb*s1) + float64(b[j]*sb)
 }

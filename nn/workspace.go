@@ -17,10 +17,16 @@ type Workspace struct {
 	m        *MLP
 	maxBatch int
 
-	// General path: activations of every layer for one sample, laid out
-	// layer after layer, and two delta buffers of the widest layer.
-	act    []float64
-	d0, d1 []float64
+	// General path (general.go), sizes in brackets, B = maxBatch,
+	// C = chunk = max(B, generalChunk), d = Inputs, W = the widest layer:
+	chunk int
+	gx    []float64   // [B·d] the minibatch rows, row-major
+	gxt   []float64   // [d·C] input rows, feature-major
+	acts  [][]float64 // [out_l·C] per layer: activations, feature-major
+	hs    []float64   // [B·W] a hidden layer's activations, row-major
+	d0    []float64   // [B·W] deltas, feature-major
+	d1    []float64   // [B·W] deltas of the layer below
+	zrow  []float64   // [out] one row's logits
 
 	// Single-hidden-layer path (shlp.go), sizes in brackets, B = maxBatch,
 	// C = max(B, evalChunk), H = hidden width:
@@ -52,9 +58,7 @@ func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
 		ws.mask = make([]float64, h*maxBatch)
 		return ws
 	}
-	ws.act = make([]float64, m.acts)
-	ws.d0 = make([]float64, m.widest)
-	ws.d1 = make([]float64, m.widest)
+	ws.allocGeneral(m)
 	return ws
 }
 

@@ -20,7 +20,7 @@ var allowed = map[string]struct {
 	external []string
 }{
 	"protocol":          {nil, nil},
-	"nn":                {nil, []string{"gonum.org/v1/gonum"}},
+	"nn":                {nil, []string{"gonum.org/v1/gonum", "golang.org/x/sys/cpu"}},
 	"dataset":           {nil, nil},
 	"sampler":           {nil, []string{"gonum.org/v1/gonum"}},
 	"rundir":            {[]string{"protocol"}, []string{"github.com/gofrs/flock"}},
@@ -38,7 +38,7 @@ var allowed = map[string]struct {
 	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
 	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
-			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8"}},
+			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8", "github.com/vbauerster/cupwriter"}},
 }
 
 // forbidden are the negative rules: a package (left) must never depend on

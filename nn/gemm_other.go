@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package nn
+
+// gemmKernels lists the kernels this build can run, by name, for the
+// tests: only the pure-Go one without the amd64 assembly.
+func gemmKernels() map[string]func(m, n, k int, a []float64, ars, acs int, b []float64, ldb int, c []float64, ldc int) {
+	return map[string]func(m, n, k int, a []float64, ars, acs int, b []float64, ldb int, c []float64, ldc int){"go": gemmGo}
+}

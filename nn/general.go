@@ -1,0 +1,238 @@
+package nn
+
+// The general path handles any depth, width, activation and class count.
+// It pushes the whole minibatch (or a chunk of evaluation rows) through
+// each layer at once, as matrix–matrix products (gemm.go):
+//
+//	forward   A⁽ˡ⁾ = act(W⁽ˡ⁾ A⁽ˡ⁻¹⁾ + b⁽ˡ⁾ 1ᵀ)          (out×nb = out×in · in×nb)
+//	weights   ∂W⁽ˡ⁾ = Δ⁽ˡ⁾ A⁽ˡ⁻¹⁾ᵀ,  ∂b⁽ˡ⁾ = Δ⁽ˡ⁾ 1      (out×in = out×nb · nb×in)
+//	deltas    Δ⁽ˡ⁻¹⁾ = (W⁽ˡ⁾ᵀ Δ⁽ˡ⁾) ⊙ act'(A⁽ˡ⁻¹⁾)       (in×nb = in×out · out×nb)
+//
+// Activations and deltas are stored feature-major (unit o of row i at
+// [o*ld + i], with ld = nb rounded up to a multiple of 4 so that the vector
+// kernels need no ragged column edge; the padding columns are computed
+// from zero inputs and never read), so that the forward and delta products vectorise across the
+// rows of the batch; the weight product needs the layer input row-major
+// (sample-major), which is the gathered minibatch for layer 0 and a
+// transposed copy of the activations for the others.
+//
+// Summation order (fixed by gemm): a pre-activation is
+// (((b_o + w_o0·a_0) + w_o1·a_1) + …), a weight gradient sums over the batch
+// rows in minibatch order starting from 0, a bias gradient likewise, and a
+// delta sums over the layer's outputs in order. Changing any of these
+// changes results in the last bits: bump NumericsVersion.
+
+// generalChunk is the number of rows Evaluate and PredictTo push through
+// the general path at a time (or maxBatch, if larger).
+const generalChunk = 128
+
+// allocGeneral allocates the general path's buffers of ws.
+func (ws *Workspace) allocGeneral(m *MLP) {
+	ws.chunk = max(ws.maxBatch, generalChunk)
+	c, bp := pad4(ws.chunk), pad4(ws.maxBatch)
+	d := m.cfg.Inputs
+	ws.gx = make([]float64, ws.maxBatch*d)
+	ws.gxt = make([]float64, c*d)
+	ws.acts = make([][]float64, len(m.layers))
+	widest := 0
+	for l, ly := range m.layers {
+		ws.acts[l] = make([]float64, ly.out*c)
+		widest = max(widest, ly.out)
+		if l > 0 {
+			widest = max(widest, ly.in)
+		}
+	}
+	ws.hs = make([]float64, ws.maxBatch*widest)
+	ws.d0 = make([]float64, bp*widest)
+	ws.d1 = make([]float64, bp*widest)
+	ws.zrow = make([]float64, m.out)
+}
+
+// pad4 rounds n up to a multiple of 4.
+func pad4(n int) int { return (n + 3) &^ 3 }
+
+// forwardBatch runs the ld feature-major input columns xt (Inputs×ld)
+// through every layer, leaving A⁽ˡ⁾ in ws.acts[l][:out·ld], and returns the
+// logits (out×ld, a view into ws.acts).
+func (m *MLP) forwardBatch(ws *Workspace, theta, xt []float64, ld int) []float64 {
+	in := xt
+	last := len(m.layers) - 1
+	for l, ly := range m.layers {
+		out := ws.acts[l][:ly.out*ld]
+		b := theta[ly.b : ly.b+ly.out]
+		for o, bo := range b {
+			row := out[o*ld : o*ld+ld]
+			for i := range row {
+				row[i] = bo
+			}
+		}
+		gemm(ly.out, ld, ly.in, theta[ly.w:ly.w+ly.in*ly.out], ly.in, 1, in, ld, out, ld)
+		if l < last {
+			m.cfg.Activation.activate(out)
+		}
+		in = out
+	}
+	return in
+}
+
+// loadRows copies rows [start, start+cnt) of X into ws.gxt, feature-major
+// (Inputs×ld, ld = pad4(cnt), padding columns zero), and returns it.
+func (m *MLP) loadRows(ws *Workspace, X []float64, start, cnt int) []float64 {
+	d, ld := m.cfg.Inputs, pad4(cnt)
+	xt := ws.gxt[:d*ld]
+	rows := X[start*d : (start+cnt)*d]
+	for i := range cnt {
+		row := rows[i*d : i*d+d]
+		for k, v := range row {
+			xt[k*ld+i] = v
+		}
+	}
+	for k := range d {
+		clear(xt[k*ld+cnt : k*ld+ld])
+	}
+	return xt
+}
+
+func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, idx []int) float64 {
+	d, n, nb := m.cfg.Inputs, len(y), len(idx)
+	ld := pad4(nb)
+	// Gather the minibatch row-major (for the layer-0 weight gradient) and
+	// feature-major (for the forward pass, padding columns zero).
+	gx, xt := ws.gx[:nb*d], ws.gxt[:d*ld]
+	for i, r := range idx {
+		if uint(r) >= uint(n) {
+			panic(badIndex(i, r, n))
+		}
+		if c := y[r]; uint(c) >= uint(m.cfg.Classes) {
+			panic(badLabel(r, c, m.cfg.Classes))
+		}
+		row := X[r*d : r*d+d]
+		copy(gx[i*d:i*d+d], row)
+		for k, v := range row {
+			xt[k*ld+i] = v
+		}
+	}
+	for k := range d {
+		clear(xt[k*ld+nb : k*ld+ld])
+	}
+	z := m.forwardBatch(ws, theta, xt, ld)
+
+	// Output deltas Δ = ∂ℓ/∂z / nb, feature-major like z.
+	inv := 1 / float64(nb)
+	delta := ws.d0[:m.out*ld]
+	clear(delta) // padding columns stay zero
+	var sum float64
+	if m.out == 1 {
+		for i, r := range idx {
+			c := y[r]
+			l, p := bce(z[i], c)
+			sum += l
+			delta[i] = (p - float64(c)) * inv
+		}
+	} else {
+		zr := ws.zrow
+		for i, r := range idx {
+			c := y[r]
+			for k := range zr {
+				zr[k] = z[k*ld+i]
+			}
+			l, _ := softmaxXent(zr, c)
+			sum += l
+			zr[c]-- // ∂ℓ/∂z_k = softmax(z)_k - [k = t]
+			for k, v := range zr {
+				delta[k*ld+i] = v * inv
+			}
+		}
+	}
+
+	spare := ws.d1
+	for l := len(m.layers) - 1; l >= 0; l-- {
+		ly := m.layers[l]
+		// The layer input, row-major (nb×in).
+		insm := gx
+		if l > 0 {
+			a := ws.acts[l-1][:ly.in*ld]
+			insm = ws.hs[:nb*ly.in]
+			for k := range ly.in {
+				ak := a[k*ld : k*ld+nb]
+				for i, v := range ak {
+					insm[i*ly.in+k] = v
+				}
+			}
+		}
+		gw := grad[ly.w : ly.w+ly.in*ly.out]
+		clear(gw)
+		gemm(ly.out, ly.in, nb, delta, ld, 1, insm, ly.in, gw, ly.in)
+		gb := grad[ly.b : ly.b+ly.out]
+		for o := range gb {
+			var s float64
+			for _, v := range delta[o*ld : o*ld+nb] {
+				s += v
+			}
+			gb[o] = s
+		}
+		if l == 0 {
+			break
+		}
+		prev := spare[:ly.in*ld]
+		clear(prev)
+		gemm(ly.in, ld, ly.out, theta[ly.w:ly.w+ly.in*ly.out], 1, ly.in, delta, ld, prev, ld)
+		m.cfg.Activation.backprop(prev, ws.acts[l-1][:ly.in*ld])
+		delta, spare = prev, delta[:cap(delta)]
+	}
+	return sum / float64(nb)
+}
+
+func (m *MLP) evaluateGeneral(ws *Workspace, theta, X []float64, y []int) (sum float64, correct int) {
+	n := len(y)
+	zr := ws.zrow
+	for start := 0; start < n; start += ws.chunk {
+		cnt := min(ws.chunk, n-start)
+		ld := pad4(cnt)
+		z := m.forwardBatch(ws, theta, m.loadRows(ws, X, start, cnt), ld)
+		for i, c := range y[start : start+cnt] {
+			if uint(c) >= uint(m.cfg.Classes) {
+				panic(badLabel(start+i, c, m.cfg.Classes))
+			}
+			var l float64
+			var pred int
+			if m.out == 1 {
+				l, _ = bce(z[i], c)
+				if z[i] > 0 {
+					pred = 1
+				}
+			} else {
+				for k := range zr {
+					zr[k] = z[k*ld+i]
+				}
+				l, pred = softmaxXent(zr, c)
+			}
+			sum += l
+			if pred == c {
+				correct++
+			}
+		}
+	}
+	return sum, correct
+}
+
+func (m *MLP) predictGeneral(ws *Workspace, dst, theta, X []float64) {
+	d, k := m.cfg.Inputs, m.cfg.Classes
+	n := len(X) / d
+	for start := 0; start < n; start += ws.chunk {
+		cnt := min(ws.chunk, n-start)
+		ld := pad4(cnt)
+		z := m.forwardBatch(ws, theta, m.loadRows(ws, X, start, cnt), ld)
+		for i := range cnt {
+			row := dst[(start+i)*k : (start+i)*k+k]
+			if m.out == 1 {
+				row[0], row[1] = sigmoidPair(z[i])
+			} else {
+				for c := range row {
+					row[c] = z[c*ld+i]
+				}
+				softmaxXent(row, 0)
+			}
+		}
+	}
+}

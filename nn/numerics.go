@@ -1,0 +1,16 @@
+package nn
+
+// NumericsVersion identifies the floating-point operation order of this
+// package's kernels: two builds with the same NumericsVersion compute
+// bit-identical losses, gradients and predictions on every supported
+// machine (amd64 with or without AVX/AVX-512, any GOAMD64 level, arm64),
+// because every run-time path uses the same summation order and rounds
+// every product (see gemm.go). A checkpoint or replica config that records
+// it can refuse to resume under a different one.
+//
+// It is bumped whenever a change alters any result bit. History:
+//
+//	1  per-sample general path, dot products with four partial sums
+//	2  batched general path (matrix products, one in-order chain per
+//	   element), no fused multiply-add anywhere; the SHLP kernel unchanged
+const NumericsVersion = 2
