@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -31,7 +30,7 @@ func natsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"HEATBATH_NATS_TLS_CERT"}, Usage: "client certificate"},
 		&cli.StringFlag{Name: "tls-key", EnvVars: []string{"HEATBATH_NATS_TLS_KEY"}, Usage: "client certificate key"},
 		&cli.StringFlag{Name: "pool", Value: "cpu", EnvVars: []string{"HEATBATH_POOL"}, Usage: "worker pool"},
-		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HEATBATH_LOG_LEVEL"}, Usage: "trace, debug, info, warn, error"},
+		logLevelFlag(),
 	}
 }
 
@@ -41,7 +40,7 @@ func newLogger(c *cli.Context) hclog.Logger {
 		lvl = hclog.Info
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "heatbath", Level: lvl, Output: os.Stderr,
-		Color: hclog.AutoColor})
+		Color: logColor()})
 }
 
 // connect opens the NATS connection the flags describe. The first connect
@@ -86,7 +85,7 @@ func connect(c *cli.Context, log hclog.Logger, name string) (*nats.Conn, error) 
 	}
 	if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" || key != "" {
 		if cert == "" || key == "" {
-			return nil, errors.New("--tls-cert and --tls-key go together")
+			return nil, usageErrorf("--tls-cert and --tls-key go together")
 		}
 		opts = append(opts, nats.ClientCert(cert, key))
 	}

@@ -27,7 +27,7 @@ func workerCommand() *cli.Command {
 				return usageErrorf("worker: no arguments expected, got %q", c.Args().First())
 			}
 			if c.Int("slots") < 1 {
-				return fmt.Errorf("worker: --slots %d must be at least 1", c.Int("slots"))
+				return usageErrorf("worker: --slots %d must be at least 1", c.Int("slots"))
 			}
 			log := newLogger(c)
 			nc, err := connect(c, log, "heatbath-worker")

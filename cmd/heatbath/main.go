@@ -19,6 +19,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -108,13 +110,15 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	os.Exit(runMain(ctx, os.Args, os.Stderr))
+	os.Exit(runMain(ctx, os.Args, os.Stdout, os.Stderr))
 }
 
-// runMain runs the command line args, prints its error to stderr and
-// returns the exit status.
-func runMain(ctx context.Context, args []string, stderr io.Writer) int {
+// runMain runs the command line args with the app's help and version
+// printed to stdout, prints its error to stderr and returns the exit
+// status.
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp()
+	app.Writer, app.ErrWriter = stdout, stderr
 	err := app.RunContext(ctx, flagsFirst(app, args))
 	code, msg := exitStatus(ctx, err)
 	if msg != "" {
@@ -149,10 +153,67 @@ func exitStatus(ctx context.Context, err error) (int, string) {
 	return exitError, msg
 }
 
+// versionInfo describes the binary from its build information: the
+// module version ("(devel)" for a build from a checkout), the Go version
+// and the commit, with "+dirty" when the checkout had uncommitted changes.
+func versionInfo() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "heatbath (no build information) " + runtime.Version()
+	}
+	version, commit, dirty := bi.Main.Version, "unknown", false
+	if version == "" {
+		version = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty {
+		commit += "+dirty"
+	}
+	if commit == "unknown" {
+		commit += " (no VCS stamp: built with -buildvcs=false or outside a git checkout)"
+	}
+	return fmt.Sprintf("heatbath %s %s commit %s", version, bi.GoVersion, commit)
+}
+
+// printVersion prints versionInfo to the app's output.
+func printVersion(c *cli.Context) {
+	fmt.Fprintln(c.App.Writer, versionInfo())
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version, the Go version and the commit (same as --version)",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("version: takes no arguments, got %d", c.NArg())
+			}
+			printVersion(c)
+			return nil
+		},
+	}
+}
+
+func init() {
+	// The app's --version (urfave/cli reads these globals).
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version, the Go version and the commit"}
+	cli.VersionPrinter = printVersion
+}
+
 func newApp() *cli.App {
 	app := &cli.App{
-		Name:  "heatbath",
-		Usage: "thermodynamic parameterization of neural networks, one chain or an ensemble over NATS",
+		Name: "heatbath",
+		// Version is set so that urfave/cli offers --version; the line
+		// itself is versionInfo's.
+		Version: "-",
+		Usage:   "thermodynamic parameterization of neural networks, one chain or an ensemble over NATS",
 		Description: "Trains networks with discretized SDEs (Langevin BAOAB, overdamped Langevin, SGLD, adaptive Langevin)\n" +
 			"and the partitioned schemes LOL and AdLaLa of Leimkuhler, Matthews & Vlaar, against SGD and Adam.",
 		Commands: []*cli.Command{
@@ -169,6 +230,7 @@ func newApp() *cli.App {
 			cancelCommand(),
 			reportCommand(),
 			exportCommand(),
+			versionCommand(),
 		},
 		// Without a command: the help; with an unknown one: a usage error
 		// (urfave/cli would print "No help topic" and exit 3, the status
@@ -206,11 +268,23 @@ func unknownCommand(c *cli.Context) error {
 	}
 	name := c.Args().First()
 	if name == "help" {
-		if topic := c.Args().Get(1); topic != "" && c.App.Command(topic) != nil {
+		switch topic := c.Args().Get(1); {
+		case c.NArg() > 2:
+			return usageErrorf("help: one command at most, got %d arguments", c.NArg()-1)
+		case topic == "":
+			return cli.ShowAppHelp(c)
+		case c.App.Command(topic) != nil:
 			return cli.ShowCommandHelp(c, topic)
+		default:
+			return unknownCommandError(c, topic)
 		}
-		return cli.ShowAppHelp(c)
 	}
+	return unknownCommandError(c, name)
+}
+
+// unknownCommandError is the usage error for a command name that is not
+// one, with the closest command name.
+func unknownCommandError(c *cli.Context, name string) error {
 	var names []string
 	for _, cmd := range c.App.VisibleCommands() {
 		names = append(names, cmd.Name)
@@ -219,7 +293,7 @@ func unknownCommand(c *cli.Context) error {
 	if s := spec.Closest(name, names); s != "" {
 		hint = fmt.Sprintf("; did you mean %q?", s)
 	}
-	return usageErrorf("%q is not a command%s (commands: %s; see heatbath --help)", name, hint, strings.Join(names, ", "))
+	return usageErrorf("unknown command %q%s (commands: %s; see heatbath --help)", name, hint, strings.Join(names, ", "))
 }
 
 // flagsFirst moves a subcommand's positional arguments after its flags, so

@@ -81,7 +81,7 @@ func newSweepProgress(log hclog.Logger, quiet bool) *sweepProgress {
 	if quiet {
 		return sp
 	}
-	sp.tty = isTerminal(os.Stderr)
+	sp.tty = terminalWidth(os.Stderr) > 0
 	if sp.tty {
 		sp.p = mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
 	}

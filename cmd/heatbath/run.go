@@ -45,7 +45,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
 			forceFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
-			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HEATBATH_LOG_LEVEL"}, Usage: "trace, debug, info, warn, error"},
+			logLevelFlag(),
 		},
 		Action: runAction,
 	}
@@ -70,7 +70,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	if c.Int("workers") < 1 {
-		return fmt.Errorf("run: --workers %d must be at least 1", c.Int("workers"))
+		return usageErrorf("run: --workers %d must be at least 1", c.Int("workers"))
 	}
 	if c.String("listen") == "" && (c.String("listen-tls-cert") != "" || c.String("listen-tls-key") != "" || c.Bool("insecure")) {
 		return usageErrorf("run: --listen-tls-cert, --listen-tls-key and --insecure need --listen")
@@ -186,7 +186,7 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 	// unless debugging was asked for.
 	wlog := o.log.ResetNamed("heatbath.local")
 	if !o.log.IsDebug() {
-		wlog = hclog.New(&hclog.LoggerOptions{Name: "heatbath.local", Level: hclog.Warn, Output: os.Stderr, Color: hclog.AutoColor})
+		wlog = hclog.New(&hclog.LoggerOptions{Name: "heatbath.local", Level: hclog.Warn, Output: os.Stderr, Color: logColor()})
 	}
 	wk, err := worker.New(wnc, worker.Config{Slots: o.workers, Logger: wlog, Heartbeat: co.AckWait() / 3})
 	if err != nil {

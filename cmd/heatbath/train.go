@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/protocol"
@@ -227,7 +226,7 @@ func specFromFlags(c *cli.Context) (*spec.File, error) {
 			return nil, err
 		}
 		if len(v) > 1 {
-			return nil, fmt.Errorf("--%s: train runs one chain; give one value (sweeps take lists in a spec file)", p.flag)
+			return nil, usageErrorf("--%s: train runs one chain; give one value (sweeps take lists in a spec file)", p.flag)
 		}
 		*p.dst = v
 	}
@@ -326,7 +325,7 @@ type bar struct {
 func newBar(w io.Writer, total int64) *bar {
 	b := &bar{w: w, total: total, lastPct: -1}
 	if f, ok := w.(*os.File); ok {
-		b.tty = isatty.IsTerminal(f.Fd())
+		b.tty = terminalWidth(f) > 0
 	}
 	return b
 }
@@ -336,10 +335,15 @@ func (b *bar) update(step int64, m train.Metrics, elapsed time.Duration) {
 		return
 	}
 	pct := 100 * step / b.total
-	rate := float64(step) / elapsed.Seconds()
-	eta := time.Duration(float64(b.total-step)/rate) * time.Second
-	line := fmt.Sprintf("step %d/%d (%3d%%)  test acc %.3f  test loss %.4f  %.0f steps/s  ETA %s",
-		step, b.total, pct, m.TestAcc, m.TestLoss, rate, eta.Round(time.Second))
+	speed := "-"
+	eta := "-"
+	if elapsed > 0 && step > 0 {
+		r := float64(step) / elapsed.Seconds()
+		speed = fmt.Sprintf("%.0f", r)
+		eta = time.Duration(float64(b.total-step) / r * float64(time.Second)).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("step %d/%d (%3d%%)  test acc %.3f  test loss %.4f  %s steps/s  ETA %s",
+		step, b.total, pct, m.TestAcc, m.TestLoss, speed, eta)
 	if b.tty {
 		if time.Since(b.lastDraw) > 100*time.Millisecond || step == b.total {
 			fmt.Fprintf(b.w, "\r\033[K%s", line)
