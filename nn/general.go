@@ -23,20 +23,25 @@ package nn
 // changes results in the last bits: bump NumericsVersion.
 
 // generalChunk is the number of rows Evaluate and PredictTo push through
-// the general path at a time (or maxBatch, if larger).
-const generalChunk = 128
+// the general path at a time.
+const generalChunk = 256
 
 // allocGeneral allocates the general path's buffers of ws.
 func (ws *Workspace) allocGeneral(m *MLP) {
-	ws.chunk = max(ws.maxBatch, generalChunk)
-	c, bp := pad4(ws.chunk), pad4(ws.maxBatch)
+	bp := pad4(ws.maxBatch)
 	d := m.cfg.Inputs
 	ws.gx = make([]float64, ws.maxBatch*d)
-	ws.gxt = make([]float64, c*d)
+	ws.gxt = make([]float64, bp*d)
 	ws.acts = make([][]float64, len(m.layers))
+	ws.wt = make([][]float64, len(m.layers))
+	ws.bias = make([][]float64, len(m.layers))
 	widest := 0
 	for l, ly := range m.layers {
-		ws.acts[l] = make([]float64, ly.out*c)
+		// Training: out×bp feature-major; evaluation: chunk×pad4(out)
+		// row-major. The two never live at the same time.
+		ws.acts[l] = make([]float64, max(ly.out*bp, generalChunk*pad4(ly.out)))
+		ws.wt[l] = make([]float64, ly.in*pad4(ly.out))
+		ws.bias[l] = make([]float64, pad4(ly.out))
 		widest = max(widest, ly.out)
 		if l > 0 {
 			widest = max(widest, ly.in)
@@ -75,22 +80,48 @@ func (m *MLP) forwardBatch(ws *Workspace, theta, xt []float64, ld int) []float64
 	return in
 }
 
-// loadRows copies rows [start, start+cnt) of X into ws.gxt, feature-major
-// (Inputs×ld, ld = pad4(cnt), padding columns zero), and returns it.
-func (m *MLP) loadRows(ws *Workspace, X []float64, start, cnt int) []float64 {
-	d, ld := m.cfg.Inputs, pad4(cnt)
-	xt := ws.gxt[:d*ld]
-	rows := X[start*d : (start+cnt)*d]
-	for i := range cnt {
-		row := rows[i*d : i*d+d]
-		for k, v := range row {
-			xt[k*ld+i] = v
+// Evaluation runs row-major instead: each layer is C = A·Wᵀ with A the
+// rows (X itself for layer 0, so no gather) and Wᵀ copied once per call,
+// padded to pad4(out) columns with zeros. Each pre-activation is still
+// (((b_o + w_o0·a_0) + w_o1·a_1) + …), so evaluation gives the same bits as
+// the training forward pass.
+
+// loadWeights copies every layer's Wᵀ (in×pad4(out)) and bias (pad4(out))
+// into ws, the padding zero.
+func (m *MLP) loadWeights(ws *Workspace, theta []float64) {
+	for l, ly := range m.layers {
+		ld := pad4(ly.out)
+		wt := ws.wt[l]
+		w := theta[ly.w : ly.w+ly.in*ly.out]
+		for o := range ly.out {
+			row := w[o*ly.in : o*ly.in+ly.in]
+			for k, v := range row {
+				wt[k*ld+o] = v
+			}
 		}
+		copy(ws.bias[l], theta[ly.b:ly.b+ly.out])
 	}
-	for k := range d {
-		clear(xt[k*ld+cnt : k*ld+ld])
+}
+
+// forwardRows runs the cnt row-major rows of X (cnt×Inputs) through every
+// layer with the weights loadWeights left in ws and returns the logits,
+// row-major cnt×pad4(out) (a view into ws.acts).
+func (m *MLP) forwardRows(ws *Workspace, X []float64, cnt int) []float64 {
+	in, lda := X, m.cfg.Inputs
+	last := len(m.layers) - 1
+	for l, ly := range m.layers {
+		ld := pad4(ly.out)
+		out := ws.acts[l][:cnt*ld]
+		for i := range cnt {
+			copy(out[i*ld:i*ld+ld], ws.bias[l])
+		}
+		gemm(cnt, ld, ly.in, in, lda, 1, ws.wt[l], ld, out, ld)
+		if l < last {
+			m.cfg.Activation.activate(out)
+		}
+		in, lda = out, ld
 	}
-	return xt
+	return in
 }
 
 func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, idx []int) float64 {
@@ -184,28 +215,26 @@ func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, 
 }
 
 func (m *MLP) evaluateGeneral(ws *Workspace, theta, X []float64, y []int) (sum float64, correct int) {
-	n := len(y)
-	zr := ws.zrow
-	for start := 0; start < n; start += ws.chunk {
-		cnt := min(ws.chunk, n-start)
-		ld := pad4(cnt)
-		z := m.forwardBatch(ws, theta, m.loadRows(ws, X, start, cnt), ld)
+	d, n := m.cfg.Inputs, len(y)
+	ld := pad4(m.out)
+	m.loadWeights(ws, theta)
+	for start := 0; start < n; start += generalChunk {
+		cnt := min(generalChunk, n-start)
+		z := m.forwardRows(ws, X[start*d:(start+cnt)*d], cnt)
 		for i, c := range y[start : start+cnt] {
 			if uint(c) >= uint(m.cfg.Classes) {
 				panic(badLabel(start+i, c, m.cfg.Classes))
 			}
+			zi := z[i*ld : i*ld+m.out]
 			var l float64
 			var pred int
 			if m.out == 1 {
-				l, _ = bce(z[i], c)
-				if z[i] > 0 {
+				l, _ = bce(zi[0], c)
+				if zi[0] > 0 {
 					pred = 1
 				}
 			} else {
-				for k := range zr {
-					zr[k] = z[k*ld+i]
-				}
-				l, pred = softmaxXent(zr, c)
+				l, pred = softmaxXent(zi, c)
 			}
 			sum += l
 			if pred == c {
@@ -219,18 +248,17 @@ func (m *MLP) evaluateGeneral(ws *Workspace, theta, X []float64, y []int) (sum f
 func (m *MLP) predictGeneral(ws *Workspace, dst, theta, X []float64) {
 	d, k := m.cfg.Inputs, m.cfg.Classes
 	n := len(X) / d
-	for start := 0; start < n; start += ws.chunk {
-		cnt := min(ws.chunk, n-start)
-		ld := pad4(cnt)
-		z := m.forwardBatch(ws, theta, m.loadRows(ws, X, start, cnt), ld)
+	ld := pad4(m.out)
+	m.loadWeights(ws, theta)
+	for start := 0; start < n; start += generalChunk {
+		cnt := min(generalChunk, n-start)
+		z := m.forwardRows(ws, X[start*d:(start+cnt)*d], cnt)
 		for i := range cnt {
 			row := dst[(start+i)*k : (start+i)*k+k]
 			if m.out == 1 {
-				row[0], row[1] = sigmoidPair(z[i])
+				row[0], row[1] = sigmoidPair(z[i*ld])
 			} else {
-				for c := range row {
-					row[c] = z[c*ld+i]
-				}
+				copy(row, z[i*ld:i*ld+k])
 				softmaxXent(row, 0)
 			}
 		}

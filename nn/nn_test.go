@@ -297,13 +297,15 @@ func evalConfigs() []Config {
 		{Inputs: 2, Hidden: []int{20}, Classes: 2},
 		{Inputs: 3, Hidden: []int{8, 6}, Classes: 2, Activation: Tanh},
 		{Inputs: 2, Hidden: []int{10}, Classes: 4},
+		{Inputs: 13, Hidden: []int{9, 5, 7}, Classes: 3}, // ragged widths: every kernel edge
 	}
 }
 
 // TestEvaluateMatchesLossGrad: over all rows at once, Evaluate's loss must
-// be LossGrad's loss. Both run the same forward code in the same order, so
-// they should be bit-identical; we allow 1e-14 relative in case a compiler
-// fuses a multiply-add in one loop and not the other.
+// be LossGrad's loss, bit for bit: on the general path the two run
+// different products (feature-major W·A against row-major A·Wᵀ) that must
+// compute every pre-activation in the same order (general.go), and nothing
+// may fuse a multiply-add in one and not the other.
 func TestEvaluateMatchesLossGrad(t *testing.T) {
 	for i, cfg := range evalConfigs() {
 		t.Run(cfgName(cfg), func(t *testing.T) {
@@ -319,7 +321,7 @@ func TestEvaluateMatchesLossGrad(t *testing.T) {
 			ws := m.NewWorkspace(len(y))
 			lg := m.LossGrad(ws, theta, make([]float64, len(theta)), X, y, idx)
 			le, acc := m.Evaluate(ws, theta, X, y)
-			if math.Abs(le-lg) > 1e-14*lg {
+			if le != lg {
 				t.Errorf("Evaluate loss %.17g, LossGrad loss %.17g", le, lg)
 			}
 			if want := refMeanLoss(m, theta, X, y, idx); math.Abs(le-want) > 1e-12*want {

@@ -18,15 +18,16 @@ type Workspace struct {
 	maxBatch int
 
 	// General path (general.go), sizes in brackets, B = maxBatch,
-	// C = chunk = max(B, generalChunk), d = Inputs, W = the widest layer:
-	chunk int
-	gx    []float64   // [B·d] the minibatch rows, row-major
-	gxt   []float64   // [d·C] input rows, feature-major
-	acts  [][]float64 // [out_l·C] per layer: activations, feature-major
-	hs    []float64   // [B·W] a hidden layer's activations, row-major
-	d0    []float64   // [B·W] deltas, feature-major
-	d1    []float64   // [B·W] deltas of the layer below
-	zrow  []float64   // [out] one row's logits
+	// P = pad4(B), d = Inputs, W = the widest layer, C = generalChunk:
+	gx   []float64   // [B·d] the minibatch rows, row-major
+	gxt  []float64   // [d·P] the minibatch rows, feature-major
+	acts [][]float64 // per layer: [out·P] activations, feature-major (training), or [C·pad4(out)], row-major (evaluation)
+	wt   [][]float64 // per layer: [in·pad4(out)] Wᵀ, for evaluation
+	bias [][]float64 // per layer: [pad4(out)] b, for evaluation
+	hs   []float64   // [B·W] a hidden layer's activations, row-major
+	d0   []float64   // [P·W] deltas, feature-major
+	d1   []float64   // [P·W] deltas of the layer below
+	zrow []float64   // [out] one row's logits
 
 	// Single-hidden-layer path (shlp.go), sizes in brackets, B = maxBatch,
 	// C = max(B, evalChunk), H = hidden width:

@@ -33,6 +33,10 @@ type ReplicaConfig struct {
 	// DataSeed seeds the data generator and the train/validation/test split,
 	// so that replicas which differ only in Seed see the same data.
 	DataSeed uint64 `json:"data_seed"`
+
+	// Exchange, when set, makes the replica an exchange set of chains over
+	// a temperature ladder (replica exchange); nil: one chain.
+	Exchange *ExchangeConfig `json:"exchange,omitempty"`
 }
 
 // ReplicaInfo identifies a replica within its sweep, with the config that
@@ -137,6 +141,11 @@ type MethodConfig struct {
 	// Schedule is the temperature schedule applied to every group that has
 	// no schedule of its own.
 	Schedule ScheduleConfig `json:"schedule,omitempty"`
+	// StepSchedule multiplies the step size over time: h(n) = H·f(n)
+	// (the same kinds as Schedule). Nil keeps h constant.
+	StepSchedule *ScheduleConfig `json:"step_schedule,omitempty"`
+	// Cycle is a cyclical schedule of the step size and/or τ; nil: none.
+	Cycle *CycleConfig `json:"cycle,omitempty"`
 }
 
 // GroupConfig assigns an integrator and its hyperparameters to a set of

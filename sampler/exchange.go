@@ -254,13 +254,18 @@ func (c *Chain) Tau() (float64, error) {
 }
 
 // SetTau sets the base temperature of every temperature-carrying group to
-// tau and changes nothing else. It restores a chain's rung after
-// UnmarshalBinary (the chain checkpoint does not hold τ; the exchange set's
-// does).
+// tau and changes nothing else (before the first step it also sets the
+// temperature Diag reports). It sets a chain's rung before it starts, and
+// restores it after UnmarshalBinary (the chain checkpoint does not hold τ;
+// the exchange set's does).
 func (c *Chain) SetTau(tau float64) {
 	for i := range c.set.Groups {
-		if c.set.Groups[i].Kind.HasTau() {
-			c.set.Groups[i].Tau = tau
+		g := &c.set.Groups[i]
+		if g.Kind.HasTau() {
+			g.Tau = tau
+			if c.step == 0 {
+				c.groups[i].tau = tau * g.Schedule.Factor(0)
+			}
 		}
 	}
 }

@@ -147,6 +147,11 @@ func (r *Replica) Artifacts(res rundir.Result) (map[string][]byte, error) {
 		pts = append(pts, rundir.InterpPoint{Alpha: pt[0], Train: pt[1], Test: pt[2]})
 	}
 	out[rundir.FileInterp] = rundir.EncodeInterp(pts)
+	if r.ex != nil {
+		if err := r.exchangeFiles(out); err != nil {
+			return nil, fmt.Errorf("train: exchange files: %w", err)
+		}
+	}
 	return out, nil
 }
 
@@ -185,9 +190,16 @@ func (r *Replica) WriteArtifacts(dir string, res rundir.Result) error {
 const checkpointMagic = "HBREPL02"
 
 // MarshalBinary encodes the full state of the replica (chain, minibatch
-// order, evaluation records) so that a replica rebuilt from the same
-// config and restored continues bit for bit.
+// order, evaluation records; every chain of an exchange set) so that a
+// replica rebuilt from the same config and restored continues bit for bit.
 func (r *Replica) MarshalBinary() ([]byte, error) {
+	if r.ex != nil {
+		return r.marshalExchange()
+	}
+	return r.marshalChain()
+}
+
+func (r *Replica) marshalChain() ([]byte, error) {
 	cb, err := r.Chain.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -222,6 +234,13 @@ func (r *Replica) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary restores a state written by MarshalBinary into a replica
 // built from the same config.
 func (r *Replica) UnmarshalBinary(data []byte) error {
+	if r.ex != nil {
+		return r.unmarshalExchange(data)
+	}
+	return r.unmarshalChain(data)
+}
+
+func (r *Replica) unmarshalChain(data []byte) error {
 	if !bytes.HasPrefix(data, []byte(checkpointMagic)) {
 		if bytes.HasPrefix(data, []byte("HBREPL01")) {
 			return errors.New("train: checkpoint of format HBREPL01 lacks the best parameters, want HBREPL02")

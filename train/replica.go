@@ -88,6 +88,9 @@ type Replica struct {
 	// (Init until the first evaluation): preallocated, so that keeping
 	// it allocates nothing in the step loop.
 	bestTheta []float64
+
+	plan *sampler.Plan // step-size schedule and cycle (plan.go); nil: none
+	ex   *exchangeSet  // the chains of an exchange set (exchange.go); nil: one chain
 }
 
 // Build resolves cfg, generates or loads the data, initializes the network
@@ -96,6 +99,9 @@ func Build(cfg protocol.ReplicaConfig) (*Replica, error) {
 	cfg.Model.Hidden = append([]int(nil), cfg.Model.Hidden...)
 	if err := Resolve(&cfg); err != nil {
 		return nil, err
+	}
+	if cfg.Exchange != nil {
+		return buildExchange(cfg)
 	}
 	r := &Replica{Config: cfg}
 	if err := r.loadData(); err != nil {
@@ -133,6 +139,9 @@ func Build(cfg protocol.ReplicaConfig) (*Replica, error) {
 	r.Chain, err = sampler.New(set, r.Init, prob, cfg.Seed, streamNoise)
 	if err != nil {
 		return nil, fmt.Errorf("method: %w", err)
+	}
+	if r.plan, err = buildPlan(&cfg, r.Chain); err != nil {
+		return nil, err
 	}
 	nt := min(r.Train.Len(), MaxTrainEval)
 	r.trainX, r.trainY = r.Train.X[:nt*r.Train.Dim], r.Train.Y[:nt]
@@ -368,6 +377,9 @@ func (r *Replica) RunUntil(until int64, rows RowFunc) error {
 	if r.done {
 		return nil
 	}
+	if r.ex != nil {
+		return r.runExchange(until, rows)
+	}
 	steps, every := r.Config.Steps, r.Config.EvalEvery
 	until = min(until, steps)
 	if r.evals == 0 {
@@ -377,7 +389,7 @@ func (r *Replica) RunUntil(until int64, rows RowFunc) error {
 	}
 	burnIn := steps / 2
 	for r.Chain.Steps() < until {
-		if err := r.Chain.Step(); err != nil {
+		if err := r.step(); err != nil {
 			r.done = true
 			return nil
 		}
@@ -387,7 +399,7 @@ func (r *Replica) RunUntil(until int64, rows RowFunc) error {
 			// after the transient from the initial state.
 			r.Chain.ResetMeans()
 		}
-		if n%every == 0 || n == steps {
+		if n%every == 0 || n == steps || r.collectAfter(n) {
 			if err := r.evaluate(rows); err != nil {
 				return err
 			}
@@ -419,7 +431,7 @@ func (r *Replica) evaluate(rows RowFunc) error {
 		r.best, r.hasBest = m, true
 		copy(r.bestTheta, theta)
 	}
-	if r.evals >= r.numEvals-min(AverageLast, r.numEvals) {
+	if r.averageNow() {
 		r.Model.PredictTo(r.evalWS, r.predBuf, theta, r.Test.X)
 		for i, p := range r.predBuf {
 			r.predAcc[i] += p

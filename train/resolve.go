@@ -192,10 +192,11 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 	if err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	if _, _, err := Settings(&cfg.Method, cfg.Steps, m.Tensors(), m.NumLayers()); err != nil {
+	set, _, err := Settings(&cfg.Method, cfg.Steps, m.Tensors(), m.NumLayers())
+	if err != nil {
 		return err
 	}
-	return nil
+	return resolveExtras(cfg, &set)
 }
 
 func fractionIfNoBatch(cfg *protocol.ReplicaConfig) float64 {
