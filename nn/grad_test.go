@@ -25,6 +25,10 @@ func gradConfigs() []Config {
 		Config{Inputs: 2, Hidden: []int{12}, Classes: 2, Activation: Tanh},
 		Config{Inputs: 2, Hidden: []int{12}, Classes: 3, Activation: ReLU},
 		Config{Inputs: 1, Hidden: []int{3}, Classes: 2, Activation: ReLU},
+		// Widths that exercise every block of the vector kernels (24, 16,
+		// 8 and 4 columns, 4 and 1 rows) and the scalar column tail.
+		Config{Inputs: 30, Hidden: []int{37, 26}, Classes: 5, Activation: Tanh},
+		Config{Inputs: 13, Hidden: []int{9, 5, 7}, Classes: 3, Activation: ReLU},
 	)
 }
 

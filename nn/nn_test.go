@@ -425,7 +425,8 @@ func TestPredictTo(t *testing.T) {
 // TestZeroAllocs proves the step-loop methods allocate nothing, on the
 // specialised kernel and on the general path.
 func TestZeroAllocs(t *testing.T) {
-	for i, cfg := range append(evalConfigs(), Config{Inputs: 2, Hidden: []int{500}, Classes: 2}) {
+	for i, cfg := range append(evalConfigs(), Config{Inputs: 2, Hidden: []int{500}, Classes: 2},
+		Config{Inputs: 784, Hidden: []int{100}, Classes: 10}) {
 		t.Run(cfgName(cfg), func(t *testing.T) {
 			m := mustNew(t, cfg)
 			rng := rand.New(rand.NewPCG(13, uint64(i)))
