@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +95,41 @@ func TestDataContentNotPathMakesTheID(t *testing.T) {
 		if a[i] == c[i] {
 			t.Errorf("id %d: %s for different contents", i, a[i])
 		}
+	}
+}
+
+// TestMNISTFolderRelativeToSpec: an MNIST folder named by a relative path
+// is the one next to the spec, whatever the working directory; a missing
+// folder, or a file in its place, is an error at data.dir.
+func TestMNISTFolderRelativeToSpec(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "mnist"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "spec.yaml")
+	write := func(dataDir string) {
+		t.Helper()
+		src := fmt.Sprintf("name: m\ndata: {kind: mnist, dir: %s}\nsteps: 10\nbatch: 2\nmethods: [{name: adam, lr: 0.01}]\n", dataDir)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("mnist")
+	t.Chdir(t.TempDir()) // no mnist folder here
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "mnist"); f.Spec.Data.Dir != want {
+		t.Errorf("data.dir %q, want %q", f.Spec.Data.Dir, want)
+	}
+	write("nowhere")
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "spec.yaml:2:") || !strings.Contains(err.Error(), "data.dir: ") ||
+		!strings.Contains(err.Error(), filepath.Join(dir, "nowhere")) {
+		t.Errorf("missing folder: %v, want an error at data.dir naming it", err)
+	}
+	write("spec.yaml")
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "is a file") {
+		t.Errorf("a file for the folder: %v", err)
 	}
 }

@@ -175,9 +175,10 @@ func TestCommandLineExitCodes(t *testing.T) {
 	})
 
 	t.Run("every replica fails at run time", func(t *testing.T) {
-		// The CSV file has a malformed row: the spec is valid (validation
-		// does not parse data files; the file is stored with the sweep at
-		// submission), and each replica fails in the worker, parsing it.
+		// The CSV file has a malformed row: the spec is valid (loading it
+		// hashes the file but does not parse it; the file is stored with
+		// the sweep at submission), and each replica fails in the worker,
+		// parsing it. heatbath validate reads the data and refuses it.
 		write("bad.csv", "0.1,0.2,0\n0.3,oops,1\n")
 		spec := write("fail.yaml", fmt.Sprintf(`
 name: allfail
@@ -191,8 +192,8 @@ methods:
   - name: adam
     lr: 0.01
 `, filepath.Join(work, "bad.csv")))
-		if p := runBinary(t, bin, work, "validate", spec); p.code != exitOK {
-			t.Fatalf("validate: exit %d, %s", p.code, p.stderr)
+		if p := runBinary(t, bin, work, "validate", spec); p.code != exitError || !strings.Contains(p.stderr, "data.path") {
+			t.Fatalf("validate of a malformed CSV: exit %d, %s; want exit %d naming data.path", p.code, p.stderr, exitError)
 		}
 		out := filepath.Join("runs", "fail")
 		p := runBinary(t, bin, work, "run", spec, "--out", out, "-q", "--workers", "2")

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/train"
 )
@@ -17,7 +20,7 @@ import (
 func validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check a sweep spec and print its expanded grid",
+		Usage:     "check a sweep spec and its data, and print its expanded grid and the data set's size",
 		ArgsUsage: "SPEC",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "list every replica, not only the groups"},
@@ -34,13 +37,17 @@ func validateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			printGrid(f, reps, c.Bool("all"))
-			return printData(f)
+			w := c.App.Writer
+			printGrid(w, f, reps, c.Bool("all"))
+			if err := printData(w, f); err != nil {
+				return err
+			}
+			return printDataSets(w, f, reps)
 		},
 	}
 }
 
-func printGrid(f *spec.File, reps []spec.Replica, all bool) {
+func printGrid(w io.Writer, f *spec.File, reps []spec.Replica, all bool) {
 	groups := map[string]int{}
 	var order []string
 	for _, r := range reps {
@@ -49,8 +56,8 @@ func printGrid(f *spec.File, reps []spec.Replica, all bool) {
 		}
 		groups[r.Group]++
 	}
-	fmt.Printf("%s: sweep %s, %d replicas in %d groups, %d steps each\n", f.Path, f.SweepID(), len(reps), len(order), f.Spec.Steps)
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "%s: sweep %s, %d replicas in %d groups, %d steps each\n", f.Path, f.SweepID(), len(reps), len(order), f.Spec.Steps)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if all {
 		fmt.Fprintln(tw, "replica\tseed\tgroup")
 		for _, r := range reps {
@@ -74,13 +81,13 @@ func printGrid(f *spec.File, reps []spec.Replica, all bool) {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
-	fmt.Printf("grid axes: %s\n", strings.Join(ks, ", "))
+	fmt.Fprintf(w, "grid axes: %s\n", strings.Join(ks, ", "))
 }
 
 // printData prints the size of the spec's data files (spec.Load has found
 // them and hashed them): bytes and lines, counted without parsing (a header
 // line counts; malformed rows show only when a replica reads the file).
-func printData(f *spec.File) error {
+func printData(w io.Writer, f *spec.File) error {
 	d := f.Spec.Data
 	if d.Kind != "csv" {
 		return nil
@@ -101,7 +108,50 @@ func printData(f *spec.File) error {
 		if len(hash) > 12 {
 			hash = hash[:12]
 		}
-		fmt.Printf("data %s: %d lines, %d bytes, sha256 %s\n", p[0], lines, len(b), hash)
+		fmt.Fprintf(w, "data %s: %d lines, %d bytes, sha256 %s\n", p[0], lines, len(b), hash)
+	}
+	return nil
+}
+
+// printDataSets reads the data set of each distinct data configuration of
+// the replicas (one for most sweeps), as a replica would when it starts,
+// and prints its size: features, classes and the points of each split. A
+// data file that is missing, unreadable or malformed is an error naming
+// the spec and the field.
+func printDataSets(w io.Writer, f *spec.File, reps []spec.Replica) error {
+	seen := map[string]bool{}
+	for _, r := range reps {
+		key, err := json.Marshal(struct {
+			D    protocol.DataConfig
+			Seed uint64
+		}{r.Config.Data, r.Config.DataSeed})
+		if err != nil {
+			return err
+		}
+		if seen[string(key)] {
+			continue
+		}
+		seen[string(key)] = true
+		built, err := train.Build(r.Config)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		d := r.Config.Data
+		name := d.Kind
+		switch {
+		case d.Kind == "mnist" && d.Dir != "":
+			name += " " + d.Dir
+		case d.Kind == "csv":
+			name += " " + d.Path
+		case d.Preset != "":
+			name += " " + d.Preset
+		}
+		val := 0
+		if built.Val != nil {
+			val = built.Val.Len()
+		}
+		fmt.Fprintf(w, "data set %s (data_seed %d): %d features, %d classes; %d training, %d validation, %d test points\n",
+			name, r.Config.DataSeed, built.Train.Dim, built.Train.Classes, built.Train.Len(), val, built.Test.Len())
 	}
 	return nil
 }
