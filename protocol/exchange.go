@@ -29,3 +29,13 @@ type CycleConfig struct {
 	StepSize *bool   `json:"step_size,omitempty"`
 	Tau      bool    `json:"tau,omitempty"`
 }
+
+// Clone returns a deep copy of x (nil for nil).
+func (x *ExchangeConfig) Clone() *ExchangeConfig {
+	if x == nil {
+		return nil
+	}
+	c := *x
+	c.Ladder = append([]float64(nil), x.Ladder...)
+	return &c
+}

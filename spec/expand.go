@@ -79,7 +79,8 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 			}
 		}
 		tauAxis := []float64{-1}
-		if usesTemp && len(temps) > 0 && !setsTau(m) {
+		exchange := s.exchangeConfig(m, temps)
+		if usesTemp && len(temps) > 0 && !setsTau(m) && exchange == nil {
 			tauAxis = temps
 		}
 		schedAxis := []*protocol.ScheduleConfig{nil}
@@ -109,6 +110,10 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 						if sch != nil {
 							cfg.Method.Schedule = *sch
 							settings["schedule"] = scheduleLabel(sch)
+						}
+						if exchange != nil {
+							cfg.Exchange = exchange.Clone()
+							settings["exchange"] = fmt.Sprintf("%d rungs", len(exchange.Ladder))
 						}
 						if resolve != nil {
 							if err := resolve(&cfg); err != nil {
@@ -150,18 +155,20 @@ func methodLabels(ms []MethodSpec) []string {
 }
 
 type axis struct {
-	name string // settings key, e.g. "h", "hidden.tau", "groups[1].gamma"
+	name string // settings key, e.g. "h", "lr", "hidden.tau", "groups[1].gamma"
 	vals Floats
 	set  func(*protocol.MethodConfig, float64)
 }
 
 func methodAxes(m *MethodSpec) []axis {
 	var ax []axis
-	h := m.H
+	// The step size's axis is named as the spec wrote it: "lr" for a
+	// method given lr (Adam, SGD), "h" otherwise.
+	h, hName := m.H, "h"
 	if len(m.LR) > 0 {
-		h = m.LR
+		h, hName = m.LR, "lr"
 	}
-	ax = append(ax, axis{"h", h, func(c *protocol.MethodConfig, v float64) { c.H = v }})
+	ax = append(ax, axis{hName, h, func(c *protocol.MethodConfig, v float64) { c.H = v }})
 	add := func(prefix string, g *ParamSpec, get func(*protocol.MethodConfig) *protocol.GroupConfig) {
 		for k, fl := range g.fields() {
 			if len(*fl.v) == 0 {
@@ -214,6 +221,19 @@ func buildMethod(m *MethodSpec, ax []axis, pt []int, settings map[string]string)
 	}
 	if m.Schedule != nil {
 		c.Schedule = *m.Schedule
+	}
+	if m.StepSchedule != nil {
+		sc := *m.StepSchedule
+		sc.Steps, sc.Values = append([]int64(nil), sc.Steps...), append([]float64(nil), sc.Values...)
+		c.StepSchedule = &sc
+	}
+	if m.Cycle != nil {
+		cy := *m.Cycle
+		if cy.StepSize != nil {
+			b := *cy.StepSize
+			cy.StepSize = &b
+		}
+		c.Cycle = &cy
 	}
 	for i, a := range ax {
 		v := a.vals[pt[i]]

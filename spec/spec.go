@@ -242,6 +242,10 @@ type MethodSpec struct {
 	Output    GroupSpec                `yaml:"output"`
 	Groups    []GroupSpec              `yaml:"groups"`
 	Schedule  *protocol.ScheduleConfig `yaml:"schedule"`
+	// StepSchedule multiplies the step size over time; Cycle is a
+	// cyclical schedule (protocol.MethodConfig).
+	StepSchedule *protocol.ScheduleConfig `yaml:"step_schedule"`
+	Cycle        *protocol.CycleConfig    `yaml:"cycle"`
 }
 
 // CheckpointSpec sets how often workers checkpoint a running replica.
@@ -265,6 +269,8 @@ type Spec struct {
 	Methods       []MethodSpec              `yaml:"methods"`
 	Temperatures  *Ladder                   `yaml:"temperatures"`
 	Schedules     []protocol.ScheduleConfig `yaml:"schedules"`
+	// Exchange runs the temperatures as exchange sets (spec/exchange.go).
+	Exchange *ExchangeSpec `yaml:"exchange"`
 	Checkpoint    CheckpointSpec            `yaml:"checkpoint"`
 	// ProgressEvery is the number of steps between progress events
 	// (default: eval_every).
@@ -454,6 +460,9 @@ func (f *File) check() error {
 				return f.errorf(fmt.Sprintf("temperatures[%d]", i), "%g must be a finite non-negative temperature", t)
 			}
 		}
+	}
+	if err := f.checkExchange(); err != nil {
+		return err
 	}
 	for i, m := range s.Methods {
 		base := fmt.Sprintf("methods[%d]", i)
