@@ -269,9 +269,9 @@ type Spec struct {
 	Methods       []MethodSpec              `yaml:"methods"`
 	Temperatures  *Ladder                   `yaml:"temperatures"`
 	Schedules     []protocol.ScheduleConfig `yaml:"schedules"`
+	Checkpoint    CheckpointSpec            `yaml:"checkpoint"`
 	// Exchange runs the temperatures as exchange sets (spec/exchange.go).
 	Exchange *ExchangeSpec `yaml:"exchange"`
-	Checkpoint    CheckpointSpec            `yaml:"checkpoint"`
 	// ProgressEvery is the number of steps between progress events
 	// (default: eval_every).
 	ProgressEvery int64 `yaml:"progress_every"`
