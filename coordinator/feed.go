@@ -27,6 +27,16 @@ const feedSettle = 3 * time.Second
 // starts at each replica's latest event: it never touches the sweep's
 // durable collector consumer, acks nothing and changes no configuration,
 // so any number of feeds may follow a sweep beside its collector.
+//
+// A watch or consumer that ends under it (a node of the cluster died, the
+// server was restarted, a stream was lost and made again) is set up again
+// every fetchRetry until it is: the watches from the start (every record
+// again, which the state takes idempotently), the consumer from the time of
+// the last event seen (stream sequences restart with a stream made again,
+// times do not); the snapshots carry on meanwhile with what was known. Only
+// setting them up the first time fails Feed. (The client library rides
+// through most node deaths by itself; it ends a watch or consumer when the
+// server answers that the stream is gone.)
 func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Duration, fn func(*FeedSnapshot) bool) error {
 	if interval <= 0 {
 		interval = time.Second
@@ -40,57 +50,68 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 	defer cancel()
 
 	kfilter, _ := protocol.ReplicaKeyFilter(sweep)
-	records, err := c.kv.Watch(ctx, kfilter, jetstream.IgnoreDeletes())
-	if err != nil {
-		return fmt.Errorf("coordinator: watch replica records of %s: %w", sweep, err)
+	records := &feedWatch{kv: c.kv, filter: kfilter, what: "replica records of " + sweep}
+	if err := records.start(ctx); err != nil {
+		return fmt.Errorf("coordinator: watch %s: %w", records.what, err)
 	}
-	defer func() { _ = records.Stop() }()
+	defer records.stop()
 	skey, _ := protocol.SweepKey(sweep)
-	sweeps, err := c.sw.Watch(ctx, skey, jetstream.IgnoreDeletes())
-	if err != nil {
-		return fmt.Errorf("coordinator: watch sweep record %s: %w", sweep, err)
+	sweeps := &feedWatch{kv: c.sw, filter: skey, what: "sweep record " + sweep}
+	if err := sweeps.start(ctx); err != nil {
+		return fmt.Errorf("coordinator: watch %s: %w", sweeps.what, err)
 	}
-	defer func() { _ = sweeps.Stop() }()
+	defer sweeps.stop()
 
 	pfilter, _ := protocol.ProgressFilter(sweep)
 	info, err := c.evts.Info(ctx, jetstream.WithSubjectFilter(pfilter))
 	if err != nil {
 		return fmt.Errorf("coordinator: progress events of %s: %w", sweep, err)
 	}
-	cons, err := c.js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{pfilter}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("coordinator: progress consumer of %s: %w", sweep, err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("coordinator: progress consumer of %s: %w", sweep, err)
-	}
-	defer it.Stop()
 	events := make(chan jetstream.Msg)
-	go func() {
-		for {
-			m, err := it.Next()
-			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-					return
-				}
-				c.log.Debug("progress feed", "sweep", sweep, "error", err)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(fetchRetry):
-				}
-				continue
-			}
-			select {
-			case events <- m:
-			case <-ctx.Done():
-				return
-			}
+	progressEnded := make(chan error, 1)
+	var lastEvent time.Time          // server time of the latest progress event received
+	var it jetstream.MessagesContext // the current iterator, stopped here only
+	defer func() {
+		if it != nil {
+			it.Stop()
 		}
 	}()
+	followProgress := func() error {
+		var err error
+		if it, err = c.progressIterator(ctx, pfilter, lastEvent); err != nil {
+			return err
+		}
+		go func(it jetstream.MessagesContext) {
+			for {
+				m, err := it.Next()
+				if err != nil {
+					progressEnded <- err
+					return
+				}
+				select {
+				case events <- m:
+				case <-ctx.Done():
+					progressEnded <- ctx.Err()
+					return
+				}
+			}
+		}(it)
+		return nil
+	}
+	if err := followProgress(); err != nil {
+		return fmt.Errorf("coordinator: progress consumer of %s: %w", sweep, err)
+	}
+	progressUp := true
+
+	// retry fires fetchRetry after a watch or the consumer ended, to set
+	// up again whatever is down; nil while everything is up.
+	var retry <-chan time.Time
+	down := func(what string, err error) {
+		c.log.Warn("live feed lost its source; setting it up again", "sweep", sweep, "source", what, "error", err)
+		if retry == nil {
+			retry = time.After(fetchRetry)
+		}
+	}
 
 	recordsIn, sweepIn := false, false
 	progressIn := len(info.State.Subjects) == 0
@@ -103,32 +124,63 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case e, ok := <-records.Updates():
+		case e, ok := <-records.updates():
 			switch {
 			case !ok:
-				return fmt.Errorf("coordinator: watch of the replica records of %s ended", sweep)
+				records.ended()
+				down(records.what, errFeedWatchEnded)
 			case e == nil:
 				recordsIn = true
-			case e.Operation() == jetstream.KeyValuePut:
-				st.record(e.Key(), e.Value(), e.Created())
+			default:
+				if e.Operation() == jetstream.KeyValuePut {
+					st.record(e.Key(), e.Value(), e.Created())
+				}
 			}
-		case e, ok := <-sweeps.Updates():
+		case e, ok := <-sweeps.updates():
 			switch {
 			case !ok:
-				return fmt.Errorf("coordinator: watch of the sweep record %s ended", sweep)
+				sweeps.ended()
+				down(sweeps.what, errFeedWatchEnded)
 			case e == nil:
 				sweepIn = true
-			case e.Operation() == jetstream.KeyValuePut:
-				st.sweepRecord(e.Value())
+			default:
+				if e.Operation() == jetstream.KeyValuePut {
+					st.sweepRecord(e.Value())
+				}
 			}
 		case m := <-events:
 			md, err := m.Metadata()
 			if err != nil {
 				continue
 			}
+			lastEvent = later(lastEvent, md.Timestamp)
 			st.progress(m.Subject(), m.Data(), md.Timestamp)
 			if md.NumPending == 0 {
 				progressIn = true
+			}
+		case err := <-progressEnded:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			progressUp = false
+			it.Stop()
+			it = nil
+			down("progress events of "+sweep, err)
+		case <-retry:
+			retry = nil
+			for _, w := range []*feedWatch{records, sweeps} {
+				if !w.up() {
+					if err := w.start(ctx); err != nil {
+						down(w.what, err)
+					}
+				}
+			}
+			if !progressUp {
+				if err := followProgress(); err != nil {
+					down("progress events of "+sweep, err)
+				} else {
+					progressUp = true
+				}
 			}
 		case <-settle.C:
 			progressIn = true
@@ -143,6 +195,67 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 				return nil
 			}
 		}
+	}
+}
+
+// errFeedWatchEnded is why a KV watch was set up again: its updates
+// channel closed (the library closes it when its ordered consumer cannot be
+// recreated).
+var errFeedWatchEnded = errors.New("watch ended")
+
+// progressIterator returns an iterator over the progress events of
+// filter: each subject's latest event when since is zero, else every event
+// stored since then (the one at since again, which the state ignores).
+func (c *Coordinator) progressIterator(ctx context.Context, filter string, since time.Time) (jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy}
+	if !since.IsZero() {
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	cons, err := c.js.OrderedConsumer(ctx, protocol.StreamEvents, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return cons.Messages()
+}
+
+// feedWatch is a KV watch of the feed that can be set up again after it
+// ended.
+type feedWatch struct {
+	kv     jetstream.KeyValue
+	filter string
+	what   string // "replica records of <sweep>", for messages
+	w      jetstream.KeyWatcher
+}
+
+// start sets up the watch: the latest entry of each key, then the updates.
+func (f *feedWatch) start(ctx context.Context) error {
+	w, err := f.kv.Watch(ctx, f.filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return err
+	}
+	f.w = w
+	return nil
+}
+
+// updates returns the watch's updates, nil (never ready) while it is down.
+func (f *feedWatch) updates() <-chan jetstream.KeyValueEntry {
+	if f.w == nil {
+		return nil
+	}
+	return f.w.Updates()
+}
+
+func (f *feedWatch) up() bool { return f.w != nil }
+
+// ended takes note that the watch's updates closed.
+func (f *feedWatch) ended() {
+	_ = f.w.Stop()
+	f.w = nil
+}
+
+func (f *feedWatch) stop() {
+	if f.w != nil {
+		_ = f.w.Stop()
 	}
 }
 

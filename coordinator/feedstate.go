@@ -20,6 +20,11 @@ const rateWindow = 60 * time.Second
 // maxSamples bounds the samples kept per replica.
 const maxSamples = 64
 
+// maxCurve bounds the learning-curve points kept per replica: past it, every
+// other point is dropped (the first and the latest are kept), so a long
+// chain keeps an evenly thinned curve.
+const maxCurve = 512
+
 // FeedSnapshot is the live state of a sweep, as `heatbath status --json`
 // prints it (the schema is documented in README.md).
 type FeedSnapshot struct {
@@ -80,12 +85,25 @@ type FeedReplica struct {
 	ETASeconds *float64 `json:"eta_seconds"`
 	// Metrics is the latest evaluation of the current attempt.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Curve is the replica's learning curve as the feed saw it: the
+	// evaluations of the progress events received, in increasing step,
+	// thinned past maxCurve points. A feed started mid-sweep sees the
+	// latest event of each replica and the ones after it only. Not part of
+	// the JSON (status --json prints the latest Metrics); the slice and its
+	// maps are shared with later snapshots and must not be modified.
+	Curve []CurvePoint `json:"-"`
 	// ErrorCode and Error are the record's (why it failed, was preempted
 	// or cancelled).
 	ErrorCode string `json:"error_code,omitempty"`
 	Error     string `json:"error,omitempty"`
 	// Updated is the server's time of the latest record or progress event.
 	Updated time.Time `json:"updated"`
+}
+
+// CurvePoint is one evaluation of a replica: its metrics at a step.
+type CurvePoint struct {
+	Step    int64
+	Metrics map[string]float64
 }
 
 // sample is a point of an attempt's progress: its step at a time.
@@ -104,6 +122,9 @@ type feedReplica struct {
 	steps   int64
 	metrics map[string]float64
 	samples []sample // of the current attempt, increasing in step and time
+	// curve holds the evaluations, increasing in step. Snapshots share it:
+	// it is only ever appended to; truncation and thinning make a new slice.
+	curve   []CurvePoint
 	updated time.Time
 }
 
@@ -167,6 +188,7 @@ func (f *feedState) record(key string, value []byte, at time.Time) bool {
 	case st.Attempt > r.attempt:
 		// A new attempt: its pace starts from here.
 		r.attempt, r.worker, r.step, r.metrics, r.samples = st.Attempt, st.Worker, st.Step, nil, nil
+		r.restartCurve(st.Step + 1)
 	case st.Attempt == r.attempt:
 		if st.Worker != "" {
 			r.worker = st.Worker
@@ -210,6 +232,7 @@ func (f *feedState) progress(subject string, data []byte, at time.Time) bool {
 		return false
 	case p.Attempt > r.attempt:
 		r.attempt, r.worker, r.step, r.metrics, r.samples = p.Attempt, p.Worker, p.Step, p.Metrics, nil
+		r.restartCurve(p.Step)
 	default:
 		if r.rec != nil && r.rec.Attempt == p.Attempt && r.rec.State.Terminal() {
 			return false // the attempt has ended; its record says how
@@ -224,7 +247,42 @@ func (f *feedState) progress(subject string, data []byte, at time.Time) bool {
 	}
 	r.updated = later(r.updated, at)
 	r.addSample(sample{p.Step, at})
+	r.addCurve(p.Step, p.Metrics)
 	return true
+}
+
+// restartCurve prepares the curve for a new attempt that resumes at step:
+// the points beyond it belong to the attempt that was lost, and the new
+// attempt will evaluate those steps again.
+func (r *feedReplica) restartCurve(step int64) {
+	n := len(r.curve)
+	for n > 0 && r.curve[n-1].Step >= step {
+		n--
+	}
+	if n < len(r.curve) {
+		r.curve = slices.Clone(r.curve[:n])
+	}
+}
+
+// addCurve appends an evaluation beyond the curve's last step, and thins
+// the curve past maxCurve points.
+func (r *feedReplica) addCurve(step int64, metrics map[string]float64) {
+	if len(metrics) == 0 {
+		return
+	}
+	if n := len(r.curve); n > 0 && step <= r.curve[n-1].Step {
+		return
+	}
+	r.curve = append(r.curve, CurvePoint{Step: step, Metrics: metrics})
+	if len(r.curve) > maxCurve {
+		// Keep the even positions and the latest point, in a new slice:
+		// snapshots hold the old one.
+		thin := make([]CurvePoint, 0, maxCurve)
+		for i := 0; i < len(r.curve)-1; i += 2 {
+			thin = append(thin, r.curve[i])
+		}
+		r.curve = append(thin, r.curve[len(r.curve)-1])
+	}
 }
 
 // addSample adds a point to the attempt's pace if it is beyond the last in
@@ -274,7 +332,8 @@ func (f *feedState) snapshot(now time.Time) *FeedSnapshot {
 	for _, id := range f.ids {
 		r := f.reps[id]
 		fr := FeedReplica{ID: id, Index: r.info.Index, Group: r.info.Group, Attempt: r.attempt, Worker: r.worker,
-			Step: min(r.step, r.steps), Steps: r.steps, Metrics: r.metrics, Updated: r.updated}
+			Step: min(r.step, r.steps), Steps: r.steps, Metrics: r.metrics, Updated: r.updated,
+			Curve: slices.Clip(r.curve)}
 		if r.rec != nil {
 			fr.State = r.rec.State
 			s.Counts[r.rec.State]++

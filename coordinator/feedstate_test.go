@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -228,5 +229,71 @@ func TestFeedIgnoresForeignInput(t *testing.T) {
 	}
 	if r := h.replica("r0"); r.State != "" || r.Step != 0 {
 		t.Errorf("replica moved by foreign input: %+v", r)
+	}
+}
+
+// curveSteps returns the steps of a replica's curve in the snapshot.
+func curveSteps(r FeedReplica) []int64 {
+	var steps []int64
+	for _, p := range r.Curve {
+		steps = append(steps, p.Step)
+	}
+	return steps
+}
+
+// TestFeedCurve: the progress events make a replica's learning curve, in
+// step order, without repeats or events of an older attempt; a new attempt
+// that resumes from a checkpoint drops the points beyond it; a snapshot
+// taken earlier keeps its curve when the state moves on; and a long curve
+// is thinned to at most maxCurve points, keeping the first and the latest.
+func TestFeedCurve(t *testing.T) {
+	h := newFeedHarness(t, 1)
+	h.record("r0", protocol.ReplicaState{State: protocol.StateRunning, Attempt: 1, Worker: "w1"}, 0)
+	for i, step := range []int64{100, 200, 200, 150, 300} {
+		h.progress("r0", 1, "w1", step, time.Duration(i+1)*time.Second)
+	}
+	before := h.snap()
+	if got := curveSteps(before.Replicas[0]); !slices.Equal(got, []int64{100, 200, 300}) {
+		t.Fatalf("curve steps %v, want [100 200 300]", got)
+	}
+	if v := before.Replicas[0].Curve[1].Metrics["train_loss"]; v != 200 {
+		t.Errorf("train_loss at step 200 is %v, want 200", v)
+	}
+	// Attempt 2 resumes from the checkpoint at step 200: the point at 300
+	// was the lost attempt's.
+	h.record("r0", protocol.ReplicaState{State: protocol.StateRunning, Attempt: 2, Worker: "w2", Step: 200}, 10*time.Second)
+	h.progress("r0", 1, "w1", 400, 11*time.Second) // the old attempt, late
+	second := func(step int64, at time.Duration) {
+		p := &protocol.Progress{Sweep: "s1", Replica: "r0", Attempt: 2, Worker: "w2", Step: step, Steps: testSteps,
+			Metrics: map[string]float64{"train_loss": -float64(step)}}
+		h.f.progress(subject(t, "r0", protocol.EventProgress), encode(t, p), t0.Add(at))
+	}
+	second(250, 12*time.Second)
+	second(300, 13*time.Second)
+	now := h.replica("r0")
+	if got := curveSteps(now); !slices.Equal(got, []int64{100, 200, 250, 300}) {
+		t.Errorf("after the new attempt: curve steps %v, want [100 200 250 300]", got)
+	} else if now.Curve[3].Metrics["train_loss"] != -300 || now.Curve[1].Metrics["train_loss"] != 200 {
+		t.Errorf("after the new attempt: %v; want attempt 1's point at 200 and attempt 2's at 300", now.Curve)
+	}
+	if got := curveSteps(before.Replicas[0]); !slices.Equal(got, []int64{100, 200, 300}) {
+		t.Errorf("the earlier snapshot's curve changed to %v", got)
+	}
+
+	// Thinning.
+	h = newFeedHarness(t, 1)
+	h.record("r0", protocol.ReplicaState{State: protocol.StateRunning, Attempt: 1, Worker: "w1"}, 0)
+	const n = 3 * maxCurve
+	for i := 1; i <= n; i++ {
+		p := &protocol.Progress{Sweep: "s1", Replica: "r0", Attempt: 1, Worker: "w1", Step: int64(i), Steps: n,
+			Metrics: map[string]float64{"train_loss": float64(i)}}
+		h.f.progress(subject(t, "r0", protocol.EventProgress), encode(t, p), t0.Add(time.Duration(i)*time.Second))
+	}
+	steps := curveSteps(h.replica("r0"))
+	if len(steps) > maxCurve || len(steps) < maxCurve/4 || steps[0] != 1 || steps[len(steps)-1] != n {
+		t.Errorf("thinned curve: %d points from %v to %v; want at most %d, from 1 to %d", len(steps), steps[0], steps[len(steps)-1], maxCurve, n)
+	}
+	if !slices.IsSorted(steps) {
+		t.Errorf("thinned curve out of order")
 	}
 }
