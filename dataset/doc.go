@@ -27,8 +27,9 @@
 //
 // A result is a function of the Source's state only, so the same seed gives
 // the same bits. Uniforms come from rand.New(src).Float64, which maps one
-// src.Uint64 onto [0, 1); Gaussians from rand.New(src).NormFloat64, a
-// ziggurat that consumes one or more src.Uint64 values. Noise is drawn even
+// src.Uint64 onto [0, 1); Gaussians from detmath.Normal(rand.New(src)),
+// math/rand/v2's NormFloat64 ziggurat (the same numbers on amd64), which
+// consumes one or more src.Uint64 values. Noise is drawn even
 // when the noise level is zero, so the noise level never shifts the stream.
 // Integers in [0, k) (permutations and sampling with replacement) are drawn
 // by this package's own multiply-and-reject rule on src.Uint64, so that they
@@ -41,11 +42,13 @@
 // 0, 1, …, n−1: for i = n−1 down to 1, swap p[i] and p[j] with j uniform in
 // [0, i+1). Each generator documents its own draw order.
 //
-// Bits are reproducible on one architecture. Across architectures the
-// generators' own sums of products are written float64(x*y) + z, which the
-// Go specification forbids fusing into one multiply-add, but math.Sin, Cos,
-// Pow and the ziggurat inside NormFloat64 are compiled with the target's
-// fusion rules and may differ in the last bit on, for example, arm64.
+// Bits are the same on every machine: the generators' sums of products
+// are written float64(x*y) + z, which the Go specification forbids fusing
+// into one multiply-add (a test compiles the package for GOAMD64=v3 and
+// arm64 and finds no fused instruction), and sines, cosines, powers and
+// Gaussians come from internal/detmath rather than math and
+// NormFloat64, whose results differ between amd64 and arm64 and between
+// GOAMD64 levels.
 //
 // # Minibatches
 //

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // TrigParams parameterises the trigonometric data of the extended abstract
@@ -46,7 +48,7 @@ func (p TrigParams) Validate() error {
 // Trig draws n trigonometric points (see TrigParams): n − ⌊n/2⌋ of class 0
 // in the first rows, then ⌊n/2⌋ of class 1.
 //
-// Draw order: for every row in order, t = Float64() then ε = NormFloat64()
+// Draw order: for every row in order, t = Float64() then ε = detmath.Normal(r)
 // from rand.New(src). It panics if n < 0 or p is invalid.
 func Trig(p TrigParams, n int, src rand.Source) *Set {
 	mustGenerate("Trig", p.Validate(), n)
@@ -55,10 +57,10 @@ func Trig(p TrigParams, n int, src rand.Source) *Set {
 	n0 := n - n/2
 	for i := range n {
 		t := r.Float64()
-		eps := r.NormFloat64()
-		f := math.Cos
+		eps := detmath.Normal(r)
+		f := detmath.Cos
 		if i >= n0 {
-			f = math.Sin
+			f = detmath.Sin
 		}
 		s.X[2*i] = p.XScale * t
 		s.X[2*i+1] = f(p.Freq*math.Pi*t) + float64(p.Noise*eps)
@@ -135,8 +137,8 @@ func (p SpiralParams) Validate() error {
 // same t (for odd n the last t has no class-1 partner).
 //
 // Draw order, for i = 0, …, n0−1 from rand.New(src): t = Float64(), then
-// ε₁, ε₂ = NormFloat64() for the class-0 point, then (if i < ⌊n/2⌋)
-// ε′₁, ε′₂ = NormFloat64() for the class-1 point. It panics if n < 0 or p is
+// ε₁, ε₂ = detmath.Normal(r) for the class-0 point, then (if i < ⌊n/2⌋)
+// ε′₁, ε′₂ = detmath.Normal(r) for the class-1 point. It panics if n < 0 or p is
 // invalid.
 func Spiral(p SpiralParams, n int, src rand.Source) *Set {
 	mustGenerate("Spiral", p.Validate(), n)
@@ -147,17 +149,17 @@ func Spiral(p SpiralParams, n int, src rand.Source) *Set {
 		t := r.Float64()
 		u := t // t^p
 		if p.Form == SpiralPower {
-			u = math.Pow(t, p.Power)
+			u = detmath.Pow(t, p.Power)
 		}
 		rad := p.Radius * u
 		phi := 2 * math.Pi * p.Turns * u
-		cx, cy := float64(rad*math.Cos(phi)), float64(rad*math.Sin(phi))
-		s.X[2*i] = cx + float64(p.Noise*r.NormFloat64())
-		s.X[2*i+1] = cy + float64(p.Noise*r.NormFloat64())
+		cx, cy := float64(rad*detmath.Cos(phi)), float64(rad*detmath.Sin(phi))
+		s.X[2*i] = cx + float64(p.Noise*detmath.Normal(r))
+		s.X[2*i+1] = cy + float64(p.Noise*detmath.Normal(r))
 		if i < n1 {
 			j := n0 + i
-			s.X[2*j] = -cx + float64(p.Noise*r.NormFloat64())
-			s.X[2*j+1] = -cy + float64(p.Noise*r.NormFloat64())
+			s.X[2*j] = -cx + float64(p.Noise*detmath.Normal(r))
+			s.X[2*j+1] = -cy + float64(p.Noise*detmath.Normal(r))
 		}
 	}
 	return s
@@ -216,7 +218,7 @@ func (p RingsParams) Validate() error {
 // in the first rows, then ⌊n/2⌋ of class 1.
 //
 // Draw order: for every row in order, θ = 2π·Float64(), then ε₁, ε₂ =
-// NormFloat64() from rand.New(src). It panics if n < 0 or p is invalid.
+// detmath.Normal(r), r = rand.New(src). It panics if n < 0 or p is invalid.
 func Rings(p RingsParams, n int, src rand.Source) *Set {
 	mustGenerate("Rings", p.Validate(), n)
 	r := rand.New(src)
@@ -226,12 +228,12 @@ func Rings(p RingsParams, n int, src rand.Source) *Set {
 		theta := 2 * math.Pi * r.Float64()
 		rad := p.Inner
 		if i >= n0 {
-			c := math.Cos(theta / 2)
+			c := detmath.Cos(theta / 2)
 			c *= c
 			rad = p.Outer - float64((p.Outer-p.Inner-p.Margin)*c*c)
 		}
-		s.X[2*i] = float64(rad*math.Cos(theta)) + float64(p.Noise*r.NormFloat64())
-		s.X[2*i+1] = float64(rad*math.Sin(theta)) + float64(p.Noise*r.NormFloat64())
+		s.X[2*i] = float64(rad*detmath.Cos(theta)) + float64(p.Noise*detmath.Normal(r))
+		s.X[2*i+1] = float64(rad*detmath.Sin(theta)) + float64(p.Noise*detmath.Normal(r))
 	}
 	return s
 }

@@ -6,6 +6,8 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // Problem supplies the stochastic force. Grad writes the gradient of the
@@ -290,8 +292,8 @@ func (c *Chain) move(i int, n int64) {
 		// bcᵢ = 1 − βᵢᵗ with t = n + 1.
 		b1, b2, eps := g.Beta1, g.Beta2, g.Eps
 		t := float64(n + 1)
-		bc1 := 1 - math.Pow(b1, t)
-		bc2s := math.Sqrt(1 - math.Pow(b2, t))
+		bc1 := 1 - detmath.Pow(b1, t)
+		bc2s := math.Sqrt(1 - detmath.Pow(b2, t))
 		step := h / bc1
 		for _, ts := range g.Tensors {
 			th, gr := c.theta[ts.Off:ts.Off+ts.Len], c.g[ts.Off:ts.Off+ts.Len]
@@ -310,7 +312,7 @@ func (c *Chain) move(i int, n int64) {
 			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
 			gr = gr[:len(th)]
 			for j := range th {
-				th[j] += float64(-h*gr[j]) + float64(s*c.rng.NormFloat64())
+				th[j] += float64(-h*gr[j]) + float64(s*detmath.Normal(c.rng))
 			}
 		}
 		return
@@ -321,7 +323,7 @@ func (c *Chain) move(i int, n int64) {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
 			for j := range th {
-				q := float64(s * c.rng.NormFloat64())
+				q := float64(s * detmath.Normal(c.rng))
 				th[j] += float64(h / 2 * (p[j] + q))
 				p[j] = q
 				pp += float64(q * q)
@@ -329,14 +331,14 @@ func (c *Chain) move(i int, n int64) {
 		}
 	case Langevin:
 		// A_{h/2} O_h A_{h/2} with O_h: p ← c·p + √((1−c²)τ)·R, c = e^{−γh}.
-		cc := math.Exp(-g.Gamma * h)
+		cc := detmath.Exp(-g.Gamma * h)
 		d := math.Sqrt((1 - float64(cc*cc)) * tau)
 		for _, t := range g.Tensors {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
 			for j := range th {
 				th[j] += float64(h / 2 * p[j])
-				q := float64(cc*p[j]) + float64(d*c.rng.NormFloat64())
+				q := float64(cc*p[j]) + float64(d*detmath.Normal(c.rng))
 				p[j] = q
 				th[j] += float64(h / 2 * q)
 				pp += float64(q * q)
@@ -351,19 +353,19 @@ func (c *Chain) move(i int, n int64) {
 		for k, t := range g.Tensors {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
-			e := math.Exp(-gs.xi[k] * h / 2)
+			e := detmath.Exp(-gs.xi[k] * h / 2)
 			var sq float64
 			for j := range th {
 				th[j] += float64(h / 2 * p[j])
-				q := float64(e*p[j]) + float64(s*c.rng.NormFloat64())
+				q := float64(e*p[j]) + float64(s*detmath.Normal(c.rng))
 				p[j] = q
 				sq += float64(q * q)
 			}
 			gs.xi[k] += float64(eh * (sq - float64(float64(t.Len)*tau)))
 			pp += sq
-			e = math.Exp(-gs.xi[k] * h / 2)
+			e = detmath.Exp(-gs.xi[k] * h / 2)
 			for j := range th {
-				q := e * (p[j] + float64(s*c.rng.NormFloat64()))
+				q := e * (p[j] + float64(s*detmath.Normal(c.rng)))
 				p[j] = q
 				th[j] += float64(h / 2 * q)
 			}

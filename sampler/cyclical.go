@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // Cycle is a cyclical schedule (cyclical SG-MCMC, Zhang, Li, Zhang, Chen,
@@ -62,7 +64,7 @@ func (c *Cycle) Phase(n int64) float64 {
 }
 
 // Factor returns the cosine factor f(n) = (cos(π·r(n)) + 1)/2 ∈ (0, 1].
-func (c *Cycle) Factor(n int64) float64 { return (math.Cos(math.Pi*c.Phase(n)) + 1) / 2 }
+func (c *Cycle) Factor(n int64) float64 { return (detmath.Cos(math.Pi*c.Phase(n)) + 1) / 2 }
 
 // Exploring reports whether step n lies in the exploration part of its
 // cycle (r(n) < β).

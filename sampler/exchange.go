@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // Exchange is the state of replica exchange over one temperature ladder.
@@ -160,7 +162,7 @@ func AcceptProb(logA float64) float64 {
 	if logA >= 0 {
 		return 1
 	}
-	return math.Exp(logA)
+	return detmath.Exp(logA)
 }
 
 // Round proposes the swaps of the current round (even pairs on even

@@ -3,6 +3,8 @@ package sampler
 import (
 	"fmt"
 	"math"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // ScheduleKind enumerates the temperature schedules. The values are stable.
@@ -125,9 +127,9 @@ func (s *Schedule) Factor(n int64) float64 {
 		case Linear:
 			return s.From + float64((s.To-s.From)*t)
 		case Geometric:
-			return s.From * math.Pow(s.To/s.From, t)
+			return s.From * detmath.Pow(s.To/s.From, t)
 		default:
-			return s.To + float64((s.From-s.To)*(1+math.Cos(math.Pi*t))/2)
+			return s.To + float64((s.From-s.To)*(1+detmath.Cos(math.Pi*t))/2)
 		}
 	case Piecewise:
 		f := 1.0

@@ -10,6 +10,11 @@
 // the Go specification says rounds the product (and so forbids fusion), or
 // math.FMA on every path. Tests of the numerical packages call Check.
 //
+// RunTest builds a package's tests for each of Platforms (amd64 GOAMD64=v1
+// and v3, arm64 under qemu-user) and runs one of them there, so a test
+// that compares against recorded bits (the golden trajectory) proves they
+// are the same on every platform.
+//
 // It is imported by tests only.
 package fmacheck
 
@@ -168,5 +173,87 @@ func lineReader() func(file string, line int) string {
 			return ""
 		}
 		return ls[line-1]
+	}
+}
+
+// Platform is a build configuration a test binary runs under: GOARCH and
+// GOAMD64 (or GOARM64) as environment variables.
+type Platform struct {
+	// Name is how failures name it ("arm64 (qemu)").
+	Name string
+	// Env holds the variables added to the build's environment.
+	Env []string
+	// Arch is its GOARCH.
+	Arch string
+}
+
+// Platforms are the configurations whose results must agree bit for bit:
+// amd64 at GOAMD64=v1 and v3 (fused multiply-add allowed to the compiler)
+// and arm64 (always allowed to fuse), the last run under qemu-user on
+// other hosts.
+var Platforms = []Platform{
+	{Name: "amd64 GOAMD64=v1", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"}, Arch: "amd64"},
+	{Name: "amd64 GOAMD64=v3", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v3"}, Arch: "amd64"},
+	{Name: "arm64", Env: []string{"GOOS=linux", "GOARCH=arm64"}, Arch: "arm64"},
+}
+
+// qemuFor names the qemu-user emulators that run a binary of arch.
+var qemuFor = map[string][]string{"arm64": {"qemu-aarch64", "qemu-aarch64-static"}, "amd64": {"qemu-x86_64", "qemu-x86_64-static"}}
+
+// RunTest builds the tests of the package in dir for platform p (go test
+// -c) and runs those matching run in dir, under qemu-user when p is not
+// the host's architecture. It skips, saying why, when the host cannot run
+// p: not Linux, no qemu-user for p's architecture (a failure instead when
+// the environment variable CI is "true": CI installs qemu-user), or a
+// processor without what GOAMD64=v3 requires. A test that fails under p
+// fails t with the child's output.
+func RunTest(t *testing.T, dir string, p Platform, run string) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("%s: cross-platform test runs need Linux (qemu-user), this is %s", p.Name, runtime.GOOS)
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			t.Skipf("%s: %v", p.Name, errNoToolchain)
+		}
+	}
+	var prefix []string
+	if p.Arch != runtime.GOARCH {
+		var emu string
+		for _, name := range qemuFor[p.Arch] {
+			if path, err := exec.LookPath(name); err == nil {
+				emu = path
+				break
+			}
+		}
+		if emu == "" {
+			msg := fmt.Sprintf("%s: no qemu-user emulator (%s) on PATH: apt-get install qemu-user", p.Name, strings.Join(qemuFor[p.Arch], " or "))
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+		prefix = []string{emu}
+	}
+	bin := filepath.Join(t.TempDir(), "test."+p.Arch)
+	build := exec.Command(gobin, "test", "-c", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(append(os.Environ(), "CGO_ENABLED=0"), p.Env...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s: go test -c: %v: %s", p.Name, err, firstLines(string(out), 20))
+	}
+	args := append(prefix, bin, "-test.run", run, "-test.count", "1", "-test.v")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil && bytes.Contains(out, []byte("microarchitecture support")) {
+		t.Skipf("%s: this processor cannot run it: %s", p.Name, firstLines(string(out), 2))
+	}
+	if err != nil {
+		t.Fatalf("%s: %s failed: %v\n%s", p.Name, run, err, firstLines(string(out), 40))
+	}
+	if !bytes.Contains(out, []byte("--- PASS")) {
+		t.Fatalf("%s: no test matching %s passed (skipped or none ran):\n%s", p.Name, run, firstLines(string(out), 40))
 	}
 }

@@ -1,0 +1,204 @@
+package detmath
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/heatbath/heatbath/internal/fmacheck"
+)
+
+// The generators round their products (float64(x*y) - z): test code is
+// compiled with fusion too, and fused inputs would differ between
+// platforms.
+type function struct {
+	name string
+	f    func(float64) float64
+	std  func(float64) float64
+	gen  func(r *rand.Rand) float64
+}
+
+var functions = []function{
+	{"Exp", Exp, math.Exp, func(r *rand.Rand) float64 { return float64(r.Float64()*1500) - 750 }},
+	{"Log", Log, math.Log, func(r *rand.Rand) float64 { return Exp(float64(r.Float64()*1400) - 700) }},
+	{"Sin", Sin, math.Sin, func(r *rand.Rand) float64 { return float64(r.Float64()*200) - 100 }},
+	{"Cos", Cos, math.Cos, func(r *rand.Rand) float64 { return float64(r.Float64()*200) - 100 }},
+	{"Tanh", Tanh, math.Tanh, func(r *rand.Rand) float64 { return float64(r.Float64()*40) - 20 }},
+	{"Pow", func(x float64) float64 { return Pow(x, 1.7) }, func(x float64) float64 { return math.Pow(x, 1.7) },
+		func(r *rand.Rand) float64 { return r.Float64() * 5 }},
+	{"Pow-y", func(y float64) float64 { return Pow(0.37, y) }, func(y float64) float64 { return math.Pow(0.37, y) },
+		func(r *rand.Rand) float64 { return float64(r.Float64()*60) - 30 }},
+}
+
+var specials = []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 2, math.Inf(1), math.Inf(-1), math.NaN(),
+	math.SmallestNonzeroFloat64, math.MaxFloat64, -math.MaxFloat64, 1e-300, 710, -710, -745.2, 1 << 29, 1 << 40}
+
+func sameBits(a, b float64) bool {
+	return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
+}
+
+// ulps is the distance between a and b in units in the last place.
+func ulps(a, b float64) float64 {
+	if sameBits(a, b) {
+		return 0
+	}
+	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) || math.Signbit(a) != math.Signbit(b) {
+		return math.Inf(1)
+	}
+	d := int64(math.Float64bits(a)) - int64(math.Float64bits(b))
+	return math.Abs(float64(d))
+}
+
+// TestCloseToStdlib: on every platform each function is the standard
+// library's to within 4 units in the last place on random inputs, and has
+// its special cases (bit for bit).
+func TestCloseToStdlib(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, fn := range functions {
+		for _, x := range specials {
+			if fn.name == "Log" && x > 0 && x < 0x1p-1022 {
+				continue // amd64's math.Log gives −709.09 for 5e-324 (−744.44)
+			}
+			if got, want := fn.f(x), fn.std(x); !sameBits(got, want) && ulps(got, want) > 4 {
+				t.Errorf("%s(%g) = %g, math gives %g", fn.name, x, got, want)
+			}
+		}
+		worst := 0.0
+		for range 100000 {
+			x := fn.gen(r)
+			if d := ulps(fn.f(x), fn.std(x)); d > worst {
+				worst = d
+				if d > 4 {
+					t.Fatalf("%s(%v) = %v, math gives %v (%g ulps)", fn.name, x, fn.f(x), fn.std(x), d)
+				}
+			}
+		}
+	}
+}
+
+// hasFMA reports whether the processor has FMA (Linux: /proc/cpuinfo),
+// which decides the path math.Exp takes on amd64.
+func hasFMA() bool {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "flags") {
+			return strings.Contains(l+" ", " fma ")
+		}
+	}
+	return false
+}
+
+// TestSameBitsAsStdlibOnAMD64WithFMA: where the standard library is
+// itself unfused (amd64 below GOAMD64=v3) and math.Exp takes its FMA path
+// (a processor with FMA), every function and Normal equal the standard
+// library's bit for bit, so moving a computation onto this package changes
+// no result that amd64 machines computed before.
+func TestSameBitsAsStdlibOnAMD64WithFMA(t *testing.T) {
+	if runtime.GOARCH != "amd64" || stdlibFused {
+		t.Skipf("the standard library is fused or other code on %s (GOAMD64=v3 or not amd64): compared on amd64 v1 only", runtime.GOARCH)
+	}
+	if !hasFMA() {
+		t.Skip("this processor has no FMA: math.Exp takes its other path")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, fn := range functions {
+		for range 300000 {
+			x := fn.gen(r)
+			if got, want := fn.f(x), fn.std(x); !sameBits(got, want) {
+				t.Fatalf("%s(%v) = %v, math gives %v", fn.name, x, got, want)
+			}
+		}
+	}
+	a, b := rand.New(rand.NewPCG(1, 2)), rand.New(rand.NewPCG(1, 2))
+	for i := range 3000000 {
+		if x, y := Normal(a), b.NormFloat64(); !sameBits(x, y) {
+			t.Fatalf("draw %d: Normal %v, NormFloat64 %v", i, x, y)
+		}
+	}
+}
+
+// knownBits are FNV-64a hashes of each function's bits over fixed inputs
+// (and of 10⁶ Normal draws), computed on amd64 GOAMD64=v1 with FMA.
+var knownBits = map[string]uint64{
+	"Exp":    0x1085f9ed665fa179,
+	"Log":    0xe4c37243cd68f475,
+	"Sin":    0x956815ff0f9d4903,
+	"Cos":    0xf9d06b3336982a81,
+	"Tanh":   0xa60a26f3c4eae9b1,
+	"Pow":    0xc1e7d7a468536ac2,
+	"Pow-y":  0x8de948cf24b61e77,
+	"Normal": 0x4e7d3dd061ee4e6a,
+}
+
+func hashOf(fn function) uint64 {
+	h := fnv.New64a()
+	r := rand.New(rand.NewPCG(11, 12))
+	var b [8]byte
+	put := func(x float64) {
+		u := math.Float64bits(x)
+		for i := range b {
+			b[i] = byte(u >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	for _, x := range specials {
+		put(fn.f(x))
+	}
+	for range 200000 {
+		put(fn.f(fn.gen(r)))
+	}
+	return h.Sum64()
+}
+
+func normalHash() uint64 {
+	h := fnv.New64a()
+	r := rand.New(rand.NewPCG(13, 14))
+	var b [8]byte
+	for range 1000000 {
+		u := math.Float64bits(Normal(r))
+		for i := range b {
+			b[i] = byte(u >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	return h.Sum64()
+}
+
+// TestKnownBits: each function and Normal give the recorded bits. The
+// record was made on amd64; TestSameBitsEverywhere runs this test on the
+// other platforms.
+func TestKnownBits(t *testing.T) {
+	got := map[string]uint64{"Normal": normalHash()}
+	for _, fn := range functions {
+		got[fn.name] = hashOf(fn)
+	}
+	for name, h := range got {
+		if want, ok := knownBits[name]; !ok || h != want {
+			t.Errorf("%s: bits hash %#x, recorded %#x", name, h, want)
+		}
+	}
+}
+
+// TestSameBitsEverywhere runs TestKnownBits built for amd64 GOAMD64=v1 and
+// v3 and for arm64 (under qemu-user on other hosts).
+func TestSameBitsEverywhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the tests for three platforms")
+	}
+	for _, p := range fmacheck.Platforms {
+		t.Run(p.Name, func(t *testing.T) { fmacheck.RunTest(t, ".", p, "^TestKnownBits$") })
+	}
+}
+
+// TestNoFusedMultiplyAdd: the package itself has no fused multiply-add
+// except from math.FMA.
+func TestNoFusedMultiplyAdd(t *testing.T) {
+	fmacheck.Check(t, ".", ".")
+}
