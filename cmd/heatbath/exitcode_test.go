@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -259,10 +260,15 @@ methods:
 			t.Fatal(err)
 		}
 		for _, r := range sum.Replicas {
-			wantDiverged := r.Settings["h"] == "1e+300"
-			if (r.Status == rundir.StatusDiverged) != wantDiverged || wantDiverged && r.DivergedAt <= 0 {
-				t.Errorf("replica %s (h %s): status %s at step %d", r.ID, r.Settings["h"], r.Status, r.DivergedAt)
+			// The step size is named as the spec wrote it: lr.
+			wantDiverged := r.Settings["lr"] == "1e+300"
+			if (r.Status == rundir.StatusDiverged) != wantDiverged || wantDiverged && r.DivergedAt <= 0 || !strings.Contains(r.Group, ",lr=") {
+				t.Errorf("replica %s (group %s, lr %s): status %s at step %d", r.ID, r.Group, r.Settings["lr"], r.Status, r.DivergedAt)
 			}
+		}
+		table, _ := os.ReadFile(filepath.Join(work, out, rundir.FileTable))
+		if header := strings.Split(strings.SplitN(string(table), "\n", 2)[0], ","); !slices.Contains(header, "lr") || slices.Contains(header, "h") {
+			t.Errorf("%s header %v, want an lr column and no h column", rundir.FileTable, header)
 		}
 		if sum.Diverged() != 2 || sum.Counts[rundir.StatusDone] != 2 {
 			t.Errorf("summary.json counts %v, want 2 done and 2 diverged", sum.Counts)
