@@ -79,7 +79,8 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 			}
 		}
 		tauAxis := []float64{-1}
-		if usesTemp && len(temps) > 0 && !setsTau(m) {
+		exchange := s.exchangeConfig(m, temps)
+		if usesTemp && len(temps) > 0 && !setsTau(m) && exchange == nil {
 			tauAxis = temps
 		}
 		schedAxis := []*protocol.ScheduleConfig{nil}
@@ -109,6 +110,10 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 						if sch != nil {
 							cfg.Method.Schedule = *sch
 							settings["schedule"] = scheduleLabel(sch)
+						}
+						if exchange != nil {
+							cfg.Exchange = exchange.Clone()
+							settings["exchange"] = fmt.Sprintf("%d rungs", len(exchange.Ladder))
 						}
 						if resolve != nil {
 							if err := resolve(&cfg); err != nil {
@@ -216,6 +221,19 @@ func buildMethod(m *MethodSpec, ax []axis, pt []int, settings map[string]string)
 	}
 	if m.Schedule != nil {
 		c.Schedule = *m.Schedule
+	}
+	if m.StepSchedule != nil {
+		sc := *m.StepSchedule
+		sc.Steps, sc.Values = append([]int64(nil), sc.Steps...), append([]float64(nil), sc.Values...)
+		c.StepSchedule = &sc
+	}
+	if m.Cycle != nil {
+		cy := *m.Cycle
+		if cy.StepSize != nil {
+			b := *cy.StepSize
+			cy.StepSize = &b
+		}
+		c.Cycle = &cy
 	}
 	for i, a := range ax {
 		v := a.vals[pt[i]]
