@@ -6,7 +6,7 @@
 // The standard library's do not. math.Exp and math.Log are assembly on
 // amd64 and arm64 (amd64's Exp takes a different path on processors with
 // FMA), and the compiler fuses x*y + z into one fused multiply-add in the
-// pure-Go functions (Sin, Cos, Tanh, Log on arm64, ...) when building for
+// pure-Go functions (Sin, Cos, Tanh, Log1p, Log on arm64, ...) when building for
 // GOAMD64=v3 or arm64, which rounds once instead of twice. So do
 // rand.Rand.NormFloat64's float32 comparisons. A chain started on one
 // machine and resumed on another would leave its trajectory.
@@ -123,6 +123,108 @@ func Log(x float64) float64 {
 	R := t1 + t2
 	hfsq := float64(0.5 * f * f)
 	return float64(k*Ln2Hi) - ((hfsq - (float64(s*(hfsq+R)) + float64(k*Ln2Lo))) - f)
+}
+
+// Log1p returns the natural logarithm of 1 plus x, accurate also for x
+// near zero (math.Log1p's special cases).
+func Log1p(x float64) float64 {
+	const (
+		Sqrt2M1     = 4.142135623730950488017e-01
+		Sqrt2HalfM1 = -2.928932188134524755992e-01
+		Small       = 1.0 / (1 << 29)
+		Tiny        = 1.0 / (1 << 54)
+		Two53       = 1 << 53
+		Ln2Hi       = 6.93147180369123816490e-01
+		Ln2Lo       = 1.90821492927058770002e-10
+	)
+	switch {
+	case x < -1 || math.IsNaN(x):
+		return math.NaN()
+	case x == -1:
+		return math.Inf(-1)
+	case math.IsInf(x, 1):
+		return math.Inf(1)
+	}
+	absx := math.Abs(x)
+	var f float64
+	var iu uint64
+	k := 1
+	if absx < Sqrt2M1 {
+		if absx < Small {
+			if absx < Tiny {
+				return x
+			}
+			return x - float64(x*x*0.5)
+		}
+		if x > Sqrt2HalfM1 {
+			k = 0
+			f = x
+			iu = 1
+		}
+	}
+	var c float64
+	if k != 0 {
+		var u float64
+		if absx < Two53 {
+			u = 1.0 + x
+			iu = math.Float64bits(u)
+			k = int((iu >> 52) - 1023)
+			if k > 0 {
+				c = 1.0 - (u - x)
+			} else {
+				c = x - (u - 1.0)
+			}
+			c /= u
+		} else {
+			u = x
+			iu = math.Float64bits(u)
+			k = int((iu >> 52) - 1023)
+			c = 0
+		}
+		iu &= 0x000fffffffffffff
+		if iu < 0x0006a09e667f3bcd {
+			u = math.Float64frombits(iu | 0x3ff0000000000000)
+		} else {
+			k++
+			u = math.Float64frombits(iu | 0x3fe0000000000000)
+			iu = (0x0010000000000000 - iu) >> 2
+		}
+		f = u - 1.0
+	}
+	hfsq := float64(0.5 * f * f)
+	kf := float64(k)
+	if iu == 0 {
+		if f == 0 {
+			if k == 0 {
+				return 0
+			}
+			c += float64(kf * Ln2Lo)
+			return float64(kf*Ln2Hi) + c
+		}
+		R := float64(hfsq * (1.0 - float64(0.66666666666666666*f)))
+		if k == 0 {
+			return f - R
+		}
+		return float64(kf*Ln2Hi) - ((R - (float64(kf*Ln2Lo) + c)) - f)
+	}
+	s := f / (2.0 + f)
+	z := float64(s * s)
+	R := float64(z * horner(log1pP[:], z))
+	if k == 0 {
+		return f - (hfsq - float64(s*(hfsq+R)))
+	}
+	return float64(kf*Ln2Hi) - ((hfsq - (float64(s*(hfsq+R)) + (float64(kf*Ln2Lo) + c))) - f)
+}
+
+// log1pP are Lp7, Lp6, …, Lp1 of log1p.go, highest power first.
+var log1pP = [...]float64{
+	1.479819860511658591e-01,
+	1.531383769920937332e-01,
+	1.818357216161805012e-01,
+	2.222219843214978396e-01,
+	2.857142874366239149e-01,
+	3.999999999940941908e-01,
+	6.666666666666735130e-01,
 }
 
 // Pow returns x**y (math.Pow's special cases).
