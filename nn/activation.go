@@ -2,7 +2,8 @@ package nn
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // Activation is the nonlinearity applied after every hidden Linear layer.
@@ -58,7 +59,7 @@ func (a Activation) activate(v []float64) {
 		}
 	case Tanh:
 		for i, x := range v {
-			v[i] = math.Tanh(x)
+			v[i] = detmath.Tanh(x)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/heatbath/heatbath/internal/detmath"
 )
 
 // LossGrad returns the mean loss over the minibatch rows X[idx[i]],
@@ -108,12 +110,12 @@ func badLabel(r, c, classes int) string {
 // same e = e^{-|z|} gives σ(z) = 1/(1+e) for z ≥ 0 and e/(1+e) for z < 0.
 // dℓ/dz = σ(z) - t.
 func bce(z float64, t int) (loss, p float64) {
-	e := math.Exp(-math.Abs(z))
+	e := detmath.Exp(-math.Abs(z))
 	s := z
 	if t == 1 {
 		s = -z
 	}
-	loss = math.Log1p(e)
+	loss = detmath.Log1p(e)
 	if s > 0 {
 		loss += s
 	}
@@ -127,7 +129,7 @@ func bce(z float64, t int) (loss, p float64) {
 
 // sigmoidPair returns (1-σ(z), σ(z)), each computed without cancellation.
 func sigmoidPair(z float64) (p0, p1 float64) {
-	e := math.Exp(-math.Abs(z))
+	e := detmath.Exp(-math.Abs(z))
 	big, small := 1/(1+e), e/(1+e)
 	if z >= 0 {
 		return small, big
@@ -148,7 +150,7 @@ func softmaxXent(z []float64, t int) (loss float64, argmax int) {
 	zt := z[t]
 	var s float64
 	for k, v := range z {
-		e := math.Exp(v - mx)
+		e := detmath.Exp(v - mx)
 		z[k] = e
 		s += e
 	}
@@ -156,5 +158,5 @@ func softmaxXent(z []float64, t int) (loss float64, argmax int) {
 	for k := range z {
 		z[k] *= inv
 	}
-	return math.Log(s) + mx - zt, argmax
+	return detmath.Log(s) + mx - zt, argmax
 }

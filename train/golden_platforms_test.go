@@ -1,0 +1,20 @@
+package train
+
+import (
+	"testing"
+
+	"github.com/heatbath/heatbath/internal/fmacheck"
+)
+
+// TestGoldenTrajectoryEverywhere runs TestGoldenTrajectory built for amd64
+// with GOAMD64=v1 and v3 and for arm64 (under qemu-user on other hosts):
+// each must reproduce testdata/golden_adlala.csv to the last bit, so a
+// replica resumed on another machine continues the same trajectory.
+func TestGoldenTrajectoryEverywhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the tests for three platforms")
+	}
+	for _, p := range fmacheck.Platforms {
+		t.Run(p.Name, func(t *testing.T) { fmacheck.RunTest(t, ".", p, "^TestGoldenTrajectory$") })
+	}
+}
