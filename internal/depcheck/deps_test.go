@@ -32,12 +32,13 @@ var allowed = map[string]struct {
 	"records":           {[]string{"protocol"}, []string{"github.com/nats-io/nats.go/jetstream"}},
 	"worker":            {[]string{"protocol", "records", "train", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"coordinator":       {[]string{"protocol", "records", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
+	"liveview":          {[]string{"coordinator", "rundir", "charts", "ensemble", "protocol"}, nil},
 	"internal/pyclient": {nil, nil}, // imported by tests only
 	"internal/fmacheck": {nil, nil}, // imported by tests only
 	"internal/embedded": {[]string{"protocol"}, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/jwt/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
 	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
-	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded"},
+	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded", "liveview"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
 			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8", "github.com/vbauerster/cupwriter"}},
 }
@@ -52,9 +53,11 @@ var forbidden = []struct {
 	deps []string
 	why  string
 }{
-	{"coordinator", []string{"ensemble", "charts", "worker", "train"},
+	{"coordinator", []string{"ensemble", "charts", "worker", "train", "liveview"},
 		"the coordinator reaches the run directory through rundir only; it never analyses, draws or runs chains"},
-	{"worker", []string{"coordinator", "ensemble", "charts"}, "the two NATS edges never import each other"},
+	{"worker", []string{"coordinator", "ensemble", "charts", "liveview"}, "the two NATS edges never import each other"},
+	{"liveview", []string{"worker", "train", "internal/embedded", "github.com/nats-io/nats-server", "github.com/urfave/cli"},
+		"the live view only reads the coordinator's feed and serves a page: it runs no chains, no server and no command line"},
 	{"rundir", []string{"ensemble", "charts", "train", "coordinator", "worker", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"the run directory's owner is pure: file formats only"},
 	{"ensemble", []string{"charts", "coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},

@@ -1,0 +1,187 @@
+// The live view: renders each view the server sends over its event stream
+// (GET events, server-sent events). Everything is drawn here, as SVG and
+// HTML; nothing is fetched but the stream and the files the rows link to.
+"use strict";
+(function () {
+  var STATES = ["done", "running", "pending", "preempted", "failed", "cancelled"];
+  var W = 460, H = 270, M = {l: 58, r: 12, t: 22, b: 34};
+
+  function $(id) { return document.getElementById(id); }
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function duration(s) {
+    if (s === null || s === undefined) return "-";
+    s = Math.round(s);
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), x = s % 60;
+    return (h ? h + "h" : "") + (h || m ? m + "m" : "") + x + "s";
+  }
+  function fmt(x) {
+    if (x === null || x === undefined || !isFinite(x)) return "";
+    var a = Math.abs(x);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(1);
+    return String(+x.toPrecision(3));
+  }
+  function ticks(lo, hi, n) {
+    var span = hi - lo, step = Math.pow(10, Math.floor(Math.log10(span / n)));
+    if (span / step > n * 5) step *= 5; else if (span / step > n * 2) step *= 2;
+    var out = [];
+    for (var t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(t);
+    return out;
+  }
+
+  // chart returns an SVG line chart: lines [{color, label, xs, ys, lo, hi}]
+  // with their bands, x on a log scale when logx.
+  function chart(title, xlabel, lines, logx) {
+    var fx = logx ? function (x) { return Math.log10(x); } : function (x) { return x; };
+    var x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    lines.forEach(function (l) {
+      l.xs.forEach(function (x, i) {
+        var vals = [l.ys[i], l.lo ? l.lo[i] : null, l.hi ? l.hi[i] : null];
+        vals.forEach(function (y) {
+          if (y === null || !isFinite(y)) return;
+          x0 = Math.min(x0, fx(x)); x1 = Math.max(x1, fx(x));
+          y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+        });
+      });
+    });
+    var svg = ["<svg class=\"chart\" width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\">",
+      "<text x=\"" + W / 2 + "\" y=\"14\" text-anchor=\"middle\">" + esc(title) + "</text>"];
+    if (!isFinite(x0)) {
+      svg.push("<text x=\"" + W / 2 + "\" y=\"" + H / 2 + "\" text-anchor=\"middle\">no evaluations yet</text></svg>");
+      return svg.join("");
+    }
+    if (x1 === x0) { x0 -= 1; x1 += 1; }
+    if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
+    var pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+    var px = function (x) { return M.l + (fx(x) - x0) / (x1 - x0) * (W - M.l - M.r); };
+    var py = function (y) { return H - M.b - (y - y0) / (y1 - y0) * (H - M.t - M.b); };
+    ticks(y0, y1, 5).forEach(function (t) {
+      svg.push("<line class=\"grid\" x1=\"" + M.l + "\" x2=\"" + (W - M.r) + "\" y1=\"" + py(t) + "\" y2=\"" + py(t) + "\"/>",
+        "<text x=\"" + (M.l - 4) + "\" y=\"" + (py(t) + 4) + "\" text-anchor=\"end\">" + fmt(t) + "</text>");
+    });
+    ticks(x0, x1, 5).forEach(function (t) {
+      var x = logx ? Math.pow(10, t) : t;
+      if (logx && Math.abs(t - Math.round(t)) > 1e-9) return;
+      svg.push("<text x=\"" + px(x) + "\" y=\"" + (H - M.b + 14) + "\" text-anchor=\"middle\">" + fmt(x) + "</text>");
+    });
+    svg.push("<line class=\"axis\" x1=\"" + M.l + "\" x2=\"" + M.l + "\" y1=\"" + M.t + "\" y2=\"" + (H - M.b) + "\"/>",
+      "<line class=\"axis\" x1=\"" + M.l + "\" x2=\"" + (W - M.r) + "\" y1=\"" + (H - M.b) + "\" y2=\"" + (H - M.b) + "\"/>",
+      "<text x=\"" + (M.l + W - M.r) / 2 + "\" y=\"" + (H - 4) + "\" text-anchor=\"middle\">" + esc(xlabel) + "</text>");
+    lines.forEach(function (l) {
+      // The band: a polygon per run of points with both ends.
+      if (l.lo) {
+        var run = [];
+        var flush = function () {
+          if (run.length > 1) {
+            var up = run.map(function (i) { return px(l.xs[i]) + "," + py(l.hi[i]); });
+            var down = run.slice().reverse().map(function (i) { return px(l.xs[i]) + "," + py(l.lo[i]); });
+            svg.push("<polygon points=\"" + up.concat(down).join(" ") + "\" fill=\"" + l.color + "\" fill-opacity=\"0.15\" stroke=\"none\"/>");
+          }
+          run = [];
+        };
+        l.xs.forEach(function (x, i) {
+          if (l.lo[i] !== null && l.hi[i] !== null) run.push(i); else flush();
+        });
+        flush();
+      }
+      var d = "", pen = false;
+      l.xs.forEach(function (x, i) {
+        var y = l.ys[i];
+        if (y === null) { pen = false; return; }
+        d += (pen ? "L" : "M") + px(x).toFixed(1) + "," + py(y).toFixed(1);
+        pen = true;
+      });
+      svg.push("<path d=\"" + d + "\" fill=\"none\" stroke=\"" + l.color + "\" stroke-width=\"1.5\"><title>" + esc(l.label) + "</title></path>");
+      if (l.xs.length === 1 && l.ys[0] !== null) {
+        svg.push("<circle cx=\"" + px(l.xs[0]) + "\" cy=\"" + py(l.ys[0]) + "\" r=\"2\" fill=\"" + l.color + "\"/>");
+      }
+    });
+    svg.push("</svg>");
+    return svg.join("");
+  }
+
+  function legend(items) {
+    var seen = {}, out = [];
+    items.forEach(function (it) {
+      if (seen[it.label]) return;
+      seen[it.label] = true;
+      out.push("<span><svg width=\"14\" height=\"10\"><rect width=\"14\" height=\"10\" fill=\"" + it.color + "\"/></svg> " + esc(it.label) + "</span>");
+    });
+    return "<div class=\"legend\">" + out.join("") + "</div>";
+  }
+
+  function renderCurves(v) {
+    var html = [];
+    (v.metrics || []).forEach(function (m) {
+      var lines = [];
+      v.groups.forEach(function (g) {
+        g.series.forEach(function (s) {
+          if (s.name === m) lines.push({color: g.color, label: g.name, xs: g.steps, ys: s.mean, lo: s.lo, hi: s.hi});
+        });
+      });
+      html.push(chart(m, "step", lines, false));
+    });
+    $("curves").innerHTML = html.length ? html.join("") + legend(v.groups.map(function (g) { return {color: g.color, label: g.method}; }))
+      : "<p class=\"note\">No evaluation has been reported yet.</p>";
+  }
+
+  function renderLadder(v) {
+    var sec = $("ladder-section");
+    if (!v.ladder || !v.ladder.length) { sec.hidden = true; return; }
+    sec.hidden = false;
+    var lines = v.ladder.map(function (l) {
+      return {color: l.color, label: l.method,
+        xs: l.points.map(function (p) { return p.tau; }), ys: l.points.map(function (p) { return p.mean; }),
+        lo: l.points.map(function (p) { return p.lo; }), hi: l.points.map(function (p) { return p.hi; })};
+    });
+    $("ladder").innerHTML = chart("latest " + v.ladder_metric + " by temperature", "τ", lines, true) + legend(lines);
+  }
+
+  function files(v, r) {
+    if (!v.files || ["done", "failed", "cancelled"].indexOf(r.state) < 0) return "";
+    var base = "files/" + encodeURIComponent(r.id) + "/";
+    var names = r.state === "done" ? ["trajectory.csv", "result.json", "replica.json"] : ["failure.json", "trajectory.csv", "replica.json"];
+    return names.map(function (n) { return "<a href=\"" + base + n + "\">" + n.replace(/\.[a-z]+$/, "") + "</a>"; }).join(" ");
+  }
+
+  function renderRows(v) {
+    var html = new Array(v.replicas.length);
+    v.replicas.forEach(function (r, i) {
+      html[i] = "<tr id=\"r-" + esc(r.id) + "\" class=\"" + esc(r.state || "unknown") + "\" data-state=\"" + esc(r.state) + "\">" +
+        "<td>" + esc(r.id) + "</td><td>" + esc(r.group) + "</td><td class=\"state\">" + esc(r.state || "?") + "</td>" +
+        "<td>" + r.attempt + "</td><td>" + esc(r.worker || "") + "</td>" +
+        "<td><progress max=\"" + r.steps + "\" value=\"" + r.step + "\"></progress> " + r.step + "/" + r.steps + "</td>" +
+        "<td>" + (r.state === "running" ? duration(r.eta) : "") + "</td><td>" + files(v, r) + "</td></tr>" +
+        (r.error ? "<tr><td></td><td class=\"error\" colspan=\"7\">" + esc(r.error) + "</td></tr>" : "");
+    });
+    $("rows").innerHTML = html.join("");
+  }
+
+  function render(v) {
+    document.title = "heatbath: " + (v.name || v.sweep);
+    $("title").textContent = "heatbath live view: " + (v.name || v.sweep);
+    $("sweep").textContent = "sweep " + v.sweep + ", " + v.total + " replicas";
+    $("status").textContent = v.status || "";
+    STATES.forEach(function (s) { $("count-" + s).textContent = v.counts[s] || 0; });
+    $("overall").max = v.steps_total || 1;
+    $("overall").value = v.steps_done;
+    $("steps").textContent = v.steps_done + " of " + v.steps_total + " steps" + (v.diverged ? ", " + v.diverged + " diverged" : "");
+    $("rate").textContent = v.steps_per_second > 0 ? Math.round(v.steps_per_second) + " steps/s, ETA " + duration(v.eta_seconds) : "";
+    renderRows(v);
+    renderCurves(v);
+    renderLadder(v);
+    document.body.setAttribute("data-view-time", v.time);
+  }
+
+  var es = new EventSource("events");
+  es.addEventListener("open", function () { $("conn").textContent = "live"; });
+  es.addEventListener("error", function () { $("conn").textContent = "reconnecting…"; });
+  es.addEventListener("view", function (e) {
+    var v = JSON.parse(e.data);
+    render(v);
+    window.dispatchEvent(new CustomEvent("liveview", {detail: v}));
+  });
+})();

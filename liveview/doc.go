@@ -1,0 +1,21 @@
+// Package liveview serves a local web page that follows a sweep as it runs:
+// status counts, per-replica progress, learning curves by group with their
+// 95% bands, the temperature ladder, and links to finished replicas' files
+// when a run directory is at hand.
+//
+// It reads coordinator.Feed's snapshots, the same feed as `heatbath status
+// --watch` and the progress bars, and turns each into a View (view.go): the
+// curves are accumulated with ensemble.CurveAccumulator, the statistic of
+// the report's learning curves (mean over seeds with a Student-t 95% band),
+// and methods take the report's colours (charts.NewPalette).
+//
+// The page (assets/, embedded) draws its charts as SVG itself and follows
+// the views through server-sent events (text/event-stream over net/http: a
+// one-way stream of whole views, which the browser's EventSource
+// reconnects by itself; no dependency is needed for that). It requests
+// nothing but its own three assets, its event stream and the files it
+// links to, and its Content-Security-Policy forbids anything else.
+//
+// Listen refuses an address that is not loopback unless credentials are
+// given; with credentials every request needs them (HTTP basic auth).
+package liveview
