@@ -37,6 +37,14 @@ type ReplicaConfig struct {
 	// Exchange, when set, makes the replica an exchange set of chains over
 	// a temperature ladder (replica exchange); nil: one chain.
 	Exchange *ExchangeConfig `json:"exchange,omitempty"`
+
+	// Numerics is the numerics version (nn.NumericsVersion: the order and
+	// rounding of the kernels' arithmetic) the chain is computed with.
+	// Zero, as specs and tasks leave it: the version of the binary that
+	// builds the replica, which package train records in the result and in
+	// every checkpoint. A nonzero value other than the binary's is refused,
+	// since the chain would not reproduce its bits.
+	Numerics int `json:"numerics,omitempty"`
 }
 
 // ReplicaInfo identifies a replica within its sweep, with the config that

@@ -127,6 +127,9 @@ type Result struct {
 	SmallThreshold float64       `json:"small_threshold"`
 	ElapsedSeconds float64       `json:"elapsed_seconds,omitempty"`
 	StepsPerSecond float64       `json:"steps_per_second,omitempty"`
+	// Numerics is the numerics version (nn.NumericsVersion) that computed
+	// the chain; 0 in results written before it was recorded.
+	Numerics int `json:"numerics,omitempty"`
 }
 
 // Encode returns result.json's bytes.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/heatbath/heatbath/nn"
 	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/sampler"
 )
@@ -20,7 +21,7 @@ func jsonMetrics(m Metrics) rundir.Metrics {
 // Result returns the result of the chain so far.
 func (r *Replica) Result() rundir.Result {
 	res := rundir.Result{Version: rundir.ResultVersion, Status: rundir.StatusDone, Steps: r.Chain.Steps(), Final: jsonMetrics(r.last),
-		Best: jsonMetrics(r.best), BestBy: "train_loss", SmallThreshold: SmallThreshold}
+		Best: jsonMetrics(r.best), BestBy: "train_loss", SmallThreshold: SmallThreshold, Numerics: nn.NumericsVersion}
 	if r.Val.Len() > 0 {
 		res.BestBy = "val_loss"
 	}
@@ -183,11 +184,16 @@ func (r *Replica) WriteArtifacts(dir string, res rundir.Result) error {
 	return rundir.WriteFiles(dir, files, rundir.FileResult)
 }
 
-// checkpointMagic opens a replica checkpoint. HBREPL02 added the best
-// parameters; HBREPL01 checkpoints (without them) are refused, since a
-// replica restored from one could not write best_params.safetensors: the
-// worker then starts the chain again from step 0.
-const checkpointMagic = "HBREPL02"
+// checkpointMagic opens a replica checkpoint, followed by the numerics
+// version (nn.NumericsVersion, uint32 little-endian) of the binary that
+// wrote it. HBREPL03 added the version: a checkpoint of another version,
+// or an HBREPL02 one (none recorded), is refused with a *NumericsError, so
+// that a resumed chain never mixes two kernels' arithmetic. HBREPL02 added
+// the best parameters; HBREPL01 checkpoints (without them) are refused,
+// since a replica restored from one could not write
+// best_params.safetensors. On a refusal the worker starts the chain again
+// from step 0.
+const checkpointMagic = "HBREPL03"
 
 // MarshalBinary encodes the full state of the replica (chain, minibatch
 // order, evaluation records; every chain of an exchange set) so that a
@@ -211,6 +217,7 @@ func (r *Replica) marshalChain() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(checkpointMagic)
 	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	w(uint32(nn.NumericsVersion))
 	w(uint64(len(cb)))
 	b.Write(cb)
 	w(uint64(len(bb)))
@@ -242,12 +249,22 @@ func (r *Replica) UnmarshalBinary(data []byte) error {
 
 func (r *Replica) unmarshalChain(data []byte) error {
 	if !bytes.HasPrefix(data, []byte(checkpointMagic)) {
-		if bytes.HasPrefix(data, []byte("HBREPL01")) {
-			return errors.New("train: checkpoint of format HBREPL01 lacks the best parameters, want HBREPL02")
+		switch {
+		case bytes.HasPrefix(data, []byte("HBREPL02")):
+			return &NumericsError{What: "the checkpoint (format HBREPL02)"}
+		case bytes.HasPrefix(data, []byte("HBREPL01")):
+			return errors.New("train: checkpoint of format HBREPL01 lacks the best parameters, want HBREPL03")
 		}
 		return errors.New("train: not a replica checkpoint (bad magic)")
 	}
-	rd := bytes.NewReader(data[len(checkpointMagic):])
+	rest := data[len(checkpointMagic):]
+	if len(rest) < 4 {
+		return fmt.Errorf("train: truncated checkpoint: %d bytes after the magic, want at least 4", len(rest))
+	}
+	if v := int(binary.LittleEndian.Uint32(rest)); v != nn.NumericsVersion {
+		return &NumericsError{What: "the checkpoint", Version: v}
+	}
+	rd := bytes.NewReader(rest[4:])
 	var err error
 	read := func(v any) {
 		if err == nil {

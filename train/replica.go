@@ -100,6 +100,10 @@ func Build(cfg protocol.ReplicaConfig) (*Replica, error) {
 	if err := Resolve(&cfg); err != nil {
 		return nil, err
 	}
+	if cfg.Numerics != 0 && cfg.Numerics != nn.NumericsVersion {
+		return nil, &NumericsError{What: "the config", Version: cfg.Numerics}
+	}
+	cfg.Numerics = nn.NumericsVersion
 	if cfg.Exchange != nil {
 		return buildExchange(cfg)
 	}
