@@ -111,6 +111,20 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		}
 	}
 
+	xs, ws := ExchangeData(run, sum)
+	warns.add(ws...)
+	if len(xs) > 0 {
+		f, err := DrawExchange(xs, pal)
+		if err := add("exchange", "Replica exchange",
+			"For each method whose replicas are exchange sets (chains at the temperatures of a ladder swapping temperatures, exchange.json): "+
+				"left, the fraction of proposed swaps accepted between adjacent rungs, against the pair's temperature √(τ_k·τ_k+1) on a log axis, pooled over up to "+
+				fmt.Sprint(MaxChainsRead)+" sets of its representative group, with the 95% Wilson interval; right, the rung each chain of the method's best set sat at over the run "+
+				"(exchange_path.csv; rung 0 is the coldest, the one the analysis selects from). Chains that cross the whole ladder and back make round trips; a pair that never accepts splits the ladder.",
+			true, f, err); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+
 	bs, ws := DecisionBoundaryData(run, sum)
 	warns.add(ws...)
 	if len(bs) > 0 {
