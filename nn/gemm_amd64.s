@@ -511,3 +511,483 @@ loop:
 	VMOVUPD      Z0, (DI)
 	VZEROUPPER
 	RET
+
+// func shlp32AVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+// Requires: AVX, AVX512F
+TEXT ·shlp32AVX512(SB), NOSPLIT, $0-80
+	MOVQ         x0+0(FP), AX
+	MOVQ         x1+8(FP), CX
+	MOVQ         z+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         b+32(FP), SI
+	MOVQ         v+40(FP), DI
+	MOVQ         pairs+48(FP), R8
+	MOVQ         consts+72(FP), R9
+	VMOVUPD      (AX), Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VMOVUPD      64(AX), Z3
+	VMOVUPD      64(CX), Z4
+	VMOVUPD      64(DX), Z5
+	VMOVUPD      128(AX), Z6
+	VMOVUPD      128(CX), Z7
+	VMOVUPD      128(DX), Z8
+	VMOVUPD      192(AX), Z9
+	VMOVUPD      192(CX), Z10
+	VMOVUPD      192(DX), Z11
+	VBROADCASTSD (R9), Z12
+	VBROADCASTSD 8(R9), Z13
+	VBROADCASTSD 16(R9), Z13
+	VPXORQ       Z14, Z14, Z14
+
+pair:
+	VBROADCASTSD (BX), Z14
+	VBROADCASTSD 8(BX), Z15
+	VBROADCASTSD 16(BX), Z16
+	VBROADCASTSD 24(BX), Z17
+	VBROADCASTSD (SI), Z18
+	VBROADCASTSD 8(SI), Z19
+	VBROADCASTSD (DI), Z20
+	VBROADCASTSD 8(DI), Z21
+	VMULPD       Z13, Z20, Z20
+	VMULPD       Z13, Z21, Z21
+	VMULPD       Z0, Z14, Z22
+	VMULPD       Z1, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z0, Z16, Z23
+	VMULPD       Z1, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VPANDQ       Z12, Z22, Z24
+	VADDPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VPANDQ       Z12, Z23, Z24
+	VADDPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z2, Z2
+	VMULPD       Z3, Z14, Z22
+	VMULPD       Z4, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z3, Z16, Z23
+	VMULPD       Z4, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VPANDQ       Z12, Z22, Z24
+	VADDPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VPANDQ       Z12, Z23, Z24
+	VADDPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z5, Z5
+	VMULPD       Z6, Z14, Z22
+	VMULPD       Z7, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z6, Z16, Z23
+	VMULPD       Z7, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VPANDQ       Z12, Z22, Z24
+	VADDPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VPANDQ       Z12, Z23, Z24
+	VADDPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z8, Z8
+	VMULPD       Z9, Z14, Z22
+	VMULPD       Z10, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z9, Z16, Z23
+	VMULPD       Z10, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VPANDQ       Z12, Z22, Z24
+	VADDPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VPANDQ       Z12, Z23, Z24
+	VADDPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z11, Z11
+	ADDQ         $0x20, BX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, DI
+	DECQ         R8
+	JNZ          pair
+	VMOVUPD      Z2, (DX)
+	VMOVUPD      Z5, 64(DX)
+	VMOVUPD      Z8, 128(DX)
+	VMOVUPD      Z11, 192(DX)
+	VZEROUPPER
+	RET
+
+// func shlp8AVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+// Requires: AVX, AVX512F
+TEXT ·shlp8AVX512(SB), NOSPLIT, $0-80
+	MOVQ         x0+0(FP), AX
+	MOVQ         x1+8(FP), CX
+	MOVQ         z+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         b+32(FP), SI
+	MOVQ         v+40(FP), DI
+	MOVQ         pairs+48(FP), R8
+	MOVQ         consts+72(FP), R9
+	VMOVUPD      (AX), Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VBROADCASTSD (R9), Z3
+	VBROADCASTSD 8(R9), Z4
+	VBROADCASTSD 16(R9), Z4
+	VPXORQ       Z5, Z5, Z5
+
+pair:
+	VBROADCASTSD (BX), Z5
+	VBROADCASTSD 8(BX), Z6
+	VBROADCASTSD 16(BX), Z7
+	VBROADCASTSD 24(BX), Z8
+	VBROADCASTSD (SI), Z9
+	VBROADCASTSD 8(SI), Z10
+	VBROADCASTSD (DI), Z11
+	VBROADCASTSD 8(DI), Z12
+	VMULPD       Z4, Z11, Z11
+	VMULPD       Z4, Z12, Z12
+	VMULPD       Z0, Z5, Z5
+	VMULPD       Z1, Z6, Z6
+	VADDPD       Z6, Z5, Z5
+	VADDPD       Z9, Z5, Z5
+	VMULPD       Z0, Z7, Z7
+	VMULPD       Z1, Z8, Z6
+	VADDPD       Z6, Z7, Z7
+	VADDPD       Z10, Z7, Z7
+	VPANDQ       Z3, Z5, Z6
+	VADDPD       Z6, Z5, Z5
+	VMULPD       Z5, Z11, Z5
+	VPANDQ       Z3, Z7, Z6
+	VADDPD       Z6, Z7, Z7
+	VMULPD       Z7, Z12, Z7
+	VADDPD       Z7, Z5, Z5
+	VADDPD       Z5, Z2, Z2
+	ADDQ         $0x20, BX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, DI
+	DECQ         R8
+	JNZ          pair
+	VMOVUPD      Z2, (DX)
+	VZEROUPPER
+	RET
+
+// func shlp4AVX(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+// Requires: AVX
+TEXT ·shlp4AVX(SB), NOSPLIT, $0-80
+	MOVQ         x0+0(FP), AX
+	MOVQ         x1+8(FP), CX
+	MOVQ         z+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         b+32(FP), SI
+	MOVQ         v+40(FP), DI
+	MOVQ         pairs+48(FP), R8
+	MOVQ         consts+72(FP), R9
+	VMOVUPD      (AX), Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VBROADCASTSD (R9), Y3
+	VBROADCASTSD 8(R9), Y4
+	VBROADCASTSD 16(R9), Y4
+	VXORPD       Y5, Y5, Y5
+
+pair:
+	VBROADCASTSD (BX), Y5
+	VBROADCASTSD 8(BX), Y6
+	VBROADCASTSD 16(BX), Y7
+	VBROADCASTSD 24(BX), Y8
+	VBROADCASTSD (SI), Y9
+	VBROADCASTSD 8(SI), Y10
+	VBROADCASTSD (DI), Y11
+	VBROADCASTSD 8(DI), Y12
+	VMULPD       Y4, Y11, Y11
+	VMULPD       Y4, Y12, Y12
+	VMULPD       Y0, Y5, Y5
+	VMULPD       Y1, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y9, Y5, Y5
+	VMULPD       Y0, Y7, Y7
+	VMULPD       Y1, Y8, Y6
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y10, Y7, Y7
+	VANDPD       Y3, Y5, Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y5, Y11, Y5
+	VANDPD       Y3, Y7, Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y7, Y12, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x20, BX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, DI
+	DECQ         R8
+	JNZ          pair
+	VMOVUPD      Y2, (DX)
+	VZEROUPPER
+	RET
+
+// func shlp32MaskAVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+// Requires: AVX, AVX512F
+TEXT ·shlp32MaskAVX512(SB), NOSPLIT, $0-80
+	MOVQ         x0+0(FP), AX
+	MOVQ         x1+8(FP), CX
+	MOVQ         z+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         b+32(FP), SI
+	MOVQ         v+40(FP), DI
+	MOVQ         pairs+48(FP), R8
+	MOVQ         consts+72(FP), R9
+	MOVQ         mask+56(FP), R10
+	MOVQ         mstride+64(FP), R11
+	SHLQ         $0x03, R11
+	VMOVUPD      (AX), Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VMOVUPD      64(AX), Z3
+	VMOVUPD      64(CX), Z4
+	VMOVUPD      64(DX), Z5
+	VMOVUPD      128(AX), Z6
+	VMOVUPD      128(CX), Z7
+	VMOVUPD      128(DX), Z8
+	VMOVUPD      192(AX), Z9
+	VMOVUPD      192(CX), Z10
+	VMOVUPD      192(DX), Z11
+	VBROADCASTSD (R9), Z12
+	VBROADCASTSD 8(R9), Z12
+	VBROADCASTSD 16(R9), Z14
+	VPXORQ       Z13, Z13, Z13
+
+pair:
+	VBROADCASTSD (BX), Z14
+	VBROADCASTSD 8(BX), Z15
+	VBROADCASTSD 16(BX), Z16
+	VBROADCASTSD 24(BX), Z17
+	VBROADCASTSD (SI), Z18
+	VBROADCASTSD 8(SI), Z19
+	VBROADCASTSD (DI), Z20
+	VBROADCASTSD 8(DI), Z21
+	VMULPD       Z0, Z14, Z22
+	VMULPD       Z1, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z0, Z16, Z23
+	VMULPD       Z1, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VCMPPD       $0x1e, Z13, Z22, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, (R10)
+	VMULPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VCMPPD       $0x1e, Z13, Z23, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, (R10)(R11*1)
+	VMULPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z2, Z2
+	VMULPD       Z3, Z14, Z22
+	VMULPD       Z4, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z3, Z16, Z23
+	VMULPD       Z4, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VCMPPD       $0x1e, Z13, Z22, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, 64(R10)
+	VMULPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VCMPPD       $0x1e, Z13, Z23, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, 64(R10)(R11*1)
+	VMULPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z5, Z5
+	VMULPD       Z6, Z14, Z22
+	VMULPD       Z7, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z6, Z16, Z23
+	VMULPD       Z7, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VCMPPD       $0x1e, Z13, Z22, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, 128(R10)
+	VMULPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VCMPPD       $0x1e, Z13, Z23, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, 128(R10)(R11*1)
+	VMULPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z8, Z8
+	VMULPD       Z9, Z14, Z22
+	VMULPD       Z10, Z15, Z24
+	VADDPD       Z24, Z22, Z22
+	VADDPD       Z18, Z22, Z22
+	VMULPD       Z9, Z16, Z23
+	VMULPD       Z10, Z17, Z24
+	VADDPD       Z24, Z23, Z23
+	VADDPD       Z19, Z23, Z23
+	VCMPPD       $0x1e, Z13, Z22, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, 192(R10)
+	VMULPD       Z24, Z22, Z22
+	VMULPD       Z22, Z20, Z22
+	VCMPPD       $0x1e, Z13, Z23, K1
+	VMOVAPD.Z    Z12, K1, Z24
+	VMOVUPD      Z24, 192(R10)(R11*1)
+	VMULPD       Z24, Z23, Z23
+	VMULPD       Z23, Z21, Z23
+	VADDPD       Z23, Z22, Z22
+	VADDPD       Z22, Z11, Z11
+	ADDQ         $0x20, BX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, DI
+	LEAQ         (R10)(R11*2), R10
+	DECQ         R8
+	JNZ          pair
+	VMOVUPD      Z2, (DX)
+	VMOVUPD      Z5, 64(DX)
+	VMOVUPD      Z8, 128(DX)
+	VMOVUPD      Z11, 192(DX)
+	VZEROUPPER
+	RET
+
+// func shlp8MaskAVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+// Requires: AVX, AVX512F
+TEXT ·shlp8MaskAVX512(SB), NOSPLIT, $0-80
+	MOVQ         x0+0(FP), AX
+	MOVQ         x1+8(FP), CX
+	MOVQ         z+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         b+32(FP), SI
+	MOVQ         v+40(FP), DI
+	MOVQ         pairs+48(FP), R8
+	MOVQ         consts+72(FP), R9
+	MOVQ         mask+56(FP), R10
+	MOVQ         mstride+64(FP), R11
+	SHLQ         $0x03, R11
+	VMOVUPD      (AX), Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VBROADCASTSD (R9), Z3
+	VBROADCASTSD 8(R9), Z3
+	VBROADCASTSD 16(R9), Z5
+	VPXORQ       Z4, Z4, Z4
+
+pair:
+	VBROADCASTSD (BX), Z5
+	VBROADCASTSD 8(BX), Z6
+	VBROADCASTSD 16(BX), Z7
+	VBROADCASTSD 24(BX), Z8
+	VBROADCASTSD (SI), Z9
+	VBROADCASTSD 8(SI), Z10
+	VBROADCASTSD (DI), Z11
+	VBROADCASTSD 8(DI), Z12
+	VMULPD       Z0, Z5, Z5
+	VMULPD       Z1, Z6, Z6
+	VADDPD       Z6, Z5, Z5
+	VADDPD       Z9, Z5, Z5
+	VMULPD       Z0, Z7, Z7
+	VMULPD       Z1, Z8, Z6
+	VADDPD       Z6, Z7, Z7
+	VADDPD       Z10, Z7, Z7
+	VCMPPD       $0x1e, Z4, Z5, K1
+	VMOVAPD.Z    Z3, K1, Z6
+	VMOVUPD      Z6, (R10)
+	VMULPD       Z6, Z5, Z5
+	VMULPD       Z5, Z11, Z5
+	VCMPPD       $0x1e, Z4, Z7, K1
+	VMOVAPD.Z    Z3, K1, Z6
+	VMOVUPD      Z6, (R10)(R11*1)
+	VMULPD       Z6, Z7, Z7
+	VMULPD       Z7, Z12, Z7
+	VADDPD       Z7, Z5, Z5
+	VADDPD       Z5, Z2, Z2
+	ADDQ         $0x20, BX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, DI
+	LEAQ         (R10)(R11*2), R10
+	DECQ         R8
+	JNZ          pair
+	VMOVUPD      Z2, (DX)
+	VZEROUPPER
+	RET
+
+// func shlp4MaskAVX(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+// Requires: AVX
+TEXT ·shlp4MaskAVX(SB), NOSPLIT, $0-80
+	MOVQ         x0+0(FP), AX
+	MOVQ         x1+8(FP), CX
+	MOVQ         z+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         b+32(FP), SI
+	MOVQ         v+40(FP), DI
+	MOVQ         pairs+48(FP), R8
+	MOVQ         consts+72(FP), R9
+	MOVQ         mask+56(FP), R10
+	MOVQ         mstride+64(FP), R11
+	SHLQ         $0x03, R11
+	VMOVUPD      (AX), Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VBROADCASTSD (R9), Y3
+	VBROADCASTSD 8(R9), Y3
+	VBROADCASTSD 16(R9), Y4
+	VXORPD       Y4, Y4, Y4
+
+pair:
+	VBROADCASTSD (BX), Y5
+	VBROADCASTSD 8(BX), Y6
+	VBROADCASTSD 16(BX), Y7
+	VBROADCASTSD 24(BX), Y8
+	VBROADCASTSD (SI), Y9
+	VBROADCASTSD 8(SI), Y10
+	VBROADCASTSD (DI), Y11
+	VBROADCASTSD 8(DI), Y12
+	VMULPD       Y0, Y5, Y5
+	VMULPD       Y1, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y9, Y5, Y5
+	VMULPD       Y0, Y7, Y7
+	VMULPD       Y1, Y8, Y6
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y10, Y7, Y7
+	VCMPPD       $0x1e, Y4, Y5, Y6
+	VANDPD       Y3, Y6, Y6
+	VMOVUPD      Y6, (R10)
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y5, Y11, Y5
+	VCMPPD       $0x1e, Y4, Y7, Y6
+	VANDPD       Y3, Y6, Y6
+	VMOVUPD      Y6, (R10)(R11*1)
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y7, Y12, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x20, BX
+	ADDQ         $0x10, SI
+	ADDQ         $0x10, DI
+	LEAQ         (R10)(R11*2), R10
+	DECQ         R8
+	JNZ          pair
+	VMOVUPD      Y2, (DX)
+	VZEROUPPER
+	RET

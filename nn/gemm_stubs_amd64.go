@@ -33,3 +33,21 @@ func gemm1x16AVX512(k int, a *float64, ars int, acs int, b *float64, ldb int, c 
 
 // gemm1x8AVX512 accumulates a 1×8 block of C += A·B in order over s < k (AVX512, no FMA).
 func gemm1x8AVX512(k int, a *float64, ars int, acs int, b *float64, ldb int, c *float64, ldc int)
+
+// shlp32AVX512 adds the first 2·pairs hidden units to the logits of 32 rows (AVX512, no FMA); see nn/shlp.go.
+func shlp32AVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+
+// shlp8AVX512 adds the first 2·pairs hidden units to the logits of 8 rows (AVX512, no FMA); see nn/shlp.go.
+func shlp8AVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+
+// shlp4AVX adds the first 2·pairs hidden units to the logits of 4 rows (AVX, no FMA); see nn/shlp.go.
+func shlp4AVX(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+
+// shlp32MaskAVX512 adds the first 2·pairs hidden units to the logits of 32 rows (AVX512, no FMA); see nn/shlp.go.
+func shlp32MaskAVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+
+// shlp8MaskAVX512 adds the first 2·pairs hidden units to the logits of 8 rows (AVX512, no FMA); see nn/shlp.go.
+func shlp8MaskAVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+
+// shlp4MaskAVX adds the first 2·pairs hidden units to the logits of 4 rows (AVX, no FMA); see nn/shlp.go.
+func shlp4MaskAVX(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)

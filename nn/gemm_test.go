@@ -73,3 +73,114 @@ func TestGemmKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestSHLPKernelsAgree: the SHLP pair kernels of this machine give the
+// pure-Go kernel's logits and masks bit for bit, with and without a mask,
+// on random unit counts and row counts (every block size and remainder),
+// with pre-activations that are exactly zero on some rows (the ReLU kink).
+func TestSHLPKernelsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	kernels := shlpKernels()
+	for trial := range 200 {
+		pairs := 1 + rng.IntN(20)
+		nb := 8 * (1 + rng.IntN(12))
+		w := randGemmOperand(rng, 4*pairs)
+		b := randGemmOperand(rng, 2*pairs)
+		v := randGemmOperand(rng, 2*pairs)
+		x0 := randGemmOperand(rng, nb)
+		x1 := randGemmOperand(rng, nb)
+		x0[0], x1[0] = 0, 0 // a = b_j exactly
+		if trial%3 == 0 {
+			b[0] = 0 // a = 0 on row 0: derivative 0
+		}
+		z0 := randGemmOperand(rng, nb)
+		for _, withMask := range []bool{false, true} {
+			var wantMask []float64
+			if withMask {
+				wantMask = make([]float64, 2*pairs*nb)
+			}
+			want := append([]float64(nil), z0...)
+			shlpPairsGo(want, x0, x1, w, b, v, pairs, wantMask)
+			for name, kern := range kernels {
+				var mask []float64
+				if withMask {
+					mask = make([]float64, 2*pairs*nb)
+				}
+				got := append([]float64(nil), z0...)
+				kern(got, x0, x1, w, b, v, pairs, mask)
+				for i := range got {
+					if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+						t.Fatalf("%s pairs=%d rows=%d mask=%v: z[%d] = %x, want %x", name, pairs, nb, withMask, i,
+							math.Float64bits(got[i]), math.Float64bits(want[i]))
+					}
+				}
+				for i := range mask {
+					if mask[i] != wantMask[i] {
+						t.Fatalf("%s pairs=%d rows=%d: mask[%d] = %g, want %g", name, pairs, nb, i, mask[i], wantMask[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSameBitsEveryKernel: LossGrad, Evaluate and PredictTo give the same
+// bits whichever kernels run (pure Go, AVX, AVX-512), on the paper's shape
+// with odd and even H and on general shapes with ragged widths and batch
+// sizes, so a replica can move between machines.
+func TestSameBitsEveryKernel(t *testing.T) {
+	gk, sk := gemmKernels(), shlpKernels()
+	defer func(g func(int, int, int, []float64, int, int, []float64, int, []float64, int),
+		s func(z, x0, x1, w, b, v []float64, pairs int, mask []float64)) {
+		gemmImpl, shlpPairs = g, s
+	}(gemmImpl, shlpPairs)
+	cfgs := []Config{
+		{Inputs: 2, Hidden: []int{37}, Classes: 2},
+		{Inputs: 2, Hidden: []int{100}, Classes: 2},
+		{Inputs: 13, Hidden: []int{9, 5, 7}, Classes: 3},
+		{Inputs: 30, Hidden: []int{37, 26}, Classes: 2, Activation: Tanh},
+		{Inputs: 29, Hidden: []int{50}, Classes: 10},
+	}
+	for ci, cfg := range cfgs {
+		m := mustNew(t, cfg)
+		rng := rand.New(rand.NewPCG(25, uint64(ci)))
+		X, y := randData(rng, m, 300, 2)
+		theta := make([]float64, m.NumParams())
+		m.Init(theta, rng)
+		for _, nb := range []int{1, 7, 25, 50} {
+			idx := rng.Perm(len(y))[:nb]
+			type result struct {
+				loss, eloss, acc float64
+				grad, pred       []float64
+			}
+			var ref *result
+			var refName string
+			for name := range gk {
+				gemmImpl, shlpPairs = gk[name], sk[name]
+				ws := m.NewWorkspace(nb)
+				r := &result{grad: make([]float64, len(theta)), pred: make([]float64, len(y)*cfg.Classes)}
+				r.loss = m.LossGrad(ws, theta, r.grad, X, y, idx)
+				r.eloss, r.acc = m.Evaluate(ws, theta, X, y)
+				m.PredictTo(ws, r.pred, theta, X)
+				if ref == nil {
+					ref, refName = r, name
+					continue
+				}
+				same := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+				if !same(r.loss, ref.loss) || !same(r.eloss, ref.eloss) || r.acc != ref.acc {
+					t.Errorf("%s B=%d: %s loss %v eval %v, %s loss %v eval %v", cfgName(cfg), nb, name, r.loss, r.eloss, refName, ref.loss, ref.eloss)
+				}
+				for k := range r.grad {
+					if !same(r.grad[k], ref.grad[k]) {
+						t.Fatalf("%s B=%d: grad[%d] %s %x, %s %x", cfgName(cfg), nb, k, name, math.Float64bits(r.grad[k]), refName, math.Float64bits(ref.grad[k]))
+					}
+				}
+				for k := range r.pred {
+					if !same(r.pred[k], ref.pred[k]) {
+						t.Fatalf("%s B=%d: pred[%d] %s %v, %s %v", cfgName(cfg), nb, k, name, r.pred[k], refName, ref.pred[k])
+					}
+				}
+			}
+		}
+	}
+}

@@ -3,10 +3,8 @@ package nn
 import "fmt"
 
 // evalChunk is the number of rows the single-hidden-layer kernel pushes
-// through its forward pass at a time in Evaluate and PredictTo (or
-// maxBatch, if larger). The logits (2 KiB) and input columns (4 KiB) stay
-// in L1; on the project machine chunks of 50, 256 and 1000 rows timed
-// within 3% of each other (BenchmarkEvaluate1000).
+// through its forward pass at a time in Evaluate and PredictTo. The logits
+// (2 KiB) and input columns (4 KiB) stay in L1.
 const evalChunk = 256
 
 // Workspace holds all scratch memory of LossGrad, Evaluate and PredictTo,
@@ -30,13 +28,13 @@ type Workspace struct {
 	zrow []float64   // [out] one row's logits
 
 	// Single-hidden-layer path (shlp.go), sizes in brackets, B = maxBatch,
-	// C = max(B, evalChunk), H = hidden width:
+	// C = pad8(max(B, evalChunk)), P = pad8(B), H = hidden width:
 	x0, x1   []float64 // [C] gathered input columns
 	t        []float64 // [B] labels as 0/1
 	z        []float64 // [C] logits
 	dz       []float64 // [B] δ_i = ∂L/∂z_i, already divided by the batch size
 	dx0, dx1 []float64 // [B] δ_i·x_i0, δ_i·x_i1
-	mask     []float64 // [H·B] ReLU derivative m_ij ∈ {0,1}, unit-major: m[j*b+i]
+	mask     []float64 // [H·P] ReLU derivative m_ij ∈ {0,1}, unit-major: m[j*pad8(b)+i]
 }
 
 // NewWorkspace returns a Workspace for minibatches of up to maxBatch rows.
@@ -48,7 +46,7 @@ func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
 	ws := &Workspace{m: m, maxBatch: maxBatch}
 	if m.shlp {
 		h := m.cfg.Hidden[0]
-		c := max(maxBatch, evalChunk)
+		c := pad8(max(maxBatch, evalChunk))
 		ws.x0 = make([]float64, c)
 		ws.x1 = make([]float64, c)
 		ws.t = make([]float64, maxBatch)
@@ -56,7 +54,7 @@ func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
 		ws.dz = make([]float64, maxBatch)
 		ws.dx0 = make([]float64, maxBatch)
 		ws.dx1 = make([]float64, maxBatch)
-		ws.mask = make([]float64, h*maxBatch)
+		ws.mask = make([]float64, h*pad8(maxBatch))
 		return ws
 	}
 	ws.allocGeneral(m)

@@ -95,6 +95,146 @@ func kernel(mr, nv int, avx512 bool) {
 	RET()
 }
 
+const shlpSig = "func(x0, x1, z *float64, w, b, v *float64, pairs int, mask *float64, mstride int, consts *float64)"
+
+// shlpKernel generates shlp<rows>[Mask]<isa>: the contributions of the
+// first 2·pairs hidden units of the paper's network to the logits of
+// rows = nv·(4 or 8) consecutive rows, in unit-pair order, exactly as
+// nn.reluUnits2 (or reluUnits2Mask with mask) does for each row:
+//
+//	a0 = float64(w00·x0) + float64(w01·x1) + b0, a1 likewise,
+//	z += float64(vh0·(a0+|a0|)) + float64(vh1·(a1+|a1|))       (no mask)
+//	f = [a > 0] (1.0 or 0.0), z += float64(v0·(a0·f0)) + float64(v1·(a1·f1)) (mask)
+//
+// storing f0, f1 at mask[j·mstride + i], mask[(j+1)·mstride + i]. consts
+// points to {abs mask bits, 1.0, 0.5}. The loop over rows is inside the
+// loop over units in nn, outside here; each z[i] sees the same additions in
+// the same order.
+func shlpKernel(nv int, withMask, avx512 bool) {
+	w, isa, vec := 4, "AVX", YMM
+	if avx512 {
+		w, isa, vec = 8, "AVX512", ZMM
+	}
+	suffix := ""
+	if withMask {
+		suffix = "Mask"
+	}
+	name := fmt.Sprintf("shlp%d%s%s", w*nv, suffix, isa)
+	TEXT(name, NOSPLIT, shlpSig)
+	Doc(fmt.Sprintf("%s adds the first 2·pairs hidden units to the logits of %d rows (%s, no FMA); see nn/shlp.go.", name, w*nv, isa))
+	x0p := Load(Param("x0"), GP64())
+	x1p := Load(Param("x1"), GP64())
+	zp := Load(Param("z"), GP64())
+	wp := Load(Param("w"), GP64())
+	bp := Load(Param("b"), GP64())
+	vp := Load(Param("v"), GP64())
+	pairs := Load(Param("pairs"), GP64())
+	cp := Load(Param("consts"), GP64())
+	var mp, ms reg.Register
+	if withMask {
+		mp = Load(Param("mask"), GP64())
+		ms = Load(Param("mstride"), GP64())
+		SHLQ(U8(3), ms)
+	}
+	x0 := make([]reg.VecVirtual, nv)
+	x1 := make([]reg.VecVirtual, nv)
+	z := make([]reg.VecVirtual, nv)
+	for r := range nv {
+		x0[r], x1[r], z[r] = vec(), vec(), vec()
+		VMOVUPD(Mem{Base: x0p, Disp: 8 * w * r}, x0[r])
+		VMOVUPD(Mem{Base: x1p, Disp: 8 * w * r}, x1[r])
+		VMOVUPD(Mem{Base: zp, Disp: 8 * w * r}, z[r])
+	}
+	abs, one, half := vec(), vec(), vec()
+	VBROADCASTSD(Mem{Base: cp}, abs)
+	VBROADCASTSD(Mem{Base: cp, Disp: 8}, one)
+	VBROADCASTSD(Mem{Base: cp, Disp: 16}, half)
+	zero := vec()
+	if avx512 {
+		VPXORQ(zero, zero, zero) // VXORPD on ZMM would need AVX512DQ
+	} else {
+		VXORPD(zero, zero, zero)
+	}
+	w00, w01, w10, w11 := vec(), vec(), vec(), vec()
+	b0, b1, v0, v1 := vec(), vec(), vec(), vec()
+	a0, a1, t0, t1 := vec(), vec(), vec(), vec()
+
+	// unit computes the pre-activation a = float64(wa·x0) + float64(wb·x1) + bb into a (t scratch).
+	unit := func(a, t, wa, wb, bb, xa, xb reg.VecVirtual) {
+		VMULPD(xa, wa, a)
+		VMULPD(xb, wb, t)
+		VADDPD(t, a, a)
+		VADDPD(bb, a, a)
+	}
+	// contrib replaces a by this unit's term (t scratch); for the mask
+	// variant it also stores f at (mp)+disp (+ ms).
+	contrib := func(a, t, vv reg.VecVirtual, second bool, r int) {
+		if withMask {
+			var mem Mem
+			if second {
+				mem = Mem{Base: mp, Index: ms, Scale: 1, Disp: 8 * w * r}
+			} else {
+				mem = Mem{Base: mp, Disp: 8 * w * r}
+			}
+			if avx512 {
+				k := K()
+				VCMPPD(U8(0x1e), zero, a, k) // k = a > 0 (ordered, quiet)
+				VMOVAPD_Z(one, k, t)
+			} else {
+				VCMPPD(U8(0x1e), zero, a, t)
+				VANDPD(one, t, t)
+			}
+			VMOVUPD(t, mem)
+			VMULPD(t, a, a)  // a·f
+			VMULPD(a, vv, a) // v·(a·f)
+			return
+		}
+		if avx512 {
+			VPANDQ(abs, a, t)
+		} else {
+			VANDPD(abs, a, t)
+		}
+		VADDPD(t, a, a)  // a + |a|
+		VMULPD(a, vv, a) // vh·(a + |a|)
+	}
+
+	Label("pair")
+	VBROADCASTSD(Mem{Base: wp}, w00)
+	VBROADCASTSD(Mem{Base: wp, Disp: 8}, w01)
+	VBROADCASTSD(Mem{Base: wp, Disp: 16}, w10)
+	VBROADCASTSD(Mem{Base: wp, Disp: 24}, w11)
+	VBROADCASTSD(Mem{Base: bp}, b0)
+	VBROADCASTSD(Mem{Base: bp, Disp: 8}, b1)
+	VBROADCASTSD(Mem{Base: vp}, v0)
+	VBROADCASTSD(Mem{Base: vp, Disp: 8}, v1)
+	if !withMask {
+		VMULPD(half, v0, v0) // vh = 0.5·v, exact
+		VMULPD(half, v1, v1)
+	}
+	for r := range nv {
+		unit(a0, t0, w00, w01, b0, x0[r], x1[r])
+		unit(a1, t1, w10, w11, b1, x0[r], x1[r])
+		contrib(a0, t0, v0, false, r)
+		contrib(a1, t1, v1, true, r)
+		VADDPD(a1, a0, a0)
+		VADDPD(a0, z[r], z[r])
+	}
+	ADDQ(U8(32), wp)
+	ADDQ(U8(16), bp)
+	ADDQ(U8(16), vp)
+	if withMask {
+		LEAQ(Mem{Base: mp, Index: ms, Scale: 2}, mp)
+	}
+	DECQ(pairs)
+	JNZ(LabelRef("pair"))
+
+	for r := range nv {
+		VMOVUPD(z[r], Mem{Base: zp, Disp: 8 * w * r})
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	ConstraintExpr("!purego")
 	for _, mr := range []int{4, 1} {
@@ -104,6 +244,11 @@ func main() {
 		for _, nv := range []int{3, 2, 1} {
 			kernel(mr, nv, true)
 		}
+	}
+	for _, withMask := range []bool{false, true} {
+		shlpKernel(4, withMask, true)
+		shlpKernel(1, withMask, true)
+		shlpKernel(1, withMask, false)
 	}
 	Generate()
 }
