@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/heatbath/heatbath/ensemble"
 )
 
 // Axis labels, with units.
@@ -147,9 +149,9 @@ func DrawLadder(lines []LadderLine, pal Palette) (*Figure, error) {
 	text := "Goldilocks τ of each ladder"
 	for _, l := range lines {
 		if l.Best != nil && l.Best.ChosenBy != "" {
-			text += ": lowest mean best." + l.Best.ChosenBy + " (validation, not test)"
+			text += ": " + ensemble.Extreme(l.Best.ChosenBy) + " mean best." + l.Best.ChosenBy + " (validation, not test)"
 			if l.Best.ChosenBy == "train_loss" {
-				text = "Goldilocks τ of each ladder: lowest mean best.train_loss (no validation split)"
+				text = "Goldilocks τ of each ladder: lowest mean best.train_loss (training, not test)"
 			}
 			break
 		}

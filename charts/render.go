@@ -62,7 +62,7 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	groups := LineGroups(sum)
 	shown := "Each line is one group"
 	if len(groups) < countDone(sum) {
-		shown = fmt.Sprintf("The run has %d groups with done replicas; each line is one method's representative group (lowest mean best.%s over its seeds, summary.json \"methods\")", countDone(sum), sum.ChosenBy)
+		shown = fmt.Sprintf("The run has %d groups with done replicas; each line is one method's representative group (%s mean best.%s over its seeds, summary.json \"methods\")", countDone(sum), ensemble.Extreme(sum.ChosenBy), sum.ChosenBy)
 	}
 	loss := LearningCurveData(run, groups, "test_loss")
 	acc := LearningCurveData(run, groups, "test_acc")
@@ -105,7 +105,7 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		if err := add("ladder", "Temperature ladder",
 			"Final test accuracy (left) and test loss (right) against the temperature τ on a log axis; each point is one group (one τ), "+
 				"the line the mean over its seeds and the band the 95% Student-t interval. One line per method (and fixed settings). "+
-				"The black ring marks the Goldilocks τ of each ladder: the τ of lowest mean "+goldilocksMetric(sum)+" over its seeds, the validation metric of every selection in this report (never a test metric); its bootstrap interval is in the ladder table.",
+				"The black ring marks the Goldilocks τ of each ladder: the τ of "+ensemble.Extreme(sum.ChosenBy)+" mean "+goldilocksMetric(sum)+" over its seeds, the validation metric of every selection in this report (never a test metric); its bootstrap interval is in the ladder table.",
 			true, f, err); err != nil {
 			return nil, nil, nil, err
 		}
@@ -132,7 +132,7 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		if err := add("decision-boundaries", "Decision boundaries",
 			"The classifier over the input plane of the 2-D data set, as in Figure 1 of the paper: colour is the predicted probability of class 1 "+
 				"(blue 0, white 0.5, red 1), the black line the decision boundary P = 0.5, and the training points are rings (class 0) and plus signs (class 1). "+
-				"For each method: the final parameters of its best replica (lowest best."+sum.ChosenBy+", never chosen on test) and the model average of its representative group (lowest mean best."+sum.ChosenBy+") "+
+				"For each method: the final parameters of its best replica ("+ensemble.Extreme(sum.ChosenBy)+" best."+sum.ChosenBy+", never chosen on test) and the model average of its representative group ("+ensemble.Extreme(sum.ChosenBy)+" mean best."+sum.ChosenBy+") "+
 				"(for each chain the average prediction over its last K evaluations, averaged over up to "+fmt.Sprint(MaxChainsRead)+" chains). "+
 				"High contrast between points and background means confident, correct predictions.",
 			false, f, err); err != nil {
@@ -161,7 +161,7 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	if len(xi) > 0 {
 		f, err := DrawXi(xi, pal)
 		if err := add("xi", "Adaptive thermostat ξ",
-			"The thermostat variable ξ of each adaptive tensor (trajectory.csv columns xi:<tensor>) against the training step, for each method's best replica (lowest best."+sum.ChosenBy+"). "+
+			"The thermostat variable ξ of each adaptive tensor (trajectory.csv columns xi:<tensor>) against the training step, for each method's best replica ("+ensemble.Extreme(sum.ChosenBy)+" best."+sum.ChosenBy+"). "+
 				"ξ acts as a friction learned on the fly: it grows while the tensor is hotter than its target τ and shrinks while it is colder, "+
 				"so a ξ that levels off indicates the adaptive layer has reached its temperature.",
 			true, f, err); err != nil {
@@ -177,7 +177,7 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		f, err := DrawWeightHist(hs, pal)
 		if err := add("weights", "Parameter magnitudes",
 			"Histogram of the magnitudes |θ_i| of all weights and biases at the end of training (params.safetensors), pooled over up to "+fmt.Sprint(MaxChainsRead)+
-				" replicas of each method's representative group (lowest mean best."+sum.ChosenBy+"), as the fraction of that method's parameters per bin (log-spaced bins, 4 per decade; the leftmost bin also "+
+				" replicas of each method's representative group ("+ensemble.Extreme(sum.ChosenBy)+" mean best."+sum.ChosenBy+"), as the fraction of that method's parameters per bin (log-spaced bins, 4 per decade; the leftmost bin also "+
 				"counts everything below 10⁻⁶). The paper observes that SGD and Adam leave many parameters near zero while the samplers excite many; "+
 				"the legend gives the fraction below the near-zero threshold (dashed line).",
 			true, f, err); err != nil {

@@ -190,6 +190,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"score":    ensemble.FormatScore,
 	"problem":  ensemble.ProblemCells,
 	"pct":      func(x float64) string { return ensemble.FormatFixed(100*x, 1) + "%" },
+	"extreme":  ensemble.Extreme,
 }).Parse(reportHTML))
 
 const reportHTML = `<!DOCTYPE html>
@@ -301,15 +302,15 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 <tr><th class="l">replica</th><td class="l">{{.ID}}</td></tr>
 <tr><th class="l">group</th><td class="l">{{.Group}}</td></tr>
 <tr><th class="l">settings</th><td class="l">{{settings .Settings}}</td></tr>
-<tr><th class="l">chosen by lowest best.{{.ChosenBy}}</th><td class="l">{{num .Value 6}}</td></tr>
+<tr><th class="l">chosen by {{extreme .ChosenBy}} best.{{.ChosenBy}}</th><td class="l">{{num .Value 6}}</td></tr>
 <tr><th class="l">test acc / loss at the best evaluation (step {{.AtBest.Step}})</th><td class="l">{{fix .AtBest.TestAcc 4}} / {{fix .AtBest.TestLoss 4}}</td></tr>
 <tr><th class="l">test acc / loss final (step {{.Final.Step}}, = final parameters)</th><td class="l">{{fix .Final.TestAcc 4}} / {{fix .Final.TestLoss 4}}</td></tr>
 {{with .Predictions}}<tr><th class="l">final predictions: acc / NLL / ECE</th><td class="l">{{fix .Accuracy 4}} / {{fix .NLL 4}} / {{fix .ECE 4}}</td></tr>{{end}}
 </table>
 {{else}}<p>No done replica.</p>
-{{end}}{{with .S.BestGroup}}<p>Best group on average (lowest mean best.{{.ChosenBy}}): <b>{{.Group}}</b>, n = {{.Selection.N}}, best.{{.ChosenBy}} = {{meansd .Selection 4}}, final test accuracy {{meansd .FinalTestAcc 4}} {{ci .FinalTestAcc.CILo .FinalTestAcc.CIHi 4}}.</p>
+{{end}}{{with .S.BestGroup}}<p>Best group on average ({{extreme .ChosenBy}} mean best.{{.ChosenBy}}): <b>{{.Group}}</b>, n = {{.Selection.N}}, best.{{.ChosenBy}} = {{meansd .Selection 4}}, final test accuracy {{meansd .FinalTestAcc 4}} {{ci .FinalTestAcc.CILo .FinalTestAcc.CIHi 4}}.</p>
 {{end}}{{if .BestRow}}<h3>Each method: representative group and best replica</h3>
-<p>Chosen once by the analysis (summary.json <code>methods</code>) and used by every table and chart: the representative group has the lowest mean <code>best.{{.S.ChosenBy}}</code> over its seeds, the best replica the lowest <code>best.{{.S.ChosenBy}}</code>. Neither is chosen on test.</p>
+<p>Chosen once by the analysis (summary.json <code>methods</code>) and used by every table and chart: the representative group has the {{extreme .S.ChosenBy}} mean <code>best.{{.S.ChosenBy}}</code> over its seeds, the best replica the {{extreme .S.ChosenBy}} <code>best.{{.S.ChosenBy}}</code>. Neither is chosen on test.</p>
 <table>
 <tr><th class="l">method</th><th class="l">representative group</th><th class="l">best replica</th><th class="l">its group</th><th>chosen by</th><th class="l">files</th></tr>
 {{range .BestRow}}<tr><td class="l">{{.Method}}</td><td class="l">{{.Representative}}</td><td class="l">{{if .Dir}}<a href="{{.Dir}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td class="l">{{.Group}}</td><td>{{if .ChosenBy}}best.{{.ChosenBy}} = {{num .Value 6}}{{end}}</td><td class="l">{{range $i, $f := .Files}}{{if $i}} · {{end}}<a href="{{$f.Href}}">{{$f.Text}}</a>{{end}}</td></tr>
@@ -317,13 +318,13 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 {{end}}
 
 {{if .S.Ladders}}<h2 id="ladders">Temperature ladders</h2>
-<p>Final test metrics against τ (mean and 95% t-interval over seeds). The Goldilocks τ has the lowest mean <code>best.{{.S.ChosenBy}}</code> over its seeds, the validation metric of every other selection (never a test metric); its interval holds the central 95% of the bootstrap distribution of the argmin over seeds; P(best) is each τ's bootstrap frequency.</p>
+<p>Final test metrics against τ (mean and 95% t-interval over seeds). The Goldilocks τ has the {{extreme .S.ChosenBy}} mean <code>best.{{.S.ChosenBy}}</code> over its seeds, the validation metric of every other selection (never a test metric); its interval holds the central 95% of the bootstrap distribution of the argmin over seeds; P(best) is each τ's bootstrap frequency.</p>
 {{range .S.Ladders}}<h3>{{.Method}} ({{settings .Fixed}})</h3>
 <table>
 <tr><th>τ</th><th>done / total</th><th>best.{{$.S.ChosenBy}}</th><th>test acc</th><th>95% CI</th><th>test loss</th><th>95% CI</th><th>P(best)</th></tr>
 {{range .Points}}<tr><td>{{num .Tau 6}}</td><td>{{.Status.Done}} / {{.Status.Total}}</td><td>{{meansd .Metric 4}}</td><td>{{fix .TestAcc.Mean 4}}</td><td>{{ci .TestAcc.CILo .TestAcc.CIHi 4}}</td><td>{{fix .TestLoss.Mean 4}}</td><td>{{ci .TestLoss.CILo .TestLoss.CIHi 4}}</td><td>{{fix .PBest 3}}</td></tr>
 {{end}}</table>
-{{with .Goldilocks}}<p>Goldilocks τ = <b>{{num .Tau 6}}</b> (lowest mean best.{{.ChosenBy}} = {{num .Value 4}}; 95% bootstrap interval [{{num .Lo 6}}, {{num .Hi 6}}], P(best) = {{fix .PBest 3}}), test accuracy {{meansd .TestAcc 4}}.</p>{{else}}<p>No done replicas.</p>{{end}}
+{{with .Goldilocks}}<p>Goldilocks τ = <b>{{num .Tau 6}}</b> ({{extreme .ChosenBy}} mean best.{{.ChosenBy}} = {{num .Value 4}}; 95% bootstrap interval [{{num .Lo 6}}, {{num .Hi 6}}], P(best) = {{fix .PBest 3}}), test accuracy {{meansd .TestAcc 4}}.</p>{{else}}<p>No done replicas.</p>{{end}}
 {{end}}{{end}}
 
 <h2 id="diagnostics">Convergence and equipartition</h2>

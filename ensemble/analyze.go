@@ -63,6 +63,9 @@ func Analyze(run *Run, opts Options) (*Summary, error) {
 			return nil, fmt.Errorf("ensemble: Options.Thresholds: %v outside [0, 1]", t)
 		}
 	}
+	if opts.Select != "" && !slices.Contains(SelectMetrics, opts.Select) {
+		return nil, fmt.Errorf("ensemble: Options.Select %q is unknown (want %s)", opts.Select, strings.Join(SelectMetrics, ", "))
+	}
 	a := &analysis{run: run, opts: opts}
 	a.sum = &Summary{
 		Version: SummaryVersion,
@@ -80,7 +83,9 @@ func Analyze(run *Run, opts Options) (*Summary, error) {
 			}
 		}
 	}
-	a.chooseMetric()
+	if err := a.chooseMetric(); err != nil {
+		return nil, err
+	}
 	a.groupSummaries()
 	a.best()
 	a.selectMethods()
@@ -148,10 +153,11 @@ func hasValidation(r *Replica) bool {
 	return r.Best.ValLoss > 0
 }
 
-// chooseMetric sets the selection metric of the whole run: the validation
-// loss when every done replica has a validation split, else the training
-// loss.
-func (a *analysis) chooseMetric() {
+// chooseMetric sets the selection metric of the whole run: Options.Select
+// if given, else the validation loss when every done replica has a
+// validation split, else the training loss. A validation metric asked for
+// when some done replica has no validation split is an error.
+func (a *analysis) chooseMetric() error {
 	withVal, done := 0, 0
 	for _, g := range a.groups {
 		for _, r := range g.done {
@@ -162,24 +168,47 @@ func (a *analysis) chooseMetric() {
 		}
 	}
 	switch {
+	case a.opts.Select == SelectTrainLoss:
+		a.chosenBy = SelectTrainLoss
+	case a.opts.Select != "":
+		if withVal < done {
+			return fmt.Errorf("ensemble: Options.Select %s: %d of %d done replicas have no validation split (select %s instead)", a.opts.Select, done-withVal, done, SelectTrainLoss)
+		}
+		a.chosenBy = a.opts.Select
 	case done == 0 || withVal == done:
-		a.chosenBy = "val_loss"
+		a.chosenBy = SelectValLoss
 	default:
-		a.chosenBy = "train_loss"
+		a.chosenBy = SelectTrainLoss
 		if withVal > 0 {
 			a.warn("%d of %d done replicas have no validation split: every selection uses best.train_loss", done-withVal, done)
 		}
 	}
 	a.sum.ChosenBy = a.chosenBy
+	return nil
 }
 
-// selection is the selection metric of a replica (lower is better).
+// selection is the selection metric of a replica, as reported.
 func (a *analysis) selection(r *Replica) float64 {
-	if a.chosenBy == "val_loss" {
+	switch a.chosenBy {
+	case SelectValLoss:
 		return r.Best.ValLoss
+	case SelectValAcc:
+		return r.Best.ValAcc
 	}
 	return r.Best.TrainLoss
 }
+
+// rank turns a value of the selection metric into one where lower is
+// better: the value itself for losses, its negative for accuracies.
+func (a *analysis) rank(v float64) float64 {
+	if Extreme(a.chosenBy) == "highest" {
+		return -v
+	}
+	return v
+}
+
+// key is the selection metric of a replica, lower is better.
+func (a *analysis) key(r *Replica) float64 { return a.rank(a.selection(r)) }
 
 func values(rs []*Replica, f func(*Replica) float64) []float64 {
 	out := make([]float64, len(rs))
@@ -248,7 +277,7 @@ func (a *analysis) bestReplica(rs []*Replica) *Replica {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		if best == nil || v < a.selection(best) {
+		if best == nil || a.rank(v) < a.key(best) {
 			best = r
 		}
 	}
@@ -264,7 +293,7 @@ func (a *analysis) bestGroup(gs []*groupData) *groupData {
 		if len(g.done) == 0 {
 			continue
 		}
-		m := Describe(values(g.done, a.selection)).Mean
+		m := Describe(values(g.done, a.key)).Mean
 		if m < bestMean {
 			best, bestMean = g, m
 		}
@@ -505,7 +534,7 @@ func (a *analysis) goldilocks(l *Ladder, samples [][]float64, seed uint64) *Gold
 	bestMean := math.Inf(1)
 	eligible := make([]bool, len(l.Points))
 	for j, p := range l.Points {
-		m := p.Metric.Mean
+		m := a.rank(p.Metric.Mean)
 		eligible[j] = p.Metric.N > 0 && !math.IsNaN(m) && !math.IsInf(m, 0)
 		if eligible[j] && m < bestMean {
 			best, bestMean = j, m
@@ -523,7 +552,7 @@ func (a *analysis) goldilocks(l *Ladder, samples [][]float64, seed uint64) *Gold
 			if !eligible[j] {
 				continue
 			}
-			if m := resampleMean(rng, x); m < argMean {
+			if m := a.rank(resampleMean(rng, x)); m < argMean {
 				arg, argMean = j, m
 			}
 		}

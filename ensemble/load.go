@@ -38,6 +38,9 @@ type loader struct {
 	coord map[string]*rundir.SummaryReplica
 	// row is reused across trajectory rows.
 	row []float64
+	// single: dir is one replica's directory (LoadReplicaDir), not a run
+	// directory.
+	single bool
 }
 
 // LoadRun reads the run directory dir (docs/formats.md) through package
@@ -92,7 +95,54 @@ func (l *loader) load() error {
 	}
 	entries := slices.Clone(sw.Replicas)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	if err := l.loadEntries(entries); err != nil {
+		return err
+	}
 
+	ents, err := os.ReadDir(filepath.Join(l.dir, rundir.DirReplicas))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		l.warn("%s: %v; replica directories not listed in sweep.json were not looked for", rundir.DirReplicas, pathless(err))
+	}
+	for _, de := range ents {
+		if de.IsDir() && !listed[de.Name()] {
+			l.warn("%s/%s is not listed in sweep.json; ignored", rundir.DirReplicas, de.Name())
+		}
+	}
+	return nil
+}
+
+// LoadReplicaDir reads one replica's directory, such as the --out of
+// heatbath train (replica.json, result.json, trajectory.csv,
+// predictions.json), as a Run of that one replica in one group, so that
+// Analyze and the charts work on it as on a sweep. A missing or malformed
+// replica.json is an error; the other files are read as LoadRun reads
+// them.
+func LoadReplicaDir(dir string) (*Run, error) {
+	info, err := rundir.ReadReplicaInfo(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ensemble: %w", err)
+	}
+	if info.ID == "" {
+		return nil, fmt.Errorf("ensemble: %s: no replica id", filepath.Join(dir, rundir.FileReplica))
+	}
+	l := &loader{
+		dir:    dir,
+		run:    &Run{Dir: dir, ID: info.ID, Name: info.ID},
+		curves: make(map[string]*CurveAccumulator),
+		ens:    make(map[string]*ensembleAcc),
+		single: true,
+	}
+	e := rundir.SweepEntry{ID: info.ID, Index: info.Index, Group: info.Group, Settings: info.Settings, Seed: info.Seed}
+	if err := l.loadEntries([]rundir.SweepEntry{e}); err != nil {
+		return nil, err
+	}
+	return l.run, nil
+}
+
+// loadEntries loads the replicas of entries (in ID order) into the run,
+// with their groups, curves and ensembles.
+func (l *loader) loadEntries(entries []rundir.SweepEntry) error {
+	run := l.run
 	groups := make(map[string]*Group)
 	for _, e := range entries {
 		if _, ok := groups[e.Group]; !ok {
@@ -114,16 +164,6 @@ func (l *loader) load() error {
 			s := acc.score()
 			g.Ensemble = &s
 			g.EnsembleChains = acc.chains
-		}
-	}
-
-	ents, err := os.ReadDir(filepath.Join(l.dir, rundir.DirReplicas))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		l.warn("%s: %v; replica directories not listed in sweep.json were not looked for", rundir.DirReplicas, pathless(err))
-	}
-	for _, de := range ents {
-		if de.IsDir() && !listed[de.Name()] {
-			l.warn("%s/%s is not listed in sweep.json; ignored", rundir.DirReplicas, de.Name())
 		}
 	}
 	return nil
@@ -228,6 +268,9 @@ func metricsOf(m rundir.Metrics) Metrics {
 // only error is a trajectory that changed between its two reads.
 func (l *loader) loadReplica(e rundir.SweepEntry) (*Replica, error) {
 	rdir := rundir.ReplicaDir(l.dir, e.ID)
+	if l.single {
+		rdir = l.dir
+	}
 	r := &Replica{
 		ID: e.ID, Index: e.Index, Group: e.Group, Settings: e.Settings, Seed: e.Seed,
 		Dir: rdir, Status: StatusIncomplete, Final: nanMetrics(), Best: nanMetrics(),

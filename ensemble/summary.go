@@ -21,6 +21,34 @@ type Options struct {
 	// Curves copies the learning curves into Summary.Curves (large in JSON:
 	// groups × steps × series). They are always available in Run.Groups.
 	Curves bool `json:"curves"`
+	// Select is the selection metric of every choice (best replica,
+	// representative groups, Goldilocks τ), read at each replica's best
+	// checkpoint (result.json "best"): "val_loss" or "train_loss" (lowest
+	// wins) or "val_acc" (highest wins). Empty means val_loss when every
+	// done replica has a validation split, else train_loss. A validation
+	// metric asked for when some done replica has no validation split is
+	// an error of Analyze.
+	Select string `json:"select,omitempty"`
+}
+
+// Selection metrics of Options.Select and Summary.ChosenBy.
+const (
+	SelectValLoss   = "val_loss"
+	SelectValAcc    = "val_acc"
+	SelectTrainLoss = "train_loss"
+)
+
+// SelectMetrics are the values Options.Select takes (besides "").
+var SelectMetrics = []string{SelectValLoss, SelectValAcc, SelectTrainLoss}
+
+// Extreme is "highest" for a selection metric where higher is better
+// (val_acc) and "lowest" for the others (losses): the word for how the
+// metric chooses, as in "the lowest best.val_loss".
+func Extreme(chosenBy string) string {
+	if chosenBy == SelectValAcc {
+		return "highest"
+	}
+	return "lowest"
 }
 
 // withDefaults returns o with zero fields replaced by their defaults.

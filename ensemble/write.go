@@ -319,8 +319,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	}
 	if sp := s.Spread; sp != nil {
 		m.printf("### Spread over initializations, by method\n\n")
-		m.printf("Each method's best group (lowest mean best.%s); Brown–Forsythe test across them: F = %s (%d, %d), p = %s.\n\n",
-			s.ChosenBy, FormatNum(sp.Levene.F, 4), sp.Levene.DF1, sp.Levene.DF2, FormatP(sp.Levene.P))
+		m.printf("Each method's best group (%s mean best.%s); Brown–Forsythe test across them: F = %s (%d, %d), p = %s.\n\n",
+			Extreme(s.ChosenBy), s.ChosenBy, FormatNum(sp.Levene.F, 4), sp.Levene.DF1, sp.Levene.DF2, FormatP(sp.Levene.P))
 		m.header("method", "group", "n", "sd of test acc", "IQR of test acc")
 		for i := range sp.Groups {
 			m.row(sp.Methods[i], sp.Groups[i], strconv.Itoa(sp.N[i]), FormatFixed(sp.SD[i], 4), FormatFixed(sp.IQR[i], 4))
@@ -332,7 +332,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	if b := s.Best; b == nil {
 		m.printf("No done replica.\n\n")
 	} else {
-		m.printf("Chosen by the lowest best.%s (never on test).\n\n", b.ChosenBy)
+		m.printf("Chosen by the %s best.%s (never on test).\n\n", Extreme(b.ChosenBy), b.ChosenBy)
 		m.header("", "value")
 		m.row("replica", b.ID)
 		m.row("group", b.Group)
@@ -348,13 +348,13 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		m.printf("\n")
 	}
 	if g := s.BestGroup; g != nil {
-		m.printf("Best group on average (lowest mean best.%s): **%s**, n = %d, best.%s = %s, final test acc %s %s.\n\n",
-			g.ChosenBy, mdEscape(g.Group), g.Selection.N, g.ChosenBy, FormatMeanSD(g.Selection, 4),
+		m.printf("Best group on average (%s mean best.%s): **%s**, n = %d, best.%s = %s, final test acc %s %s.\n\n",
+			Extreme(g.ChosenBy), g.ChosenBy, mdEscape(g.Group), g.Selection.N, g.ChosenBy, FormatMeanSD(g.Selection, 4),
 			FormatMeanSD(g.FinalTestAcc, 4), FormatCI(g.FinalTestAcc.CILo, g.FinalTestAcc.CIHi, 4))
 	}
 	if len(s.Methods) > 0 {
 		m.printf("### Each method\n\n")
-		m.printf("The representative group (lowest mean best.%s over its seeds) stands for the method in the comparisons, the spread test and the charts; the best replica (lowest best.%s) is the method's best single parameterization. Neither is chosen on test.\n\n", s.ChosenBy, s.ChosenBy)
+		m.printf("The representative group (%[1]s mean best.%[2]s over its seeds) stands for the method in the comparisons, the spread test and the charts; the best replica (%[1]s best.%[2]s) is the method's best single parameterization. Neither is chosen on test.\n\n", Extreme(s.ChosenBy), s.ChosenBy)
 		m.header("method", "groups", "representative group", "n", "best."+s.ChosenBy+" (mean ± sd)", "final test acc", "best replica", "its group", "best."+s.ChosenBy, "final test acc")
 		for _, ms := range s.Methods {
 			cells := []string{ms.Method, strconv.Itoa(len(ms.Groups))}
@@ -375,7 +375,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 
 	if len(s.Ladders) > 0 {
 		m.printf("## Temperature ladders\n\n")
-		m.printf("Final test metrics against τ (mean and 95%% t-interval over seeds). The Goldilocks τ has the lowest mean best.%s over seeds, the selection metric of every other choice (never a test metric); its interval holds the central 95%% of the bootstrap distribution of the argmin over seeds, P(best) the frequency of each τ.\n\n", s.ChosenBy)
+		m.printf("Final test metrics against τ (mean and 95%% t-interval over seeds). The Goldilocks τ has the %s mean best.%s over seeds, the selection metric of every other choice (never a test metric); its interval holds the central 95%% of the bootstrap distribution of the best τ over seeds, P(best) the frequency of each τ.\n\n", Extreme(s.ChosenBy), s.ChosenBy)
 		for _, l := range s.Ladders {
 			m.printf("### %s (%s)\n\n", l.Method, FormatSettings(l.Fixed))
 			m.header("τ", "done / total", "best."+s.ChosenBy, "test acc", "95% CI", "test loss", "95% CI", "P(best)")
@@ -385,8 +385,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 					FormatFixed(p.TestLoss.Mean, 4), FormatCI(p.TestLoss.CILo, p.TestLoss.CIHi, 4), FormatFixed(p.PBest, 3))
 			}
 			if g := l.Goldilocks; g != nil {
-				m.printf("\nGoldilocks τ = %s (lowest mean best.%s = %s; 95%% bootstrap interval [%s, %s], P(best) = %s), test acc %s.\n\n",
-					FormatNum(g.Tau, 6), g.ChosenBy, FormatNum(g.Value, 4), FormatNum(g.Lo, 6), FormatNum(g.Hi, 6), FormatFixed(g.PBest, 3), FormatMeanSD(g.TestAcc, 4))
+				m.printf("\nGoldilocks τ = %s (%s mean best.%s = %s; 95%% bootstrap interval [%s, %s], P(best) = %s), test acc %s.\n\n",
+					FormatNum(g.Tau, 6), Extreme(g.ChosenBy), g.ChosenBy, FormatNum(g.Value, 4), FormatNum(g.Lo, 6), FormatNum(g.Hi, 6), FormatFixed(g.PBest, 3), FormatMeanSD(g.TestAcc, 4))
 			} else {
 				m.printf("\nNo done replicas.\n\n")
 			}

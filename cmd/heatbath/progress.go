@@ -16,6 +16,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
 )
@@ -194,7 +195,7 @@ const maxFailureLines = 10
 func finishSweep(w io.Writer, sum *rundir.Summary, out string, report bool) error {
 	var rerr error
 	if report {
-		if err := writeReport(out, w); err != nil {
+		if err := writeReport(out, w, ensemble.Options{Curves: true}); err != nil {
 			rerr = fmt.Errorf("the sweep finished, but its report failed: %w", err)
 		}
 	}
