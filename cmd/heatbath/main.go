@@ -224,6 +224,7 @@ func newApp() *cli.App {
 			healthcheckCommand(),
 			submitCommand(),
 			statusCommand(),
+			uiCommand(),
 			listCommand(),
 			deleteCommand(),
 			resumeCommand(),

@@ -45,6 +45,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-report", Usage: "skip the report at the end"},
 			forceFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
+			&cli.StringFlag{Name: "ui", Usage: "serve a live view of the sweep on this address (host:port, e.g. 127.0.0.1:8080); one that is not loopback asks for generated credentials, printed at start"},
 			logLevelFlag(),
 		},
 		Action: runAction,
@@ -88,10 +89,17 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer releaseRunDir(lock, log)
+	var ui *uiListener
+	if addr := c.String("ui"); addr != "" {
+		if ui, err = listenUI("--ui", addr); err != nil {
+			return err
+		}
+		defer ui.ln.Close()
+	}
 	sum, err := runEmbedded(c.Context, sw, out, embeddedOptions{
 		workers: c.Int("workers"), listen: c.String("listen"), sync: !c.Bool("no-sync"),
 		listenTLSCert: c.String("listen-tls-cert"), listenTLSKey: c.String("listen-tls-key"), insecure: c.Bool("insecure"),
-		quiet: c.Bool("quiet"), log: log,
+		quiet: c.Bool("quiet"), log: log, ui: ui,
 	})
 	if err != nil {
 		return err
@@ -105,6 +113,8 @@ type embeddedOptions struct {
 	sync    bool
 	quiet   bool
 	log     hclog.Logger
+	// ui, if set, serves the live view (run --ui).
+	ui *uiListener
 	// submitted, if set, is called once the sweep is submitted (for
 	// benchmarks that time the pipeline without server start-up).
 	submitted func()
@@ -206,6 +216,9 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 		wg.Wait()
 	}()
 	prog := followProgress(ctx, co, sw.ID, o.log, o.quiet)
+	if o.ui != nil {
+		defer serveUI(ctx, o.ui, co, sw.ID, out, os.Stderr, o.log).close()
+	}
 	sum, err := co.Collect(ctx, sw.ID, out, nil)
 	prog.close()
 	if err != nil {

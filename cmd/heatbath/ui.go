@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/internal/embedded"
+	"github.com/heatbath/heatbath/liveview"
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// uiInterval is the live view's feed interval: a replica that finishes
+// reaches the page within about this long.
+const uiInterval = 500 * time.Millisecond
+
+// uiListener is the live view's listener, opened before the sweep starts
+// so that a bad address fails at once, with the credentials it requires
+// (nil on loopback).
+type uiListener struct {
+	ln   net.Listener
+	cred *embedded.Credential
+}
+
+// listenUI listens for the live view on addr. On an address that is not
+// loopback every request needs the credentials of a generated observer
+// user (embedded.NewCredential), which are printed with the URL.
+func listenUI(flag, addr string) (*uiListener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, usageErrorf("%s %q: want host:port, e.g. 127.0.0.1:8080", flag, addr)
+	}
+	l := &uiListener{}
+	if !liveview.Loopback(host) {
+		c := embedded.NewCredential(protocol.RoleObserver)
+		l.cred = &c
+	}
+	if l.ln, err = liveview.Listen(addr, l.cred != nil); err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return l, nil
+}
+
+// liveUI is a live view being served; close stops it.
+type liveUI struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// serveUI serves the live view of sweep on l until close or ctx ends,
+// following co's feed; runDir, when set, is the run directory whose
+// finished replicas' files the page links to. It prints the URL (and the
+// credentials it needs) on w.
+func serveUI(ctx context.Context, l *uiListener, co *coordinator.Coordinator, sweep, runDir string, w io.Writer, log hclog.Logger) *liveUI {
+	o := liveview.Options{RunDir: runDir}
+	url := "http://" + l.ln.Addr().String() + "/"
+	if l.cred != nil {
+		o.User, o.Password = l.cred.User, l.cred.Password
+		fmt.Fprintf(w, "live view: %s (user %s, password %s)\n", url, o.User, o.Password)
+	} else {
+		fmt.Fprintf(w, "live view: %s\n", url)
+	}
+	srv := liveview.NewServer(o)
+	ctx, cancel := context.WithCancel(ctx)
+	u := &liveUI{cancel: cancel}
+	u.wg.Add(2)
+	go func() {
+		defer u.wg.Done()
+		if err := srv.Serve(ctx, l.ln); err != nil {
+			log.Error("live view stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer u.wg.Done()
+		if err := srv.Follow(ctx, co, sweep, uiInterval); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("live view lost the sweep's feed", "sweep", sweep, "error", err)
+		}
+	}()
+	return u
+}
+
+func (u *liveUI) close() {
+	u.cancel()
+	u.wg.Wait()
+}
+
+func uiCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ui",
+		Usage:     "serve a live web page of a sweep running on a NATS server or cluster",
+		ArgsUsage: " ",
+		Description: "Follows the sweep's feed (the same as status --watch) and serves a page on --addr with the replicas'\n" +
+			"states and progress, learning curves by group with 95% bands, the temperature ladder and, with --dir,\n" +
+			"links to finished replicas' files. The page updates itself and needs no internet. On an address that is\n" +
+			"not loopback it asks for the generated credentials printed at start. Runs until Ctrl-C.",
+		Flags: append(natsFlags(),
+			&cli.StringFlag{Name: "sweep", Usage: "sweep id (default: the newest unfinished sweep on the server, else the newest)"},
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "address to serve the page on (host:port)"},
+			&cli.StringFlag{Name: "dir", Usage: "the sweep's run directory, to link finished replicas' files"},
+		),
+		Action: uiAction,
+	}
+}
+
+func uiAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("ui: no arguments expected (the sweep is --sweep), got %d", c.NArg())
+	}
+	l, err := listenUI("--addr", c.String("addr"))
+	if err != nil {
+		return err
+	}
+	defer l.ln.Close()
+	co, closeFn, err := openCoordinator(c)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	log := newLogger(c)
+	sweep := c.String("sweep")
+	if sweep == "" {
+		if sweep, err = defaultSweep(c.Context, co); err != nil {
+			return err
+		}
+		log.Info("following the sweep", "sweep", sweep)
+	}
+	if _, err := co.Manifest(c.Context, sweep); err != nil {
+		return fmt.Errorf("ui: sweep %s: %w", sweep, err)
+	}
+	u := serveUI(c.Context, l, co, sweep, c.String("dir"), c.App.ErrWriter, log)
+	<-c.Context.Done()
+	u.close()
+	return nil
+}
+
+// defaultSweep returns the newest unfinished sweep on the server, else the
+// newest one.
+func defaultSweep(ctx context.Context, co *coordinator.Coordinator) (string, error) {
+	list, err := co.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return "", errors.New("ui: no sweep on the server; submit one first")
+	}
+	for _, s := range list { // newest first
+		if s.Unfinished() > 0 {
+			return s.ID, nil
+		}
+	}
+	return list[0].ID, nil
+}
