@@ -158,8 +158,11 @@ func (r *Replica) Artifacts(res rundir.Result) (map[string][]byte, error) {
 
 // Interpolate evaluates the loss along θ(α) = (1−α)·a + α·b for
 // α = −0.5, −0.45, …, 1.5 (Goodfellow et al. 2015): rows of
-// (α, train loss, test loss).
+// (α, train loss, test loss), each the mean loss over the training and
+// test subsamples of at most InterpPoints points (interpSets), so that its
+// cost is bounded whatever the size of the data.
 func (r *Replica) Interpolate(a, b []float64) [][3]float64 {
+	trs, tes := r.interpSets()
 	theta := make([]float64, len(a))
 	var out [][3]float64
 	for i := -10; i <= 30; i++ {
@@ -167,8 +170,8 @@ func (r *Replica) Interpolate(a, b []float64) [][3]float64 {
 		for j := range theta {
 			theta[j] = float64((1-alpha)*a[j]) + float64(alpha*b[j])
 		}
-		tr, _ := r.Model.Evaluate(r.evalWS, theta, r.trainX, r.trainY)
-		te, _ := r.Model.Evaluate(r.evalWS, theta, r.Test.X, r.Test.Y)
+		tr, _ := r.Model.Evaluate(r.evalWS, theta, trs.X, trs.Y)
+		te, _ := r.Model.Evaluate(r.evalWS, theta, tes.X, tes.Y)
 		out = append(out, [3]float64{alpha, tr, te})
 	}
 	return out

@@ -26,9 +26,9 @@ const (
 const AverageLast = 10
 
 // MaxTrainEval caps the training points used for the train metrics of each
-// evaluation and for the loss interpolation, so that large data sets
-// (MNIST) keep evaluation cheap. The first points of the shuffled split are
-// used.
+// evaluation, so that large data sets (MNIST) keep evaluation cheap. The
+// first points of the shuffled split are used. (The loss along a line uses
+// its own subsample: InterpPoints.)
 const MaxTrainEval = 5000
 
 // GridSize is the resolution of the decision-boundary grid for 2-D data.
