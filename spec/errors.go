@@ -43,17 +43,26 @@ func (e *FieldError) Error() string {
 }
 
 // Closest returns the name of names nearest to s, or "" when none is
-// near: s is a prefix of it (2 characters at least), or it is at most 2
-// edits (insertions, deletions, substitutions) away. Ties go to the
-// first name. It serves the did-you-mean of unknown keys and commands.
+// near. In order: a name one edit (insertion, deletion, substitution)
+// away; else the first name s is a prefix of (s of 2 characters at
+// least); else a name two edits away. An edit never replaces all of s
+// ("z" suggests nothing). Ties go to the first name. It serves the
+// did-you-mean of unknown keys, commands and flags.
 func Closest(s string, names []string) string {
-	best, bestD := "", 3
+	best, bestD := "", min(3, len(s))
 	for _, n := range names {
-		if len(s) >= 2 && strings.HasPrefix(n, s) {
-			return n
-		}
 		if d := editDistance(s, n); d < bestD {
 			best, bestD = n, d
+		}
+	}
+	if bestD <= 1 {
+		return best
+	}
+	if len(s) >= 2 {
+		for _, n := range names {
+			if strings.HasPrefix(n, s) {
+				return n
+			}
 		}
 	}
 	return best

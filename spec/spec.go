@@ -289,7 +289,7 @@ type File struct {
 func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("spec file %s", fileProblem(path, err))
 	}
 	f, err := Parse(path, b)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -91,6 +92,9 @@ func connect(c *cli.Context, log hclog.Logger, name string) (*nats.Conn, error) 
 	}
 	url := c.String("nats")
 	nc, err := nats.Connect(url, opts...)
+	if errors.Is(err, nats.ErrNoServers) && !c.IsSet("nats") {
+		return nil, fmt.Errorf("cannot connect to NATS at %s, the default (give --nats URL or HEATBATH_NATS_URL; heatbath run needs no server): %w", url, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", url, err)
 	}

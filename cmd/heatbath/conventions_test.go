@@ -164,3 +164,29 @@ func TestNonTerminalProgress(t *testing.T) {
 		t.Errorf("lines do not show step and ETA:\n%s", out)
 	}
 }
+
+// TestFlagErrors: a misspelt flag gets the closest one, a value that does
+// not parse names the flag as typed and what it takes; all exit 2 on one
+// line.
+func TestFlagErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--step", "100"}, "heatbath: train: unknown flag --step; did you mean --steps? (see heatbath train --help)"},
+		{[]string{"run", "--wokers", "2"}, "run: unknown flag --wokers; did you mean --workers?"},
+		{[]string{"train", "-z"}, "train: unknown flag -z (see heatbath train --help)"},
+		{[]string{"--bogus"}, "heatbath: unknown flag --bogus (see heatbath --help)"},
+		{[]string{"train", "--steps=abc"}, `train: --steps: "abc" is not a whole number`},
+		{[]string{"train", "--lr", "fast"}, `train: --lr: "fast" is not a number`},
+		{[]string{"train", "--seed", "-1"}, `train: --seed: "-1" is not a non-negative whole number`},
+		{[]string{"status", "x", "--interval", "5"}, `status: --interval: "5" is not a duration such as 500ms, 10s or 2m`},
+		{[]string{"train", "--out"}, "train: --out needs a value"},
+	}
+	for _, tc := range cases {
+		r := runArgs(t, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("heatbath %v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}

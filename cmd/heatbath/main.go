@@ -252,12 +252,13 @@ func newApp() *cli.App {
 }
 
 // onUsageError turns a flag that is not defined or does not parse into a
-// one-line usageError.
+// one-line usageError naming the flag as typed (flagProblem).
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	msg := flagProblem(err, flagsOf(c))
 	if !isSubcommand {
-		return usageErrorf("%w (see heatbath --help)", err)
+		return usageErrorf("%s (see heatbath --help)", msg)
 	}
-	return usageErrorf("%s: %w (see heatbath %s --help)", c.Command.Name, err, c.Command.Name)
+	return usageErrorf("%s: %s (see heatbath %s --help)", c.Command.Name, msg, c.Command.Name)
 }
 
 // unknownCommand is the app's action, run when the first argument names
