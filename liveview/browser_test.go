@@ -270,3 +270,5 @@ func setRecord(t testing.TB, ctx context.Context, co *coordinator.Coordinator, j
 		t.Fatal(err)
 	}
 }
+
+func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }

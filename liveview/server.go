@@ -104,6 +104,13 @@ func (s *Server) Follow(ctx context.Context, co *coordinator.Coordinator, sweep 
 	return err
 }
 
+// latestView returns the latest view's JSON (nil before the first).
+func (s *Server) latestView() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latest
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()

@@ -147,19 +147,35 @@
     return names.map(function (n) { return "<a href=\"" + base + n + "\">" + n.replace(/\.[a-z]+$/, "") + "</a>"; }).join(" ");
   }
 
-  function renderRows(v) {
-    var html = new Array(v.replicas.length);
-    v.replicas.forEach(function (r, i) {
-      html[i] = "<tr id=\"r-" + esc(r.id) + "\" class=\"" + esc(r.state || "unknown") + "\" data-state=\"" + esc(r.state) + "\">" +
-        "<td>" + esc(r.id) + "</td><td>" + esc(r.group) + "</td><td class=\"state\">" + esc(r.state || "?") + "</td>" +
-        "<td>" + r.attempt + "</td><td>" + esc(r.worker || "") + "</td>" +
-        "<td><progress max=\"" + r.steps + "\" value=\"" + r.step + "\"></progress> " + r.step + "/" + r.steps + "</td>" +
-        "<td>" + (r.state === "running" ? duration(r.eta) : "") + "</td><td>" + files(v, r) + "</td></tr>" +
-        (r.error ? "<tr><td></td><td class=\"error\" colspan=\"7\">" + esc(r.error) + "</td></tr>" : "");
-    });
-    $("rows").innerHTML = html.join("");
+  // rowHTML is the row of replica r: one <tr> per replica, in grid order.
+  function rowHTML(v, r) {
+    return "<tr id=\"r-" + esc(r.id) + "\" class=\"" + esc(r.state || "unknown") + "\" data-state=\"" + esc(r.state) + "\">" +
+      "<td>" + esc(r.id) + "</td><td>" + esc(r.group) + "</td><td class=\"state\">" + esc(r.state || "?") + "</td>" +
+      "<td>" + r.attempt + "</td><td>" + esc(r.worker || "") + "</td>" +
+      "<td><progress max=\"" + r.steps + "\" value=\"" + r.step + "\"></progress> " + r.step + "/" + r.steps + "</td>" +
+      "<td>" + (r.state === "running" ? duration(r.eta) : "") + "</td><td>" + files(v, r) + "</td>" +
+      "<td class=\"error\">" + esc(r.error || "") + "</td></tr>";
   }
 
+  // renderRows redraws only the rows that changed since the last view.
+  var rowCache = [];
+  function renderRows(v) {
+    var html = v.replicas.map(function (r) { return rowHTML(v, r); });
+    var body = $("rows");
+    if (html.length !== rowCache.length || body.rows.length !== html.length) {
+      body.innerHTML = html.join("");
+    } else {
+      var tmp = document.createElement("tbody");
+      for (var i = 0; i < html.length; i++) {
+        if (html[i] === rowCache[i]) continue;
+        tmp.innerHTML = html[i];
+        body.replaceChild(tmp.rows[0], body.rows[i]);
+      }
+    }
+    rowCache = html;
+  }
+
+  var chartKey = "";
   function render(v) {
     document.title = "heatbath: " + (v.name || v.sweep);
     $("title").textContent = "heatbath live view: " + (v.name || v.sweep);
@@ -171,17 +187,31 @@
     $("steps").textContent = v.steps_done + " of " + v.steps_total + " steps" + (v.diverged ? ", " + v.diverged + " diverged" : "");
     $("rate").textContent = v.steps_per_second > 0 ? Math.round(v.steps_per_second) + " steps/s, ETA " + duration(v.eta_seconds) : "";
     renderRows(v);
-    renderCurves(v);
-    renderLadder(v);
+    // The charts only when their data changed.
+    var key = JSON.stringify([v.metrics, v.groups, v.ladder]);
+    if (key !== chartKey) {
+      chartKey = key;
+      renderCurves(v);
+      renderLadder(v);
+    }
     document.body.setAttribute("data-view-time", v.time);
   }
 
   var es = new EventSource("events");
   es.addEventListener("open", function () { $("conn").textContent = "live"; });
   es.addEventListener("error", function () { $("conn").textContent = "reconnecting…"; });
-  es.addEventListener("view", function (e) {
-    var v = JSON.parse(e.data);
+  // Views that arrive while one is being drawn are not drawn: the next
+  // turn draws the latest.
+  var pending = null;
+  function flush() {
+    var data = pending;
+    pending = null;
+    var v = JSON.parse(data);
     render(v);
     window.dispatchEvent(new CustomEvent("liveview", {detail: v}));
+  }
+  es.addEventListener("view", function (e) {
+    if (pending === null) setTimeout(flush, 0);
+    pending = e.data;
   });
 })();
