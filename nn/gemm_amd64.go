@@ -22,10 +22,53 @@ func init() {
 	case haveAVX512:
 		gemmImpl = gemmAVX512
 		shlpPairs = shlpPairsAVX512
+		shlpBack = shlpBackAVX512
 	case haveAVX:
 		gemmImpl = gemmAVX
 		shlpPairs = shlpPairsAVX
+		shlpBack = shlpBackAVX
 	}
+}
+
+// shlpBackKernel is the signature of the SHLP backward assembly kernels.
+type shlpBackKernel func(n int, x0, x1, dz, dx0, dx1 *float64, w0, w1, b *float64, s0, s1, sb *float64)
+
+// shlpBackVec runs the backward kernels over blocks of units (widest first)
+// and returns the number of units done.
+func shlpBackVec(ks []shlpBackBlock, ws *Workspace, x0, x1, dz, dx0, dx1, w, b []float64) int {
+	h, n := len(b), len(dz)
+	_, _, _, _ = x0[n-1], x1[n-1], dx0[n-1], dx1[n-1]
+	w0, w1 := ws.w0[:h], ws.w1[:h]
+	w = w[:2*h]
+	for j := range w0 {
+		w0[j], w1[j] = w[2*j], w[2*j+1]
+	}
+	j := 0
+	for _, k := range ks {
+		for ; j+k.units <= h; j += k.units {
+			k.f(n, &x0[0], &x1[0], &dz[0], &dx0[0], &dx1[0], &w0[j], &w1[j], &b[j], &ws.s0[j], &ws.s1[j], &ws.sb[j])
+		}
+	}
+	return j
+}
+
+// shlpBackBlock is a backward kernel for blocks of units units.
+type shlpBackBlock struct {
+	units int
+	f     shlpBackKernel
+}
+
+var (
+	shlpBackAVX512Kernels = []shlpBackBlock{{24, shlpBack24AVX512}, {8, shlpBack8AVX512}}
+	shlpBackAVXKernels    = []shlpBackBlock{{4, shlpBack4AVX}}
+)
+
+func shlpBackAVX512(ws *Workspace, x0, x1, dz, dx0, dx1, w, b []float64) int {
+	return shlpBackVec(shlpBackAVX512Kernels, ws, x0, x1, dz, dx0, dx1, w, b)
+}
+
+func shlpBackAVX(ws *Workspace, x0, x1, dz, dx0, dx1, w, b []float64) int {
+	return shlpBackVec(shlpBackAVXKernels, ws, x0, x1, dz, dx0, dx1, w, b)
 }
 
 // shlpConsts are the constants of the SHLP kernels: the bits of |·|'s
@@ -149,6 +192,22 @@ func gemmVec(ks []colKernel, m, n, k int, a []float64, ars, acs int, b []float64
 			}
 		}
 	}
+}
+
+// useKernels installs the kernel set name ("go", "avx", "avx512") for the
+// tests and reports whether this CPU can run it.
+func useKernels(name string) bool {
+	switch {
+	case name == "go":
+		gemmImpl, shlpPairs, shlpBack = gemmGo, shlpPairsGo, shlpBackGo
+	case name == "avx" && haveAVX:
+		gemmImpl, shlpPairs, shlpBack = gemmAVX, shlpPairsAVX, shlpBackAVX
+	case name == "avx512" && haveAVX512:
+		gemmImpl, shlpPairs, shlpBack = gemmAVX512, shlpPairsAVX512, shlpBackAVX512
+	default:
+		return false
+	}
+	return true
 }
 
 // shlpKernels lists the SHLP pair kernels this CPU can run, by name, for

@@ -4,6 +4,9 @@
 
 #include "textflag.h"
 
+DATA one<>+0(SB)/8, $0x3ff0000000000000
+GLOBL one<>(SB), RODATA|NOPTR, $8
+
 // func gemm4x8AVX(k int, a *float64, ars int, acs int, b *float64, ldb int, c *float64, ldc int)
 // Requires: AVX
 TEXT ·gemm4x8AVX(SB), NOSPLIT, $0-64
@@ -989,5 +992,212 @@ pair:
 	DECQ         R8
 	JNZ          pair
 	VMOVUPD      Y2, (DX)
+	VZEROUPPER
+	RET
+
+// func shlpBack24AVX512(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)
+// Requires: AVX, AVX512F
+TEXT ·shlpBack24AVX512(SB), NOSPLIT, $0-96
+	MOVQ         n+0(FP), AX
+	MOVQ         x0+8(FP), CX
+	MOVQ         x1+16(FP), DX
+	MOVQ         dz+24(FP), BX
+	MOVQ         dx0+32(FP), SI
+	MOVQ         dx1+40(FP), DI
+	MOVQ         w0+48(FP), R8
+	VMOVUPD      (R8), Z0
+	VMOVUPD      64(R8), Z1
+	VMOVUPD      128(R8), Z2
+	MOVQ         w1+56(FP), R8
+	VMOVUPD      (R8), Z3
+	VMOVUPD      64(R8), Z4
+	VMOVUPD      128(R8), Z5
+	MOVQ         b+64(FP), R8
+	VMOVUPD      (R8), Z6
+	VMOVUPD      64(R8), Z7
+	VMOVUPD      128(R8), Z8
+	VPXORQ       Z9, Z9, Z9
+	VMOVUPD      Z9, Z10
+	VMOVUPD      Z9, Z11
+	VMOVUPD      Z9, Z12
+	VMOVUPD      Z9, Z13
+	VMOVUPD      Z9, Z14
+	VMOVUPD      Z9, Z15
+	VMOVUPD      Z9, Z16
+	VMOVUPD      Z9, Z17
+	VMOVUPD      Z9, Z18
+	VBROADCASTSD one<>+0(SB), Z19
+
+row:
+	VBROADCASTSD (CX), Z20
+	VBROADCASTSD (DX), Z21
+	VBROADCASTSD (SI), Z22
+	VBROADCASTSD (DI), Z23
+	VBROADCASTSD (BX), Z24
+	VMULPD       Z20, Z0, Z25
+	VMULPD       Z21, Z3, Z26
+	VADDPD       Z26, Z25, Z25
+	VADDPD       Z6, Z25, Z25
+	VCMPPD       $0x1e, Z9, Z25, K1
+	VMOVAPD.Z    Z19, K1, Z25
+	VMULPD       Z25, Z22, Z26
+	VADDPD       Z26, Z10, Z10
+	VMULPD       Z25, Z23, Z26
+	VADDPD       Z26, Z11, Z11
+	VMULPD       Z25, Z24, Z26
+	VADDPD       Z26, Z12, Z12
+	VMULPD       Z20, Z1, Z25
+	VMULPD       Z21, Z4, Z26
+	VADDPD       Z26, Z25, Z25
+	VADDPD       Z7, Z25, Z25
+	VCMPPD       $0x1e, Z9, Z25, K1
+	VMOVAPD.Z    Z19, K1, Z25
+	VMULPD       Z25, Z22, Z26
+	VADDPD       Z26, Z13, Z13
+	VMULPD       Z25, Z23, Z26
+	VADDPD       Z26, Z14, Z14
+	VMULPD       Z25, Z24, Z26
+	VADDPD       Z26, Z15, Z15
+	VMULPD       Z20, Z2, Z25
+	VMULPD       Z21, Z5, Z26
+	VADDPD       Z26, Z25, Z25
+	VADDPD       Z8, Z25, Z25
+	VCMPPD       $0x1e, Z9, Z25, K1
+	VMOVAPD.Z    Z19, K1, Z25
+	VMULPD       Z25, Z22, Z26
+	VADDPD       Z26, Z16, Z16
+	VMULPD       Z25, Z23, Z26
+	VADDPD       Z26, Z17, Z17
+	VMULPD       Z25, Z24, Z26
+	VADDPD       Z26, Z18, Z18
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, DX
+	ADDQ         $0x08, BX
+	ADDQ         $0x08, SI
+	ADDQ         $0x08, DI
+	DECQ         AX
+	JNZ          row
+	MOVQ         s0+72(FP), AX
+	VMOVUPD      Z10, (AX)
+	VMOVUPD      Z13, 64(AX)
+	VMOVUPD      Z16, 128(AX)
+	MOVQ         s1+80(FP), AX
+	VMOVUPD      Z11, (AX)
+	VMOVUPD      Z14, 64(AX)
+	VMOVUPD      Z17, 128(AX)
+	MOVQ         sb+88(FP), AX
+	VMOVUPD      Z12, (AX)
+	VMOVUPD      Z15, 64(AX)
+	VMOVUPD      Z18, 128(AX)
+	VZEROUPPER
+	RET
+
+// func shlpBack8AVX512(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)
+// Requires: AVX, AVX512F
+TEXT ·shlpBack8AVX512(SB), NOSPLIT, $0-96
+	MOVQ         n+0(FP), AX
+	MOVQ         x0+8(FP), CX
+	MOVQ         x1+16(FP), DX
+	MOVQ         dz+24(FP), BX
+	MOVQ         dx0+32(FP), SI
+	MOVQ         dx1+40(FP), DI
+	MOVQ         w0+48(FP), R8
+	VMOVUPD      (R8), Z0
+	MOVQ         w1+56(FP), R8
+	VMOVUPD      (R8), Z1
+	MOVQ         b+64(FP), R8
+	VMOVUPD      (R8), Z2
+	VPXORQ       Z3, Z3, Z3
+	VMOVUPD      Z3, Z4
+	VMOVUPD      Z3, Z5
+	VMOVUPD      Z3, Z6
+	VBROADCASTSD one<>+0(SB), Z7
+
+row:
+	VBROADCASTSD (CX), Z8
+	VBROADCASTSD (DX), Z9
+	VBROADCASTSD (SI), Z10
+	VBROADCASTSD (DI), Z11
+	VBROADCASTSD (BX), Z12
+	VMULPD       Z8, Z0, Z8
+	VMULPD       Z9, Z1, Z9
+	VADDPD       Z9, Z8, Z8
+	VADDPD       Z2, Z8, Z8
+	VCMPPD       $0x1e, Z3, Z8, K1
+	VMOVAPD.Z    Z7, K1, Z8
+	VMULPD       Z8, Z10, Z9
+	VADDPD       Z9, Z4, Z4
+	VMULPD       Z8, Z11, Z9
+	VADDPD       Z9, Z5, Z5
+	VMULPD       Z8, Z12, Z9
+	VADDPD       Z9, Z6, Z6
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, DX
+	ADDQ         $0x08, BX
+	ADDQ         $0x08, SI
+	ADDQ         $0x08, DI
+	DECQ         AX
+	JNZ          row
+	MOVQ         s0+72(FP), AX
+	VMOVUPD      Z4, (AX)
+	MOVQ         s1+80(FP), AX
+	VMOVUPD      Z5, (AX)
+	MOVQ         sb+88(FP), AX
+	VMOVUPD      Z6, (AX)
+	VZEROUPPER
+	RET
+
+// func shlpBack4AVX(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)
+// Requires: AVX
+TEXT ·shlpBack4AVX(SB), NOSPLIT, $0-96
+	MOVQ         n+0(FP), AX
+	MOVQ         x0+8(FP), CX
+	MOVQ         x1+16(FP), DX
+	MOVQ         dz+24(FP), BX
+	MOVQ         dx0+32(FP), SI
+	MOVQ         dx1+40(FP), DI
+	MOVQ         w0+48(FP), R8
+	VMOVUPD      (R8), Y0
+	MOVQ         w1+56(FP), R8
+	VMOVUPD      (R8), Y1
+	MOVQ         b+64(FP), R8
+	VMOVUPD      (R8), Y2
+	VXORPD       Y3, Y3, Y3
+	VMOVUPD      Y3, Y4
+	VMOVUPD      Y3, Y5
+	VMOVUPD      Y3, Y6
+	VBROADCASTSD one<>+0(SB), Y7
+
+row:
+	VBROADCASTSD (CX), Y8
+	VBROADCASTSD (DX), Y9
+	VBROADCASTSD (SI), Y10
+	VBROADCASTSD (DI), Y11
+	VBROADCASTSD (BX), Y12
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y9, Y1, Y9
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y2, Y8, Y8
+	VCMPPD       $0x1e, Y3, Y8, Y8
+	VANDPD       Y7, Y8, Y8
+	VMULPD       Y8, Y10, Y9
+	VADDPD       Y9, Y4, Y4
+	VMULPD       Y8, Y11, Y9
+	VADDPD       Y9, Y5, Y5
+	VMULPD       Y8, Y12, Y9
+	VADDPD       Y9, Y6, Y6
+	ADDQ         $0x08, CX
+	ADDQ         $0x08, DX
+	ADDQ         $0x08, BX
+	ADDQ         $0x08, SI
+	ADDQ         $0x08, DI
+	DECQ         AX
+	JNZ          row
+	MOVQ         s0+72(FP), AX
+	VMOVUPD      Y4, (AX)
+	MOVQ         s1+80(FP), AX
+	VMOVUPD      Y5, (AX)
+	MOVQ         sb+88(FP), AX
+	VMOVUPD      Y6, (AX)
 	VZEROUPPER
 	RET

@@ -13,3 +13,7 @@ func gemmKernels() map[string]func(m, n, k int, a []float64, ars, acs int, b []f
 func shlpKernels() map[string]func(z, x0, x1, w, b, v []float64, pairs int, mask []float64) {
 	return map[string]func(z, x0, x1, w, b, v []float64, pairs int, mask []float64){"go": shlpPairsGo}
 }
+
+// useKernels installs the kernel set name for the tests and reports
+// whether this build can run it: only "go" without the amd64 assembly.
+func useKernels(name string) bool { return name == "go" }

@@ -51,3 +51,12 @@ func shlp8MaskAVX512(x0 *float64, x1 *float64, z *float64, w *float64, b *float6
 
 // shlp4MaskAVX adds the first 2·pairs hidden units to the logits of 4 rows (AVX, no FMA); see nn/shlp.go.
 func shlp4MaskAVX(x0 *float64, x1 *float64, z *float64, w *float64, b *float64, v *float64, pairs int, mask *float64, mstride int, consts *float64)
+
+// shlpBack24AVX512 accumulates the masked sums of 24 hidden units over n rows in order (AVX512, no FMA); see nn/shlp.go.
+func shlpBack24AVX512(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)
+
+// shlpBack8AVX512 accumulates the masked sums of 8 hidden units over n rows in order (AVX512, no FMA); see nn/shlp.go.
+func shlpBack8AVX512(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)
+
+// shlpBack4AVX accumulates the masked sums of 4 hidden units over n rows in order (AVX, no FMA); see nn/shlp.go.
+func shlpBack4AVX(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)

@@ -129,14 +129,22 @@ func TestSHLPKernelsAgree(t *testing.T) {
 // with odd and even H and on general shapes with ragged widths and batch
 // sizes, so a replica can move between machines.
 func TestSameBitsEveryKernel(t *testing.T) {
-	gk, sk := gemmKernels(), shlpKernels()
 	defer func(g func(int, int, int, []float64, int, int, []float64, int, []float64, int),
-		s func(z, x0, x1, w, b, v []float64, pairs int, mask []float64)) {
-		gemmImpl, shlpPairs = g, s
-	}(gemmImpl, shlpPairs)
+		s func(z, x0, x1, w, b, v []float64, pairs int, mask []float64),
+		bk func(ws *Workspace, x0, x1, dz, dx0, dx1, w, b []float64) int) {
+		gemmImpl, shlpPairs, shlpBack = g, s, bk
+	}(gemmImpl, shlpPairs, shlpBack)
+	var sets []string
+	for _, name := range []string{"go", "avx", "avx512"} {
+		if useKernels(name) {
+			sets = append(sets, name)
+		}
+	}
+	t.Logf("kernel sets: %v", sets)
 	cfgs := []Config{
 		{Inputs: 2, Hidden: []int{37}, Classes: 2},
 		{Inputs: 2, Hidden: []int{100}, Classes: 2},
+		{Inputs: 2, Hidden: []int{61}, Classes: 2}, // 24+24+8 units in vector blocks, 5 in Go
 		{Inputs: 13, Hidden: []int{9, 5, 7}, Classes: 3},
 		{Inputs: 30, Hidden: []int{37, 26}, Classes: 2, Activation: Tanh},
 		{Inputs: 29, Hidden: []int{50}, Classes: 10},
@@ -155,8 +163,8 @@ func TestSameBitsEveryKernel(t *testing.T) {
 			}
 			var ref *result
 			var refName string
-			for name := range gk {
-				gemmImpl, shlpPairs = gk[name], sk[name]
+			for _, name := range sets {
+				useKernels(name)
 				ws := m.NewWorkspace(nb)
 				r := &result{grad: make([]float64, len(theta)), pred: make([]float64, len(y)*cfg.Classes)}
 				r.loss = m.LossGrad(ws, theta, r.grad, X, y, idx)

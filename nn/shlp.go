@@ -282,7 +282,12 @@ func (m *MLP) lossGradSHLP(ws *Workspace, theta, grad, X []float64, y []int, idx
 	w, b, v, _ := shlpParams(theta, h)
 	gw, gb, gv, _ := shlpParams(grad, h)
 	b, gw, gb, gv = b[:len(v)], gw[:len(w)], gb[:len(v)], gv[:len(v)]
-	j := 0
+	// The vector kernels (if any) take the first units, in blocks; the
+	// rest, from the mask, in Go. Both sum over the rows in order.
+	j := shlpBack(ws, x0, x1, dz, dx0, dx1, w, b)
+	for k := range j {
+		shlpUnitGrad(k, ws.s0[k], ws.s1[k], ws.sb[k], w, b, v, gw, gb, gv)
+	}
 	for ; j+1 < len(v); j += 2 {
 		s0, s1, sb, t0, t1, tb := maskedSums2(mask[j*np:][:nb], mask[(j+1)*np:][:nb], dz, dx0, dx1)
 		shlpUnitGrad(j, s0, s1, sb, w, b, v, gw, gb, gv)
@@ -295,6 +300,15 @@ func (m *MLP) lossGradSHLP(ws *Workspace, theta, grad, X []float64, y []int, idx
 	grad[4*h] = gc
 	return loss / float64(nb)
 }
+
+// shlpBack computes the masked sums S0_j, S1_j, Sb_j of the first units
+// into ws.s0, ws.s1, ws.sb and returns how many units it did (an even
+// number). The pure-Go version does none; gemm_amd64.go replaces it with
+// vector kernels that recompute the mask from w, b and the rows and sum
+// over the rows in order, as maskedSums2 does (vectorised across units).
+var shlpBack = shlpBackGo
+
+func shlpBackGo(ws *Workspace, x0, x1, dz, dx0, dx1, w, b []float64) int { return 0 }
 
 // shlpChunk loads rows [start, start+cnt) of X into ws.x0, ws.x1 (zero
 // padded to pad8(cnt)), computes their logits and returns them (a view

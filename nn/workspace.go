@@ -35,6 +35,9 @@ type Workspace struct {
 	dz       []float64 // [B] δ_i = ∂L/∂z_i, already divided by the batch size
 	dx0, dx1 []float64 // [B] δ_i·x_i0, δ_i·x_i1
 	mask     []float64 // [H·P] ReLU derivative m_ij ∈ {0,1}, unit-major: m[j*pad8(b)+i]
+	w0, w1   []float64 // [H] w_j0, w_j1 de-interleaved, for the vector backward kernels
+	s0, s1   []float64 // [H] masked sums S0_j, S1_j from the vector backward kernels
+	sb       []float64 // [H] masked sums Sb_j
 }
 
 // NewWorkspace returns a Workspace for minibatches of up to maxBatch rows.
@@ -55,6 +58,11 @@ func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
 		ws.dx0 = make([]float64, maxBatch)
 		ws.dx1 = make([]float64, maxBatch)
 		ws.mask = make([]float64, h*pad8(maxBatch))
+		ws.w0 = make([]float64, h)
+		ws.w1 = make([]float64, h)
+		ws.s0 = make([]float64, h)
+		ws.s1 = make([]float64, h)
+		ws.sb = make([]float64, h)
 		return ws
 	}
 	ws.allocGeneral(m)

@@ -235,8 +235,117 @@ func shlpKernel(nv int, withMask, avx512 bool) {
 	RET()
 }
 
+const shlpBackSig = "func(n int, x0, x1, dz, dx0, dx1 *float64, w0, w1, b *float64, s0, s1, sb *float64)"
+
+// shlpBackKernel generates shlpBack<units><isa>: for units = nv·(4 or 8)
+// consecutive hidden units it recomputes each row's pre-activation
+// a = float64(w0·x0) + float64(w1·x1) + b and mask m = [a > 0] (the same
+// bits as the forward pass) and accumulates, over the rows i < n in order,
+//
+//	s0 += float64(dx0[i]·m),  s1 += float64(dx1[i]·m),  sb += float64(dz[i]·m),
+//
+// one chain per unit and sum, exactly as nn.maskedSums2 does for one unit:
+// vectorised across units, not rows. w0, w1 are the units' first and
+// second input weights (de-interleaved), b their biases.
+func shlpBackKernel(nv int, avx512 bool) {
+	w, isa, vec := 4, "AVX", YMM
+	if avx512 {
+		w, isa, vec = 8, "AVX512", ZMM
+	}
+	name := fmt.Sprintf("shlpBack%d%s", w*nv, isa)
+	TEXT(name, NOSPLIT, shlpBackSig)
+	Doc(fmt.Sprintf("%s accumulates the masked sums of %d hidden units over n rows in order (%s, no FMA); see nn/shlp.go.", name, w*nv, isa))
+	n := Load(Param("n"), GP64())
+	x0p := Load(Param("x0"), GP64())
+	x1p := Load(Param("x1"), GP64())
+	dzp := Load(Param("dz"), GP64())
+	dx0p := Load(Param("dx0"), GP64())
+	dx1p := Load(Param("dx1"), GP64())
+	w0 := make([]reg.VecVirtual, nv)
+	w1 := make([]reg.VecVirtual, nv)
+	bb := make([]reg.VecVirtual, nv)
+	s0 := make([]reg.VecVirtual, nv)
+	s1 := make([]reg.VecVirtual, nv)
+	sb := make([]reg.VecVirtual, nv)
+	for _, p := range []struct {
+		name string
+		v    []reg.VecVirtual
+	}{{"w0", w0}, {"w1", w1}, {"b", bb}} {
+		ptr := Load(Param(p.name), GP64())
+		for r := range nv {
+			p.v[r] = vec()
+			VMOVUPD(Mem{Base: ptr, Disp: 8 * w * r}, p.v[r])
+		}
+	}
+	zero := vec()
+	if avx512 {
+		VPXORQ(zero, zero, zero)
+	} else {
+		VXORPD(zero, zero, zero)
+	}
+	for r := range nv {
+		s0[r], s1[r], sb[r] = vec(), vec(), vec()
+		VMOVUPD(zero, s0[r])
+		VMOVUPD(zero, s1[r])
+		VMOVUPD(zero, sb[r])
+	}
+	one := vec()
+	VBROADCASTSD(oneConst, one)
+	bx0, bx1, e0, e1, ez := vec(), vec(), vec(), vec(), vec()
+	a, t := vec(), vec()
+
+	Label("row")
+	VBROADCASTSD(Mem{Base: x0p}, bx0)
+	VBROADCASTSD(Mem{Base: x1p}, bx1)
+	VBROADCASTSD(Mem{Base: dx0p}, e0)
+	VBROADCASTSD(Mem{Base: dx1p}, e1)
+	VBROADCASTSD(Mem{Base: dzp}, ez)
+	for r := range nv {
+		VMULPD(bx0, w0[r], a)
+		VMULPD(bx1, w1[r], t)
+		VADDPD(t, a, a)
+		VADDPD(bb[r], a, a)
+		if avx512 {
+			k := K()
+			VCMPPD(U8(0x1e), zero, a, k)
+			VMOVAPD_Z(one, k, a) // a = m
+		} else {
+			VCMPPD(U8(0x1e), zero, a, a)
+			VANDPD(one, a, a) // a = m
+		}
+		VMULPD(a, e0, t)
+		VADDPD(t, s0[r], s0[r])
+		VMULPD(a, e1, t)
+		VADDPD(t, s1[r], s1[r])
+		VMULPD(a, ez, t)
+		VADDPD(t, sb[r], sb[r])
+	}
+	for _, p := range []reg.Register{x0p, x1p, dzp, dx0p, dx1p} {
+		ADDQ(U8(8), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef("row"))
+
+	for _, p := range []struct {
+		name string
+		v    []reg.VecVirtual
+	}{{"s0", s0}, {"s1", s1}, {"sb", sb}} {
+		ptr := Load(Param(p.name), GP64())
+		for r := range nv {
+			VMOVUPD(p.v[r], Mem{Base: ptr, Disp: 8 * w * r})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// oneConst is the float64 1.0 in the read-only data section.
+var oneConst Mem
+
 func main() {
 	ConstraintExpr("!purego")
+	oneConst = GLOBL("one", RODATA|NOPTR)
+	DATA(0, U64(0x3FF0000000000000))
 	for _, mr := range []int{4, 1} {
 		for _, nv := range []int{2, 1} {
 			kernel(mr, nv, false)
@@ -250,5 +359,8 @@ func main() {
 		shlpKernel(1, withMask, true)
 		shlpKernel(1, withMask, false)
 	}
+	shlpBackKernel(3, true)
+	shlpBackKernel(1, true)
+	shlpBackKernel(1, false)
 	Generate()
 }
