@@ -106,8 +106,14 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 	// retry fires fetchRetry after a watch or the consumer ended, to set
 	// up again whatever is down; nil while everything is up.
 	var retry <-chan time.Time
-	down := func(what string, err error) {
-		c.log.Warn("live feed lost its source; setting it up again", "sweep", sweep, "source", what, "error", err)
+	// down notes that a source ended (lost) or could not be set up again
+	// (logged at debug level: it is retried every fetchRetry).
+	down := func(what string, err error, lost bool) {
+		if lost {
+			c.log.Warn("live feed lost its source; setting it up again", "sweep", sweep, "source", what, "error", err)
+		} else {
+			c.log.Debug("live feed source not back yet", "sweep", sweep, "source", what, "error", err)
+		}
 		if retry == nil {
 			retry = time.After(fetchRetry)
 		}
@@ -128,7 +134,7 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 			switch {
 			case !ok:
 				records.ended()
-				down(records.what, errFeedWatchEnded)
+				down(records.what, errFeedWatchEnded, true)
 			case e == nil:
 				recordsIn = true
 			default:
@@ -140,7 +146,7 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 			switch {
 			case !ok:
 				sweeps.ended()
-				down(sweeps.what, errFeedWatchEnded)
+				down(sweeps.what, errFeedWatchEnded, true)
 			case e == nil:
 				sweepIn = true
 			default:
@@ -165,21 +171,24 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 			progressUp = false
 			it.Stop()
 			it = nil
-			down("progress events of "+sweep, err)
+			down("progress events of "+sweep, err, true)
 		case <-retry:
 			retry = nil
 			for _, w := range []*feedWatch{records, sweeps} {
 				if !w.up() {
 					if err := w.start(ctx); err != nil {
-						down(w.what, err)
+						down(w.what, err, false)
+					} else {
+						c.log.Info("live feed source back", "sweep", sweep, "source", w.what)
 					}
 				}
 			}
 			if !progressUp {
 				if err := followProgress(); err != nil {
-					down("progress events of "+sweep, err)
+					down("progress events of "+sweep, err, false)
 				} else {
 					progressUp = true
+					c.log.Info("live feed source back", "sweep", sweep, "source", "progress events of "+sweep)
 				}
 			}
 		case <-settle.C:
