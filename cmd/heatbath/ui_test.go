@@ -127,3 +127,73 @@ func TestUICommand(t *testing.T) {
 		t.Errorf("ui --addr 8080: %v, want a usage error naming --addr", err)
 	}
 }
+
+// TestRunServesLiveView: `run --ui` serves the live view of its sweep
+// while it runs: a page that connects once the sweep is submitted gets
+// views of that sweep, whose counts add up and whose finished replicas
+// never go back, and the stream ends when the run does.
+func TestRunServesLiveView(t *testing.T) {
+	sw := smallSweep(t, 60000, 2, 20000)
+	l, err := listenUI("--ui", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.ln.Close()
+	url := "http://" + l.ln.Addr().String() + "/events"
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	views := make(chan []liveview.View, 1)
+	submitted := func() {
+		// The listener is open: the request waits until the view is
+		// served, after the workers start.
+		go func() {
+			var got []liveview.View
+			defer func() { views <- got }()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("event stream: %v", err)
+				return
+			}
+			defer resp.Body.Close()
+			rd := bufio.NewReader(resp.Body)
+			for {
+				line, err := rd.ReadString('\n')
+				if err != nil {
+					return // the run ended
+				}
+				if data, ok := strings.CutPrefix(line, "data: "); ok {
+					var v liveview.View
+					if err := json.Unmarshal([]byte(data), &v); err != nil {
+						t.Errorf("view %q: %v", data, err)
+						return
+					}
+					got = append(got, v)
+				}
+			}
+		}()
+	}
+	sum, err := runEmbedded(ctx, sw, t.TempDir(), embeddedOptions{workers: 2, quiet: true, log: testLogger(t), ui: l, submitted: submitted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := <-views
+	if len(got) == 0 {
+		t.Fatal("the page got no view while the sweep ran")
+	}
+	done := 0
+	for i, v := range got {
+		n := 0
+		for _, k := range v.Counts {
+			n += k
+		}
+		if v.Sweep != sw.ID || v.Total != len(sw.Replicas) || n != v.Total || len(v.Replicas) != v.Total {
+			t.Errorf("view %d: sweep %s, %d replicas, counts %v", i, v.Sweep, v.Total, v.Counts)
+		}
+		if v.Counts[protocol.StateDone] < done {
+			t.Errorf("view %d: %d done after %d", i, v.Counts[protocol.StateDone], done)
+		}
+		done = v.Counts[protocol.StateDone]
+	}
+	t.Logf("%d views while %d replicas ran (%d done in the last view, %d in the summary)", len(got), len(sw.Replicas), done, sum.Counts["done"])
+}
