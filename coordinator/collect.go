@@ -17,31 +17,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/records"
 	"github.com/heatbath/heatbath/rundir"
 )
-
-// Snapshot is the progress of a sweep, passed to a ProgressFunc.
-type Snapshot struct {
-	Sweep  string
-	Total  int
-	Counts map[protocol.State]int
-	// Diverged is the number of replicas recorded failed because their
-	// chain diverged (they are among Counts[StateFailed], and have a
-	// result).
-	Diverged int
-	// Steps holds each replica's latest known step, by replica id, and
-	// StepsTotal each replica's step budget.
-	Steps      map[string]int64
-	StepsTotal map[string]int64
-	Groups     map[string]string // replica id → group
-	// TestAcc holds each replica's latest test accuracy, where known.
-	TestAcc map[string]float64
-}
-
-// ProgressFunc receives snapshots while Collect runs (at most a few per
-// second) and a final one at the end. It must not keep the snapshot's
-// maps.
-type ProgressFunc func(Snapshot)
 
 // Cadence of the collection loop.
 const (
@@ -52,9 +30,13 @@ const (
 	fetchWait = 300 * time.Millisecond
 	// fetchRetry is the pause after a failed fetch.
 	fetchRetry = 500 * time.Millisecond
-	// tickInterval paces progress reports, replicas.csv and the checks
-	// for replicas the run directory missed.
+	// tickInterval paces replicas.csv and the checks for replicas the
+	// run directory missed.
 	tickInterval = 250 * time.Millisecond
+	// watchRetry is the pause before the next try to create the replica
+	// records' watch or the events consumer after a failed one (each try
+	// is bounded by apiTry).
+	watchRetry = 2 * time.Second
 	// resultWorkers bounds the results fetched and written at once.
 	resultWorkers = 8
 )
@@ -69,7 +51,7 @@ const (
 // The decisions are collectState's (collectstate.go); this file is the
 // loop that feeds it events, replica records and the passing of time, and
 // performs the actions it returns through NATS and package rundir.
-func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress ProgressFunc) (*rundir.Summary, error) {
+func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string) (*rundir.Summary, error) {
 	s, err := c.Manifest(ctx, sweepID)
 	if err != nil {
 		return nil, err
@@ -80,7 +62,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 	}
 	filter, _ := protocol.EventFilter(sweepID)
 	durable, _ := protocol.CollectorConsumer(sweepID)
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, protocol.StreamEvents, jetstream.ConsumerConfig{
+	cons, err := c.eventsConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: durable, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: time.Minute, MaxAckPending: 10000,
 	})
@@ -99,9 +81,31 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string, progress
 		return nil, fmt.Errorf("coordinator: subscribe to advisories: %w", err)
 	}
 	defer adv.Unsubscribe()
-	l := &collectLoop{c: c, st: st, sweep: sweepID, dir: dir, cons: cons, log: c.log, progress: progress,
+	l := &collectLoop{c: c, st: st, sweep: sweepID, dir: dir, cons: cons, log: c.log,
 		done: make(chan completion, resultWorkers)}
 	return l.run(ctx)
+}
+
+// eventsConsumer creates or updates the collector's durable consumer on
+// the events stream. Each try has a deadline (apiTry): a request whose
+// answering node dies is never answered. A try that failed as requests do
+// while the cluster elects a leader (records.Unavailable) is repeated
+// after watchRetry until ctx ends; other errors are returned at once.
+func (c *Coordinator) eventsConsumer(ctx context.Context, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, apiTry)
+		cons, err := c.js.CreateOrUpdateConsumer(tctx, protocol.StreamEvents, cfg)
+		cancel()
+		if err == nil || ctx.Err() != nil || !records.Unavailable(err) {
+			return cons, err
+		}
+		c.log.Warn("cannot create the events consumer; trying again", "consumer", cfg.Durable, "retry", watchRetry, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(watchRetry):
+		}
+	}
 }
 
 // prepareRunDir creates the run directory, writes spec.yaml and
@@ -142,13 +146,12 @@ func prepareRunDir(dir string, s *Sweep, st *collectState, log hclog.Logger) err
 // up to resultWorkers goroutines, which hand their outcome back through
 // done.
 type collectLoop struct {
-	c        *Coordinator
-	st       *collectState
-	sweep    string
-	dir      string
-	cons     jetstream.Consumer
-	log      hclog.Logger
-	progress ProgressFunc
+	c     *Coordinator
+	st    *collectState
+	sweep string
+	dir   string
+	cons  jetstream.Consumer
+	log   hclog.Logger
 
 	// done receives the outcome of each job; running counts the jobs
 	// whose outcome has not been taken from done (at most resultWorkers,
@@ -173,6 +176,56 @@ type completion struct {
 	report func(*collectState) []action
 }
 
+// watch creates the watch of the sweep's replica records, or returns nil
+// (logged) when it cannot now. Its creation (a consumer create request)
+// is bounded by apiTry: a request whose answering node dies is never
+// answered, and the collector would wait for it forever. The watch lives
+// as long as the context of its creation, so the bound is a timer, not a
+// deadline on that context.
+func (l *collectLoop) watch(ctx context.Context, recs *records.Store) jetstream.KeyWatcher {
+	type created struct {
+		w   jetstream.KeyWatcher
+		err error
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	ch := make(chan created, 1)
+	go func() {
+		w, err := recs.Watch(wctx, l.sweep)
+		ch <- created{w, err}
+	}()
+	t := time.NewTimer(apiTry)
+	defer t.Stop()
+	var err error
+	select {
+	case c := <-ch:
+		if c.err == nil {
+			return &ownWatch{KeyWatcher: c.w, cancel: cancel}
+		}
+		err = c.err
+	case <-t.C:
+		err = fmt.Errorf("watch of the replica records not created within %v", apiTry)
+	}
+	cancel()
+	if ctx.Err() == nil {
+		l.log.Warn("cannot watch replica states; trying again", "retry", watchRetry, "error", err)
+	}
+	return nil
+}
+
+// ownWatch is a watch with the context it was created under, which Stop
+// ends too.
+type ownWatch struct {
+	jetstream.KeyWatcher
+	cancel context.CancelFunc
+}
+
+// Stop stops the watch and ends its context.
+func (w *ownWatch) Stop() error {
+	err := w.KeyWatcher.Stop()
+	w.cancel()
+	return err
+}
+
 // run is the loop: it takes one input at a time (an event, a record
 // update, a job's outcome, a tick), hands it to the state and performs
 // the actions returned, until the state says finish or ctx ends.
@@ -189,11 +242,13 @@ func (l *collectLoop) run(ctx context.Context) (*rundir.Summary, error) {
 	}()
 
 	// Replica records come from a KV watch: the current values, then
-	// every change, with no polling.
+	// every change, with no polling. A watch that cannot be created now
+	// is tried again at the next tick after watchRetry.
 	recs := l.c.recs()
-	watch, err := recs.Watch(ctx, l.sweep)
-	if err != nil {
-		return nil, fmt.Errorf("coordinator: %w", err)
+	var watchAt time.Time
+	watch := l.watch(ctx, recs)
+	if watch == nil {
+		watchAt = time.Now()
 	}
 	defer func() {
 		if watch != nil {
@@ -235,16 +290,12 @@ func (l *collectLoop) run(ctx context.Context) (*rundir.Summary, error) {
 			l.startQueued(ctx)
 			msg, acts = r.msg, r.report(l.st)
 		case now := <-ticker.C:
-			if watch == nil {
-				if watch, err = recs.Watch(ctx, l.sweep); err != nil {
-					l.log.Warn("cannot watch replica states", "error", err)
-					watch = nil
+			if watch == nil && now.Sub(watchAt) >= watchRetry {
+				if watch = l.watch(ctx, recs); watch == nil {
+					watchAt = now
 				}
 			}
 			acts = l.st.tick(now)
-			if l.progress != nil {
-				l.progress(l.st.snapshot())
-			}
 		}
 		if sum, ok, err := l.perform(ctx, acts, msg); ok {
 			return sum, err
@@ -560,14 +611,8 @@ func (l *collectLoop) reconcile(ctx context.Context, id string) ([]protocol.Obje
 	return refs, nil
 }
 
-// finish writes replicas.csv and summary.json, marks the sweep done and
-// sends the last snapshot.
+// finish writes replicas.csv and summary.json and marks the sweep done.
 func (l *collectLoop) finish(ctx context.Context, sum *rundir.Summary) (*rundir.Summary, bool, error) {
-	defer func() {
-		if l.progress != nil {
-			l.progress(l.st.snapshot())
-		}
-	}()
 	if err := rundir.WriteTable(l.dir, sum.Replicas); err != nil {
 		return sum, true, err
 	}

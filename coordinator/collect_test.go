@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,16 +102,12 @@ func TestCollectRecordsEveryOutcome(t *testing.T) {
 	set("r3", protocol.ReplicaState{State: protocol.StateCancelled, ErrorCode: protocol.CodeCancelled, Error: "sweep cancelled"})
 
 	dir := filepath.Join(t.TempDir(), "run")
-	var last Snapshot
-	sum, err := co.Collect(ctx, sw.ID, dir, func(s Snapshot) { last = s })
+	sum, err := co.Collect(ctx, sw.ID, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[string]int{"done": 1, "diverged": 1, "failed": 1, "cancelled": 1}; !equalCounts(sum.Counts, want) {
 		t.Errorf("counts %v, want %v", sum.Counts, want)
-	}
-	if last.Diverged != 1 || last.Counts[protocol.StateFailed] != 2 {
-		t.Errorf("last snapshot: counts %v, diverged %d", last.Counts, last.Diverged)
 	}
 	exists := func(id, file string) bool {
 		ok, err := rundir.Exists(filepath.Join(rundir.ReplicaDir(dir, id), file))
@@ -167,7 +164,7 @@ func TestCollectRecordsEveryOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := co.Collect(ctx, sw.ID, dir, nil)
+	again, err := co.Collect(ctx, sw.ID, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,4 +209,86 @@ func embeddedCoordinator(t *testing.T, ctx context.Context, cfg Config) (*Coordi
 		t.Fatal(err)
 	}
 	return co, nc
+}
+
+// hangingWatchKV is a replica bucket whose first n watches are never
+// answered, as when the node serving the watch's consumer create request
+// dies: the call blocks until its context ends.
+type hangingWatchKV struct {
+	jetstream.KeyValue
+	hung    atomic.Int64
+	n       int64
+	watches atomic.Int64
+}
+
+func (k *hangingWatchKV) Watch(ctx context.Context, keys string, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+	k.watches.Add(1)
+	if k.hung.Add(1) <= k.n {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return k.KeyValue.Watch(ctx, keys, opts...)
+}
+
+// TestCollectSurvivesAnUnansweredWatch: the collector's first watch of
+// the replica records is never answered (twice); the collector gives each
+// try a deadline, tries again, and collects the sweep.
+func TestCollectSurvivesAnUnansweredWatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	co, nc := embeddedCoordinator(t, ctx, Config{})
+	sw := testSweep(1)
+	sw.Spec = "name: test\n"
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.tasks.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	tsubj, _ := protocol.EventSubject(sw.ID, "r0", protocol.EventTraj)
+	chunk := &protocol.TrajChunk{Sweep: sw.ID, Replica: "r0", Attempt: 1, After: -1, Columns: []string{"step", "train_loss"}}
+	for s := int64(100); s <= testSteps; s += 100 {
+		chunk.Rows = append(chunk.Rows, []float64{float64(s), 0.5})
+	}
+	b, err := protocol.Encode(chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, tsubj, b); err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := protocol.EventSubject(sw.ID, "r0", protocol.EventResult)
+	b, err = protocol.Encode(&protocol.Result{Sweep: sw.ID, Replica: "r0", Attempt: 1, Worker: "hand", Status: protocol.ResultDone,
+		Files: []protocol.InlineFile{{File: rundir.FileParams, Data: []byte("params")}, {File: rundir.FileResult, Data: resultJSON("done", 0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, subj, b); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := protocol.ReplicaKey(sw.ID, "r0")
+	e, err := co.kv.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := protocol.Encode(&protocol.ReplicaState{State: protocol.StateDone, Attempt: 1, Worker: "hand", Step: testSteps, Steps: testSteps, Updated: time.Now()})
+	if _, err := co.kv.Update(ctx, key, rec, e.Revision()); err != nil {
+		t.Fatal(err)
+	}
+
+	defer func(d time.Duration) { apiTry = d }(apiTry)
+	apiTry = 200 * time.Millisecond
+	kv := &hangingWatchKV{KeyValue: co.kv, n: 2}
+	co.kv = kv
+	sum, err := co.Collect(ctx, sw.ID, filepath.Join(t.TempDir(), "run"))
+	if err != nil {
+		t.Fatalf("collect: %v", err)
+	}
+	if sum.Counts["done"] != 1 {
+		t.Errorf("counts %v; want 1 done", sum.Counts)
+	}
+	if n := kv.watches.Load(); n != 3 {
+		t.Errorf("%d watches; want 2 unanswered and 1 answered", n)
+	}
 }

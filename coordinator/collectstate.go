@@ -202,8 +202,6 @@ type collectState struct {
 	tableDirty bool
 	tableAt    time.Time
 	finished   bool
-
-	snap Snapshot
 }
 
 // newCollectState returns the state of a collection of s that has seen
@@ -214,16 +212,12 @@ func newCollectState(s *Sweep) *collectState {
 		wrote: map[string]int{}, failEvent: map[string]*protocol.Failure{}, failWritten: map[string]rundir.Failure{},
 		failOnDisk: map[string]bool{}, class: map[string]class{}, incomplete: map[string]bool{},
 		busy: map[string]int{}, retryAt: map[string]time.Time{}, replaying: map[string]*protocol.Result{},
-		tableDirty: true,
-		snap: Snapshot{Sweep: s.ID, Total: len(s.Replicas), Counts: map[protocol.State]int{},
-			Steps: map[string]int64{}, StepsTotal: map[string]int64{}, Groups: map[string]string{}, TestAcc: map[string]float64{}}}
+		tableDirty: true}
 	for i := range s.Replicas {
 		r := &s.Replicas[i]
 		st.ids = append(st.ids, r.ID)
 		st.byID[r.ID] = r
 		st.lastStep[r.ID] = -1
-		st.snap.StepsTotal[r.ID] = r.Config.Steps
-		st.snap.Groups[r.ID] = r.Group
 	}
 	st.count[classUnknown] = len(st.ids)
 	return st
@@ -345,17 +339,11 @@ func (s *collectState) appendFailed(replica string, last int64, err error) []act
 	return []action{logf(hclog.Error, "cannot write trajectory; will retry", "replica", replica, "error", err), nak{retryDelay}}
 }
 
-// progress handles a progress event: it only feeds the snapshot.
+// progress handles a progress event: the collector has no use for it
+// (live progress is Coordinator.Feed's), beyond checking that it decodes.
 func (s *collectState) progress(replica string, data []byte) []action {
-	p, err := protocol.DecodeProgress(data)
-	if err != nil {
+	if _, err := protocol.DecodeProgress(data); err != nil {
 		return []action{logf(hclog.Warn, "malformed progress event dropped", "replica", replica, "error", err), ack{}}
-	}
-	if p.Step > s.snap.Steps[replica] {
-		s.snap.Steps[replica] = p.Step
-	}
-	if v, ok := p.Metrics["test_acc"]; ok {
-		s.snap.TestAcc[replica] = v
 	}
 	return []action{ack{}}
 }
@@ -591,12 +579,6 @@ func (s *collectState) record(key string, value []byte) []action {
 	}
 	prev := s.records[id]
 	s.records[id] = st
-	if st.Step > s.snap.Steps[id] {
-		s.snap.Steps[id] = st.Step
-	}
-	if st.State == protocol.StateDone {
-		s.snap.Steps[id] = st.Steps
-	}
 	if prev == nil || prev.State != st.State || prev.Attempt != st.Attempt || prev.ErrorCode != st.ErrorCode {
 		s.tableDirty = true
 	}
@@ -857,19 +839,4 @@ func (s *collectState) summary() *rundir.Summary {
 		sum.Counts[r.Status]++
 	}
 	return sum
-}
-
-// snapshot returns the progress of the sweep. Its maps other than Counts
-// are the state's own: the receiver must not keep them.
-func (s *collectState) snapshot() Snapshot {
-	out := s.snap
-	out.Counts = make(map[protocol.State]int, 6)
-	out.Diverged = 0
-	for _, st := range s.records {
-		out.Counts[st.State]++
-		if st.State == protocol.StateFailed && st.ErrorCode == protocol.CodeDiverged {
-			out.Diverged++
-		}
-	}
-	return out
 }

@@ -18,8 +18,8 @@ const objectGetTry = 15 * time.Second
 // apiTry bounds a JetStream API request of the collection loop (a
 // consumer info): a request sent while a stream or consumer elects a
 // leader may never be answered, and the collector's context has no
-// deadline.
-const apiTry = 10 * time.Second
+// deadline. A variable for tests.
+var apiTry = 10 * time.Second
 
 // objectGetRetry is the pause between two tries.
 const objectGetRetry = 500 * time.Millisecond

@@ -45,6 +45,12 @@ type attempt struct {
 	ackWait time.Duration
 	// stopping shortens the retries of the checkpoint on shutdown.
 	stopping bool
+	// renewed is when the attempt last wrote its record (its lease, see
+	// lease.go), renewTry when it last tried; unsure says that a write's
+	// outcome is unknown (its reply was lost), so that the next write
+	// first reads the record from the leader (settle).
+	renewed, renewTry time.Time
+	unsure            bool
 }
 
 // progressInterval thins progress events in time: at most one per second
@@ -61,7 +67,7 @@ var errStale = errors.New("worker: attempt superseded")
 // opctx returns the context of one NATS operation: opTimeout, well below
 // the ack wait.
 func (a *attempt) opctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), a.opTimeout())
+	return a.w.bound(context.Background(), a.opTimeout())
 }
 
 // run runs the attempt to its end. Heartbeats go on until the task is
@@ -71,8 +77,13 @@ func (a *attempt) run(ctx context.Context) {
 		a.ackWait = a.w.ackWait()
 	}
 	a.hb = newKeeper(a.m, a.heartbeat(), a.ackWait)
+	if a.renewed.IsZero() {
+		a.renewed = time.Now() // the claim wrote the record
+	}
+	a.w.live.Store(a.key, a)
 	if !a.chain(ctx) {
 		a.hb.stop()
+		a.w.live.CompareAndDelete(a.key, a)
 	}
 }
 
@@ -183,6 +194,10 @@ func (a *attempt) chain(ctx context.Context) bool {
 			a.lastProg, lastProgStep = time.Now(), n
 		}
 		a.hb.beatIfDue()
+		if err := a.renewIfDue(); err != nil {
+			a.log.Warn("attempt superseded; dropping it", "error", err)
+			return false
+		}
 		due := (t.CheckpointEvery > 0 && n-a.ckptStep >= t.CheckpointEvery) ||
 			(t.CheckpointSeconds > 0 && time.Since(a.lastCkpt).Seconds() >= t.CheckpointSeconds)
 		if due && !a.rep.Done() {
@@ -244,6 +259,9 @@ var fenceWait = 5 * time.Second
 // fenceWait, and otherwise returns an error matching records.ErrBehind
 // (transient: the task is handed back).
 func (a *attempt) fence(ctx context.Context) error {
+	if err := a.settle(ctx); err != nil {
+		return err
+	}
 	cur, rev, err := a.w.recs.ReadAtLeast(ctx, a.task.Sweep, a.task.Replica, a.rev, fenceWait)
 	if err != nil {
 		return err
@@ -349,6 +367,12 @@ func (a *attempt) checkpoint(state protocol.State) error {
 func (a *attempt) preempt() {
 	a.stopping = true
 	if err := a.checkpoint(protocol.StatePreempted); err != nil {
+		if a.w.deniedErr() != nil {
+			// Record the hand-back all the same: it is no fault of the
+			// replica's.
+			a.transient(err)
+			return
+		}
 		a.log.Warn("checkpoint on shutdown failed; the replica restarts from its last checkpoint", "error", err)
 	} else {
 		a.log.Info("checkpointed and handed back", "step", a.state.Step)
@@ -376,10 +400,14 @@ func (a *attempt) transient(err error) {
 	a.log.Warn("attempt interrupted by an error; handing the task back", "error", err)
 	next := a.state
 	next.State, next.Error = protocol.StatePreempted, truncate(err.Error(), 4096)
-	if !errors.Is(err, errUnavailable) && !leaderless(err) {
+	// An outage of the cluster or a permission the worker lacks is not the
+	// replica's fault: the hand-back counts as a preemption.
+	if !errors.Is(err, errUnavailable) && !leaderless(err) && a.w.deniedErr() == nil {
 		next.ErrorCode = protocol.CodeInternal
 	}
-	ctx, cancel := a.opctx()
+	// Not bound to a permission violation, unlike a.opctx: the record
+	// write is allowed when an event publish was refused.
+	ctx, cancel := context.WithTimeout(context.Background(), a.opTimeout())
 	defer cancel()
 	if nrev, cerr := a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next); cerr != nil {
 		a.log.Debug("cannot record the hand-back", "error", cerr)
@@ -455,6 +483,7 @@ func (a *attempt) finish() bool {
 		defer func() {
 			release()
 			a.hb.stop()
+			a.w.live.CompareAndDelete(a.key, a)
 			<-a.tail
 			a.w.finishing.Done()
 		}()

@@ -25,13 +25,14 @@ import (
 	"github.com/heatbath/heatbath/worker"
 )
 
-// electionSpec: replicas long enough (a second or two each) that a sweep
-// outlives four leader elections, with several checkpoints per replica.
+// electionSpec: replicas long enough (a few seconds each) that a sweep
+// outlives four leader kills (each an election of 4-10 s and a restart),
+// with several checkpoints per replica.
 const electionSpec = `
 name: elections
 data: {kind: spiral, train: 200, validation: 40, test: 100}
 model: {hidden: [40]}
-steps: 60000
+steps: 150000
 eval_every: 1000
 batch: 10
 seeds: 8
@@ -40,7 +41,7 @@ methods:
     h: 0.25
   - name: adam
     lr: 0.01
-checkpoint: {every: 10000}
+checkpoint: {every: 25000}
 `
 
 func electionSweep(t *testing.T) *coordinator.Sweep {
@@ -109,8 +110,37 @@ func runSweep(t *testing.T, cnc *nats.Conn, replicas int, wncs []*nats.Conn, sw 
 		wstop()
 		wg.Wait()
 	}()
+	// started is closed when the first replica is recorded done.
 	started := make(chan struct{})
-	var once sync.Once
+	go func() {
+		js, _ := jetstream.New(cnc)
+		recs, err := records.Open(ctx, js)
+		if err != nil {
+			return
+		}
+		w, err := recs.Watch(ctx, sw.ID)
+		if err != nil {
+			return
+		}
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					continue
+				}
+				if st, err := protocol.DecodeReplicaState(e.Value()); err == nil && st.State == protocol.StateDone {
+					close(started)
+					return
+				}
+			}
+		}
+	}()
 	var mu sync.Mutex
 	done := false
 	var sum *rundir.Summary
@@ -118,11 +148,7 @@ func runSweep(t *testing.T, cnc *nats.Conn, replicas int, wncs []*nats.Conn, sw 
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
-		s, err := co.Collect(ctx, sw.ID, dir, func(s coordinator.Snapshot) {
-			if s.Counts[protocol.StateDone] > 0 {
-				once.Do(func() { close(started) })
-			}
-		})
+		s, err := co.Collect(ctx, sw.ID, dir)
 		mu.Lock()
 		sum, cerr, done = s, err, true
 		mu.Unlock()
@@ -201,14 +227,18 @@ func TestSweepRidesThroughLeaderKills(t *testing.T) {
 				t.Errorf("the sweep finished before the leader of %s was killed (make the replicas longer)", tg.name)
 				return
 			}
+			t0 := time.Now()
 			i := tg.leader()
 			c.Kill(i)
+			t1 := time.Now()
 			if j := tg.leader(); j == i {
 				t.Fatalf("%s: leader %d again while it is down", tg.name, j)
 			}
+			t2 := time.Now()
 			c.Restart(i)
 			killed++
-			t.Logf("killed node %d, the leader of %s", i, tg.name)
+			t.Logf("killed node %d, the leader of %s (kill %v, new leader %v, restart %v)", i, tg.name,
+				t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
 		}
 	})
 	if killed != len(targets) {
@@ -262,13 +292,17 @@ func TestSweepRidesThroughLeaderKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer enc.Close()
-	wnc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
+	var wncs []*nats.Conn
+	for range 2 {
+		wnc, err := srv.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wnc.Close()
+		wncs = append(wncs, wnc)
 	}
-	defer wnc.Close()
 	edir := filepath.Join(t.TempDir(), "embedded")
-	esum := runSweep(t, enc, 1, []*nats.Conn{wnc}, sw, edir, nil)
+	esum := runSweep(t, enc, 1, wncs, sw, edir, nil)
 	if fmt.Sprint(esum.Counts) != fmt.Sprint(sum.Counts) {
 		t.Errorf("counts %v on the cluster, %v embedded", sum.Counts, esum.Counts)
 	}

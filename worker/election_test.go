@@ -35,6 +35,9 @@ func (m *fakeMsg) Term() error                         { m.terms.Add(1); return 
 func (m *fakeMsg) TermWithReason(string) error         { m.terms.Add(1); return nil }
 func (m *fakeMsg) Ack() error                          { m.acks.Add(1); return nil }
 func (m *fakeMsg) DoubleAck(ctx context.Context) error { m.acks.Add(1); return nil }
+func (m *fakeMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{NumDelivered: 1}, nil
+}
 
 // outage makes the first n calls of an operation fail as they do while the
 // stream behind it has no leader (err, or with err nil a call blocked
@@ -418,6 +421,8 @@ func TestClaimCountsHowAttemptsEnded(t *testing.T) {
 			// Rewrite the record as the history left it.
 			b := *st
 			tc.prev(&b)
+			// The previous attempt's lease ended long ago.
+			b.Updated = time.Now().Add(-time.Hour)
 			enc, _ := protocol.Encode(&b)
 			if _, err := r.kv.Update(ctx, r.a.key, enc, rev); err != nil {
 				t.Fatal(err)

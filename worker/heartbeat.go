@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/records"
 )
 
 // defaultAckWait is the ack wait assumed when the pool's consumer does not
@@ -173,31 +173,9 @@ func (k *keeper) stop() {
 
 // leaderless reports whether err is what a JetStream operation returns
 // while the stream (or bucket) it addresses has no leader, or while the
-// server cannot reach it: no responders, no response from the stream, a
-// timeout of the request, or the API's 503 "JetStream system temporarily
-// unavailable" and "cluster can not handle request". Such an operation
-// may succeed if tried again after the election.
-func leaderless(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, jetstream.ErrNoHeartbeat) {
-		return true
-	}
-	var api *jetstream.APIError
-	if errors.As(err, &api) {
-		return api.Code == 503 || api.ErrorCode == jsClusterNotAvail || api.ErrorCode == jsClusterNotLeader
-	}
-	return false
-}
-
-// Error codes of the JetStream API that nats.go does not name.
-const (
-	jsClusterNotAvail  jetstream.ErrorCode = 10008 // "JetStream system temporarily unavailable" (503)
-	jsClusterNotLeader jetstream.ErrorCode = 10009 // "JetStream cluster can not handle request" (500)
-)
+// server cannot reach it (records.Unavailable). Such an operation may
+// succeed if tried again after the election.
+func leaderless(err error) bool { return records.Unavailable(err) }
 
 // opTimeout is the deadline of one NATS operation inside an attempt: a
 // quarter of the ack wait, at most 10 s.
@@ -221,11 +199,14 @@ func (a *attempt) retry(ctx context.Context, what string, op func(context.Contex
 	start := time.Now()
 	backoff := 50 * time.Millisecond
 	for try := 1; ; try++ {
-		octx, cancel := context.WithTimeout(ctx, a.opTimeout())
+		octx, cancel := a.w.bound(ctx, a.opTimeout())
 		err := op(octx)
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if derr := a.w.deniedOp(what); derr != nil {
+			return derr
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", what, ctx.Err())
@@ -258,6 +239,9 @@ func (a *attempt) setRecord(next protocol.ReplicaState) (uint64, error) {
 	tries := 0
 	err := a.retry(context.Background(), "update the replica record", func(ctx context.Context) (err error) {
 		tries++
+		if err := a.settle(ctx); err != nil {
+			return err
+		}
 		nrev, err = a.w.recs.CompareAndSet(ctx, a.task.Sweep, a.task.Replica, &a.state, a.rev, next)
 		return err
 	})

@@ -62,7 +62,15 @@ type Worker struct {
 	obs  jetstream.ObjectStore
 	cons jetstream.Consumer
 
+	// denied is cancelled, with the server's error as its cause, at the
+	// first permission violation the server reports (denied.go).
+	denied context.Context
+	deny   context.CancelCauseFunc
+
 	cancelled sync.Map // sweep id → struct{}
+	// live holds the attempts this worker runs (replica key → *attempt),
+	// until their task is acknowledged, handed back or dropped.
+	live sync.Map
 	// finishing counts the replicas whose result is being published
 	// (attempt.finish); Run waits for them before it returns.
 	finishing sync.WaitGroup
@@ -104,7 +112,9 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker: jetstream: %w", err)
 	}
-	return &Worker{cfg: cfg, nc: nc, js: js, log: cfg.Logger.Named("worker").With("worker", cfg.Name)}, nil
+	w := &Worker{cfg: cfg, nc: nc, js: js, log: cfg.Logger.Named("worker").With("worker", cfg.Name)}
+	w.watchDenials()
+	return w, nil
 }
 
 // Name returns the worker's name.
@@ -145,9 +155,20 @@ func (w *Worker) bind(ctx context.Context) error {
 }
 
 // Run pulls and runs tasks until ctx is cancelled, then checkpoints the
-// running replicas, hands their tasks back and returns nil.
+// running replicas, hands their tasks back and returns nil. When the
+// server refuses one of the worker's operations for lack of permission,
+// the worker stops the same way at once and Run returns that error (one
+// line naming the subject refused).
 func (w *Worker) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if w.denied != nil {
+		defer context.AfterFunc(w.denied, func() { stop(context.Cause(w.denied)) })()
+	}
 	if err := w.bind(ctx); err != nil {
+		if err := w.deniedOp("worker"); err != nil {
+			return err
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -173,6 +194,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	w.finishing.Wait()
+	if err := w.deniedOp("worker"); err != nil {
+		w.log.Error("worker stopped: the server refused an operation for lack of permission", "error", err)
+		return err
+	}
 	w.log.Info("worker stopped")
 	return nil
 }
@@ -214,7 +239,7 @@ func (w *Worker) slot(ctx context.Context) {
 // read it (records.ErrConflict), or the transition names an attempt that
 // is no longer the record's (protocol.CodeStale).
 func superseded(err error) bool {
-	return errors.Is(err, records.ErrConflict) || protocol.CodeOf(err) == protocol.CodeStale
+	return errors.Is(err, errStale) || errors.Is(err, records.ErrConflict) || protocol.CodeOf(err) == protocol.CodeStale
 }
 
 func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}) {
@@ -224,14 +249,36 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 		return
 	}
 	log := w.log.With("sweep", task.Sweep, "replica", task.Replica)
+	// Tell the consumer at once that the delivery is being worked on. A
+	// replicated consumer's followers record a delivery with the task's
+	// publish time, not the time of the delivery (nats-server 2.15
+	// consumer.deliverMsg proposes updateDelivered with the stored
+	// message's timestamp; only the leader's own pending entry gets the
+	// current time), and an in-progress ack replicates the leader's
+	// current time. So until the first in-progress ack is replicated, a
+	// new consumer leader (the old one's node died) takes a task queued
+	// longer than the ack wait for expired, and redelivers it within
+	// 0.5-1.5 s of its election while its attempt is alive.
+	_ = m.InProgress()
+	if md, err := m.Metadata(); err == nil {
+		log.Debug("task received", "delivered", md.NumDelivered, "stream_seq", md.Sequence.Stream)
+	}
 	key, _ := protocol.ReplicaKey(task.Sweep, task.Replica)
 	if _, ok := w.cancelled.Load(task.Sweep); ok {
 		_ = m.TermWithReason("sweep cancelled")
 		return
 	}
+	if _, ok := w.live.Load(key); ok {
+		// A redelivery of a task this worker is running (the server lost
+		// track of the delivery's time): the live attempt's acks, matched
+		// by stream sequence, still govern the task.
+		log.Info("task redelivered while this worker runs it; handing the copy back")
+		_ = m.NakWithDelay(w.ackWait())
+		return
+	}
 	// The claim's reads and write must end well before the delivery's ack
 	// wait (no heartbeat runs yet).
-	opctx, cancel := context.WithTimeout(context.Background(), min(w.ackWait()/4, 10*time.Second))
+	opctx, cancel := w.bound(context.Background(), min(w.ackWait()/4, 10*time.Second))
 	defer cancel()
 	st, rev, err := w.recs.Get(opctx, task.Sweep, task.Replica)
 	if err != nil {
@@ -257,6 +304,14 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 	if st.State.Terminal() {
 		log.Debug("replica already finished; dropping the task", "state", st.State)
 		_ = m.Ack()
+		return
+	}
+	// A replica held by a live attempt (its lease, lease.go) is not taken
+	// over: the delivery comes back when the lease would have ended.
+	if left := leaseLeft(*st, time.Now(), w.ackWait()); left > 0 {
+		log.Info("replica running in a live attempt; handing the delivery back until its lease ends",
+			"attempt", st.Attempt, "holder", st.Worker, "lease_left", left.Round(time.Millisecond))
+		_ = m.NakWithDelay(left + time.Second)
 		return
 	}
 	// The new attempt counts how the previous one ended; after

@@ -123,7 +123,7 @@ func follow(c *cli.Context, co *coordinator.Coordinator, id string) error {
 	}
 	out := followOut(c, id)
 	prog := followProgress(c.Context, co, id, newLogger(c), c.Bool("quiet"))
-	sum, err := co.Collect(c.Context, id, out, nil)
+	sum, err := co.Collect(c.Context, id, out)
 	prog.close()
 	if err != nil {
 		if c.Context.Err() != nil {

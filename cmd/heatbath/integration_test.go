@@ -196,7 +196,7 @@ func collect(t testing.TB, co *coordinator.Coordinator, id, dir string, timeout 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	sum, err := co.Collect(ctx, id, dir, nil)
+	sum, err := co.Collect(ctx, id, dir)
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -480,7 +480,7 @@ func TestCoordinatorRestartLosesNothing(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	if _, err := co.Collect(ctx, sw.ID, dir, nil); err == nil {
+	if _, err := co.Collect(ctx, sw.ID, dir); err == nil {
 		t.Fatal("the first coordinator should have been stopped mid-sweep")
 	}
 	if firstDone >= len(sw.Replicas) {
@@ -574,7 +574,7 @@ func TestPoisonAndMalformedTasksFail(t *testing.T) {
 	go func() {
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		sum, err := co.Collect(cctx, lostSweep.ID, filepath.Join(c.dir, "lost"), nil)
+		sum, err := co.Collect(cctx, lostSweep.ID, filepath.Join(c.dir, "lost"))
 		if err != nil {
 			t.Errorf("collect: %v", err)
 		}

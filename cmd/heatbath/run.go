@@ -219,7 +219,7 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 	if o.ui != nil {
 		defer serveUI(ctx, o.ui, co, sw.ID, out, os.Stderr, o.log).close()
 	}
-	sum, err := co.Collect(ctx, sw.ID, out, nil)
+	sum, err := co.Collect(ctx, sw.ID, out)
 	prog.close()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -29,7 +29,7 @@ var allowed = map[string]struct {
 	"charts":            {[]string{"ensemble", "rundir"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
 	"spec":              {[]string{"protocol", "dataset"}, []string{"github.com/goccy/go-yaml"}},
 	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir"}, nil},
-	"records":           {[]string{"protocol"}, []string{"github.com/nats-io/nats.go/jetstream"}},
+	"records":           {[]string{"protocol"}, []string{"github.com/nats-io/nats.go", "github.com/nats-io/nats.go/jetstream"}},
 	"worker":            {[]string{"protocol", "records", "train", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"coordinator":       {[]string{"protocol", "records", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"liveview":          {[]string{"coordinator", "rundir", "charts", "ensemble", "protocol"}, nil},
