@@ -101,11 +101,9 @@ func Scan(listing []byte, fused *regexp.Regexp, readLine func(file string, line 
 // flag applies to pkg only: code inlined from other packages appears with
 // its own source positions, dependencies' own code does not.
 func Listing(dir, pkg string, target Target) ([]byte, error) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			return nil, errNoToolchain
-		}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, errNoToolchain
 	}
 	cmd := exec.Command(gobin, "build", "-o", os.DevNull, "-gcflags=-S", pkg)
 	cmd.Dir = dir
@@ -120,7 +118,9 @@ func Listing(dir, pkg string, target Target) ([]byte, error) {
 	return append(stderr.Bytes(), stdout.Bytes()...), nil
 }
 
-var errNoToolchain = fmt.Errorf("fmacheck: no go command (neither GOROOT/bin/go nor go on PATH)")
+// errNoToolchain: no go command on PATH (go test puts its own GOROOT/bin
+// first on the PATH of the tests it runs).
+var errNoToolchain = fmt.Errorf("fmacheck: no go command on PATH")
 
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
@@ -212,11 +212,9 @@ func RunTest(t *testing.T, dir string, p Platform, run string) {
 	if runtime.GOOS != "linux" {
 		t.Skipf("%s: cross-platform test runs need Linux (qemu-user), this is %s", p.Name, runtime.GOOS)
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			t.Skipf("%s: %v", p.Name, errNoToolchain)
-		}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("%s: %v", p.Name, errNoToolchain)
 	}
 	var prefix []string
 	if p.Arch != runtime.GOARCH {
