@@ -12,7 +12,10 @@ import (
 // rung: trajectory.csv holds at each evaluation the metrics of the chain
 // that sat at rung 0, and the parameter, prediction and grid files are
 // those of the coldest rung (params.safetensors: the chain at rung 0 at the
-// end; best_params.safetensors: the best rung-0 evaluation).
+// end, init_params.safetensors and interp.csv: that chain's initialization
+// and the line from it; best_params.safetensors: the best rung-0
+// evaluation; predictions.json and grid.json "averaged": the average over
+// the last rung-0 evaluations, whichever chains sat there).
 const (
 	// FileExchange is exchange.json (ExchangeSummary): the ladder,
 	// acceptance per adjacent pair and round trips per chain.
@@ -68,7 +71,9 @@ type ExchangeChain struct {
 	// completed coldest → hottest → coldest trips.
 	Rung       int   `json:"rung"`
 	RoundTrips int64 `json:"round_trips"`
-	// DivergedAt is the step the chain diverged at (0: it did not).
+	// Diverged reports whether the chain stopped on a non-finite loss or
+	// state, and DivergedAt the step it did (sampler.DivergenceError.Step).
+	Diverged   bool  `json:"diverged,omitempty"`
 	DivergedAt int64 `json:"diverged_at,omitempty"`
 }
 

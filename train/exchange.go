@@ -129,7 +129,7 @@ func buildExchange(cfg protocol.ReplicaConfig) (*Replica, error) {
 		ex.losses = make([]float64, MinibatchEnergyBatches)
 	}
 	r.ex = ex
-	r.Chain = ex.subs[0].Chain
+	r.setColdest()
 	return r, nil
 }
 
@@ -237,8 +237,16 @@ func (r *Replica) swapRound() error {
 			s.Chain.ExchangeTau(tau)
 		}
 	}
-	r.Chain = ex.subs[ex.x.ChainAt(0)].Chain
+	r.setColdest()
 	return nil
+}
+
+// setColdest points the replica's Chain and Init at the chain sitting at
+// rung 0, so that its files (params, init_params, interp.csv) describe
+// that chain.
+func (r *Replica) setColdest() {
+	c := r.ex.subs[r.ex.x.ChainAt(0)]
+	r.Chain, r.Init = c.Chain, c.Init
 }
 
 // minibatchEnergy returns the mean loss of chain i over
@@ -278,7 +286,7 @@ func (r *Replica) exchangeFiles(out map[string][]byte) error {
 		c := rundir.ExchangeChain{Chain: i, Seed: ex.seeds[i], Rung: ex.x.RungOf(i), RoundTrips: ex.x.RoundTrips(i)}
 		var de *sampler.DivergenceError
 		if errors.As(sub.Chain.Err(), &de) {
-			c.DivergedAt = max(de.Step, 1)
+			c.Diverged, c.DivergedAt = true, de.Step
 		}
 		s.Chains = append(s.Chains, c)
 	}
@@ -478,7 +486,7 @@ func (r *Replica) unmarshalExchange(data []byte) error {
 		}
 		s.Chain.SetTau(ex.x.TauOf(i))
 	}
-	r.Chain = ex.subs[ex.x.ChainAt(0)].Chain
+	r.setColdest()
 	if err := r.unmarshalChain(rb); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
+	"github.com/heatbath/heatbath/sampler"
 )
 
 func exchangeConfig(energy string) protocol.ReplicaConfig {
@@ -214,5 +216,49 @@ func TestCyclicalReplicaAveragesCycleSamples(t *testing.T) {
 	bad := spiralConfig(protocol.MethodConfig{Name: "sgld", H: 0.1, Cycle: &protocol.CycleConfig{Cycles: 0}}, 301)
 	if err := Resolve(&bad); err == nil || !strings.Contains(err.Error(), "method.cycle") {
 		t.Errorf("cycles: 0 gave %v", err)
+	}
+}
+
+// TestExchangeSetWithADivergedChain: a hot chain that diverges stops, its
+// swaps are rejected (its energy is NaN) and the rest of the set runs to
+// the end; exchange.json records the divergence. When the chain at the
+// coldest rung diverges, the set ends diverged.
+func TestExchangeSetWithADivergedChain(t *testing.T) {
+	cfg := exchangeConfig(EnergyFull)
+	cfg.Method = adlala() // its thermostat ξ overflows at τ = 1e300
+	cfg.Exchange.Ladder = []float64{1e-4, 1e-3, 1e300}
+	r := mustBuild(t, cfg)
+	collect(t, r, cfg.Steps)
+	if !r.Done() || r.Err() != nil || r.Chain.Steps() != cfg.Steps {
+		t.Fatalf("done %v, err %v, step %d: the set should finish", r.Done(), r.Err(), r.Chain.Steps())
+	}
+	hot := r.ex.subs[2]
+	if hot.Chain.Err() == nil {
+		t.Fatal("the chain at τ = 1e300 did not diverge; the test needs it to")
+	}
+	if r.ex.x.RungOf(2) != 2 || r.ex.x.Accepted(1) != 0 {
+		t.Errorf("the diverged chain moved (rung %d, %d swaps of pair 1 accepted)", r.ex.x.RungOf(2), r.ex.x.Accepted(1))
+	}
+	files, err := r.Artifacts(r.Result())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s rundir.ExchangeSummary
+	if err := json.Unmarshal(files[rundir.FileExchange], &s); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Chains[2].Diverged || s.Chains[0].Diverged || s.Chains[1].Diverged {
+		t.Errorf("divergence record %+v", s.Chains)
+	}
+
+	cold := exchangeConfig(EnergyFull)
+	cold.Method.H = 1e6 // every chain diverges at once
+	c := mustBuild(t, cold)
+	collect(t, c, cold.Steps)
+	if !c.Done() || !errors.Is(c.Err(), sampler.ErrDiverged) {
+		t.Fatalf("done %v, err %v: the set should end diverged", c.Done(), c.Err())
+	}
+	if res := c.Result(); res.Status != rundir.StatusDiverged {
+		t.Errorf("status %s, want diverged", res.Status)
 	}
 }
