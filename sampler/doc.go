@@ -50,6 +50,15 @@
 // over time; annealing to zero turns a sampler into an optimizer. σ_A is not
 // scaled by τ, following the authors' code.
 //
+// # Replica exchange and cycles
+//
+// Exchange keeps the bookkeeping of replica exchange over a temperature
+// ladder (swap rule, even/odd pairs, the minibatch criterion of Deng et
+// al. 2020, round trips); Chain.ExchangeTau moves a chain to another rung,
+// rescaling its momenta by √(τ_new/τ_old) and ξ by τ_old/τ_new. Plan runs
+// a chain under a step-size Schedule and a Cycle (cyclical SG-MCMC, Zhang
+// et al. 2020). See exchange.go and cyclical.go.
+//
 // # Diagnostics
 //
 // Each group with momenta records its kinetic temperature |p|²/N: after the

@@ -288,8 +288,9 @@ func (c *Chain) SetTau(tau float64) {
 //     depend on τ; keeping ξ·τ keeps the thermostat at its equilibrium
 //     value on the new rung instead of letting it relax from the old one.
 //
-// Groups without a temperature (SGD, Momentum, Adam) are left alone. A
-// chain whose temperature is 0 is set to tau without rescaling.
+// Groups without a temperature (SGD, Momentum, Adam) are left alone. tau
+// is a rung of a ladder (finite and positive); a group whose temperature
+// was 0, or a tau that is not positive, is set without rescaling.
 func (c *Chain) ExchangeTau(tau float64) {
 	for i := range c.set.Groups {
 		g := &c.set.Groups[i]
@@ -298,7 +299,7 @@ func (c *Chain) ExchangeTau(tau float64) {
 		}
 		old := g.Tau
 		g.Tau = tau
-		if !(old > 0) || old == tau {
+		if !(old > 0) || !(tau > 0) || old == tau {
 			continue
 		}
 		if g.Kind.HasMomentum() {
