@@ -258,7 +258,8 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 	// current time. So until the first in-progress ack is replicated, a
 	// new consumer leader (the old one's node died) takes a task queued
 	// longer than the ack wait for expired, and redelivers it within
-	// 0.5-1.5 s of its election while its attempt is alive.
+	// 0.5-1.5 s of its election while its attempt is alive
+	// (testcluster's TestNewConsumerLeaderUsesPublishTime shows it).
 	_ = m.InProgress()
 	if md, err := m.Metadata(); err == nil {
 		log.Debug("task received", "delivered", md.NumDelivered, "stream_seq", md.Sequence.Stream)

@@ -486,6 +486,45 @@ func (c *Cluster) AccountStreamLeader(account, stream string) int {
 	return -1
 }
 
+// ConsumerLeader waits for a consumer of a stream of the global account
+// to have a leader among the running nodes and returns its node index.
+func (c *Cluster) ConsumerLeader(stream, consumer string) int {
+	c.t.Helper()
+	deadline := time.Now().Add(WaitTimeout)
+	for time.Now().Before(deadline) {
+		idx, srv := c.running()
+		for k, ns := range srv {
+			if ns.JetStreamIsConsumerLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream, consumer) {
+				return idx[k]
+			}
+		}
+		time.Sleep(pollEvery)
+	}
+	c.t.Fatalf("testcluster: consumer %s of stream %s has no leader within %v", consumer, stream, WaitTimeout)
+	return -1
+}
+
+// StepDownConsumer makes the leader of a consumer (of a stream of the
+// global account) hand its leadership to another node, as `nats consumer
+// cluster step-down` does, and waits for the new leader, whose index it
+// returns.
+func (c *Cluster) StepDownConsumer(stream, consumer string) int {
+	c.t.Helper()
+	old := c.ConsumerLeader(stream, consumer)
+	if err := c.Node(old).JetStreamStepdownConsumer(server.DEFAULT_GLOBAL_ACCOUNT, stream, consumer); err != nil {
+		c.t.Fatalf("testcluster: step down consumer %s of %s on node %d: %v", consumer, stream, old, err)
+	}
+	deadline := time.Now().Add(WaitTimeout)
+	for time.Now().Before(deadline) {
+		if now := c.ConsumerLeader(stream, consumer); now != old {
+			return now
+		}
+		time.Sleep(pollEvery)
+	}
+	c.t.Fatalf("testcluster: consumer %s of %s still led by node %d after a step-down", consumer, stream, old)
+	return -1
+}
+
 // hasStream reports whether a standalone server (which leads every
 // stream it has) has the stream.
 func hasStream(ns *server.Server, account, stream string) bool {

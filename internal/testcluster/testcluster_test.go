@@ -125,3 +125,65 @@ func TestSingleNode(t *testing.T) {
 		t.Fatalf("%d messages after the restart, want 1", n)
 	}
 }
+
+// TestNewConsumerLeaderUsesPublishTime pins down the nats-server
+// behaviour the worker works around by sending an in-progress ack as soon
+// as it receives a task (worker.handle): a replicated consumer's followers
+// record a delivery with the message's publish time, not the time of the
+// delivery, so after a change of consumer leader a message that waited in
+// the stream longer than the ack wait is redelivered at once, well within
+// the ack wait of its delivery. A replicated in-progress ack records the
+// current time, and the message is not redelivered. If this test starts
+// failing for the case without the in-progress ack, nats-server changed
+// and the worker's early in-progress ack is no longer needed.
+func TestNewConsumerLeaderUsesPublishTime(t *testing.T) {
+	const ackWait = 5 * time.Second
+	for _, inProgress := range []bool{false, true} {
+		c := Start(t, 3)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		js, err := jetstream.New(c.ConnectTo(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "Q", Subjects: []string{"q.>"}, Replicas: 3,
+			Retention: jetstream.WorkQueuePolicy}); err != nil {
+			t.Fatal(err)
+		}
+		cons, err := js.CreateOrUpdateConsumer(ctx, "Q", jetstream.ConsumerConfig{Durable: "C", AckPolicy: jetstream.AckExplicitPolicy,
+			AckWait: ackWait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, "q.a", []byte("task")); err != nil {
+			t.Fatal(err)
+		}
+		// The message waits in the stream for longer than the ack wait.
+		time.Sleep(ackWait + 500*time.Millisecond)
+		m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inProgress {
+			if err := m.InProgress(); err != nil {
+				t.Fatal(err)
+			}
+			// Let the update reach the followers (a proposal's commit takes
+			// milliseconds).
+			time.Sleep(300 * time.Millisecond)
+		}
+		c.StepDownConsumer("Q", "C")
+		// Within the ack wait of the delivery, the new leader redelivers
+		// only when it believes the delivery expired.
+		again, err := cons.Next(jetstream.FetchMaxWait(3 * time.Second))
+		redelivered := err == nil
+		if redelivered {
+			md, _ := again.Metadata()
+			t.Logf("in-progress %v: redelivered after the step-down, delivery %d", inProgress, md.NumDelivered)
+		}
+		if redelivered == inProgress {
+			t.Errorf("in-progress ack %v: redelivered %v within the ack wait after a change of consumer leader; want %v",
+				inProgress, redelivered, !inProgress)
+		}
+	}
+}
