@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/train"
 )
 
@@ -33,7 +34,7 @@ func runArgs(t *testing.T, args ...string) cliRun {
 // the commands and the exit codes; a command's help is the same whether
 // asked as `help CMD` or `CMD --help`.
 func TestHelpEverywhere(t *testing.T) {
-	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"-h"}} {
+	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"-h"}, {"help", "help"}} {
 		r := runArgs(t, args...)
 		if r.code != exitOK || r.stderr != "" || !strings.Contains(r.stdout, "COMMANDS:") || !strings.Contains(r.stdout, "EXIT CODES:") ||
 			!strings.Contains(r.stdout, "130  interrupted") || !strings.Contains(r.stdout, "--version") {
@@ -188,5 +189,30 @@ func TestFlagErrors(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("heatbath %v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+// TestTrainResultShowsTauOnlyWhereThereIsOne: the group lines after a
+// chain show τ for thermostatted integrators, not for adam, sgd or
+// momentum (whose config carries the default τ it never uses).
+func TestTrainResultShowsTauOnlyWhereThereIsOne(t *testing.T) {
+	res := rundir.Result{Groups: []rundir.GroupResult{
+		{GroupInfo: rundir.GroupInfo{Name: "all", Integrator: "adam"}, Tau: 1e-4},
+		{GroupInfo: rundir.GroupInfo{Name: "hidden", Integrator: "langevin"}, Tau: 2e-4},
+	}}
+	var out bytes.Buffer
+	printResult(&out, "runs/x", res)
+	lines := strings.Split(out.String(), "\n")
+	var adam, langevin string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "group all"):
+			adam = l
+		case strings.HasPrefix(l, "group hidden"):
+			langevin = l
+		}
+	}
+	if adam != "group all     adam" || !strings.Contains(langevin, "langevin") || !strings.Contains(langevin, "tau 0.0002") {
+		t.Errorf("group lines %q and %q; want adam without tau, langevin with tau 0.0002", adam, langevin)
 	}
 }

@@ -273,7 +273,7 @@ func unknownCommand(c *cli.Context) error {
 		switch topic := c.Args().Get(1); {
 		case c.NArg() > 2:
 			return usageErrorf("help: one command at most, got %d arguments", c.NArg()-1)
-		case topic == "":
+		case topic == "" || topic == "help":
 			return cli.ShowAppHelp(c)
 		case c.App.Command(topic) != nil:
 			return cli.ShowCommandHelp(c, topic)

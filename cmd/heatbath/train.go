@@ -375,7 +375,12 @@ func printResult(w io.Writer, dir string, res rundir.Result) {
 	fmt.Fprintf(w, "final: train acc %s  test acc %s  test loss %s\n", fmtMetric(res.Final.TrainAcc), fmtMetric(res.Final.TestAcc), fmtMetric(res.Final.TestLoss))
 	fmt.Fprintf(w, "best by %s (step %d): test acc %s  test loss %s\n", res.BestBy, res.Best.Step, fmtMetric(res.Best.TestAcc), fmtMetric(res.Best.TestLoss))
 	for _, g := range res.Groups {
-		line := fmt.Sprintf("group %-7s %-10s tau %.3g", g.Name, g.Integrator, g.Tau)
+		line := fmt.Sprintf("group %-7s %s", g.Name, g.Integrator)
+		if spec.HasTemperature(g.Integrator) {
+			// The temperature only where there is one: not for sgd,
+			// momentum or adam.
+			line = fmt.Sprintf("%-24s tau %.3g", line, g.Tau)
+		}
 		if g.TKinMean != nil {
 			line += fmt.Sprintf("  mean T_kin %.3g", *g.TKinMean)
 		}
