@@ -55,7 +55,8 @@
 // Exchange keeps the bookkeeping of replica exchange over a temperature
 // ladder (swap rule, even/odd pairs, the minibatch criterion of Deng et
 // al. 2020, round trips); Chain.ExchangeTau moves a chain to another rung,
-// rescaling its momenta by √(τ_new/τ_old) and ξ by τ_old/τ_new. Plan runs
+// rescaling its momenta by √(τ_new/τ_old) and mapping ξ onto its
+// equilibrium at the new τ. Plan runs
 // a chain under a step-size Schedule and a Cycle (cyclical SG-MCMC, Zhang
 // et al. 2020). See exchange.go and cyclical.go.
 //

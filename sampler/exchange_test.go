@@ -152,13 +152,20 @@ func (d doubleWell) leftWeight(tau float64) float64 {
 // in the upper (right) well, with swap rounds every `every` steps (never if
 // every is 0), and returns the fraction of steps the coldest rung spent in
 // the left well and its standard error from 50 batch means.
-func runLadder(t *testing.T, kind Kind, dw doubleWell, taus []float64, steps, every int) (frac, se float64, x *Exchange) {
+//
+// xiTau is passed to ExchangeTau: the equilibrium ξ·τ of adaptive groups,
+// or nil.
+func runLadder(t *testing.T, kind Kind, dw doubleWell, taus []float64, steps, every int, xiTau []float64) (frac, se float64, x *Exchange) {
 	t.Helper()
 	k := len(taus)
 	chains := make([]*Chain, k)
 	for i := range chains {
-		g := Group{Name: "x", Tensors: whole(1), Kind: kind, Tau: taus[i], Gamma: 1, SigmaA: 0.3, Epsilon: 1}
-		chains[i] = mustChain(t, Settings{H: 0.05, Groups: []Group{g}}, []float64{1}, dw.problem(), uint64(100+i))
+		g := Group{Name: "x", Tensors: whole(1), Kind: kind, Tau: taus[i], Gamma: 1, SigmaA: 0.3, Epsilon: 1} // σ_A as in the caller's sigmaA
+		h := 0.05
+		if kind == Overdamped {
+			h = 0.3 // the LM scheme moves δ = h²/2 per step
+		}
+		chains[i] = mustChain(t, Settings{H: h, Groups: []Group{g}}, []float64{1}, dw.problem(), uint64(100+i))
 	}
 	x, err := NewExchange(taus, 1, 2)
 	if err != nil {
@@ -185,7 +192,7 @@ func runLadder(t *testing.T, kind Kind, dw doubleWell, taus []float64, steps, ev
 				}
 				for i, c := range chains {
 					if tau := x.TauOf(i); tau != c.Settings().Groups[0].Tau {
-						c.ExchangeTau(tau)
+						c.ExchangeTau(tau, xiTau)
 					}
 				}
 			}
@@ -199,6 +206,7 @@ func runLadder(t *testing.T, kind Kind, dw doubleWell, taus []float64, steps, ev
 	}
 	mean := sum / batches
 	v := (sumSq/batches - mean*mean) * batches / (batches - 1)
+
 	return mean, math.Sqrt(v / batches), x
 }
 
@@ -208,8 +216,9 @@ func runLadder(t *testing.T, kind Kind, dw doubleWell, taus []float64, steps, ev
 // lower well matches the exact Boltzmann weight (quadrature) within 4
 // batch-means standard errors plus 0.01 for the O(h²) discretization bias;
 // without exchange the cold chain (barrier 18 τ) never leaves the upper
-// well. Run for Langevin (momenta rescaled at swaps) and adaptive Langevin
-// (momenta and ξ rescaled).
+// well. Run for Langevin (momenta rescaled at swaps), adaptive Langevin
+// (momenta rescaled and ξ mapped with the exact equilibrium ξ·τ = σ_A²/2,
+// and with the fallback ξ·τ_old/τ_new), the overdamped LM scheme and SGLD.
 func TestExchangeDoubleWellOccupancy(t *testing.T) {
 	dw := doubleWell{a: 0.05}
 	taus := []float64{0.05, 0.1, 0.2, 0.4, 0.8}
@@ -218,9 +227,23 @@ func TestExchangeDoubleWellOccupancy(t *testing.T) {
 		t.Fatalf("exact lower-well weight %g: the set-up should make the wells unequal", want)
 	}
 	const steps = 400000
-	for _, kind := range []Kind{Langevin, Adaptive} {
-		t.Run(kind.String(), func(t *testing.T) {
-			frac, se, x := runLadder(t, kind, dw, taus, steps, 10)
+	const sigmaA = 0.3 // of the adaptive groups (runLadder)
+	for _, tc := range []struct {
+		name  string
+		kind  Kind
+		xiTau []float64
+	}{
+		{"langevin", Langevin, nil},
+		// Exact gradients: the equilibrium ξ·τ is σ_A²/2.
+		{"adaptive", Adaptive, []float64{sigmaA * sigmaA / 2}},
+		// ξ ← ξ·τ_old/τ_new, the rule without a known ξ·τ.
+		{"adaptive-xi-scaled", Adaptive, nil},
+		{"overdamped", Overdamped, nil},
+		{"sgld", SGLD, nil},
+	} {
+		kind := tc.kind
+		t.Run(tc.name, func(t *testing.T) {
+			frac, se, x := runLadder(t, kind, dw, taus, steps, 10, tc.xiTau)
 			t.Logf("with exchange: lower-well occupancy of the cold rung %.4f ± %.4f, exact %.4f; acceptance by pair %v; round trips %v",
 				frac, se, want, acceptance(x), trips(x))
 			if d := math.Abs(frac - want); d > 4*se+0.01 {
@@ -233,7 +256,7 @@ func TestExchangeDoubleWellOccupancy(t *testing.T) {
 			if rt < 20 {
 				t.Errorf("only %d round trips across the ladder", rt)
 			}
-			stuck, _, _ := runLadder(t, kind, dw, taus, steps, 0)
+			stuck, _, _ := runLadder(t, kind, dw, taus, steps, 0, tc.xiTau)
 			t.Logf("without exchange: lower-well occupancy of the cold chain %.4f", stuck)
 			if stuck > 0.01 {
 				t.Errorf("without exchange the cold chain reached the lower well (occupancy %.4f); the test's barrier is too low to show anything", stuck)
@@ -392,7 +415,8 @@ func TestExchangeSaveRestore(t *testing.T) {
 }
 
 // TestExchangeTauRescales checks the bookkeeping rule: momenta scale by
-// √(τ_new/τ_old), ξ by τ_old/τ_new, parameters and SGD groups unchanged.
+// √(τ_new/τ_old); ξ by τ_old/τ_new without an estimate of the equilibrium
+// ξ·τ, by the affine map with one; parameters and SGD groups unchanged.
 func TestExchangeTauRescales(t *testing.T) {
 	set := Settings{H: 0.1, Groups: []Group{
 		{Name: "a", Tensors: []Tensor{{Name: "a", Off: 0, Len: 2}}, Kind: Adaptive, Tau: 0.5, SigmaA: 0.1, Epsilon: 1, Xi0: 0.8},
@@ -404,7 +428,7 @@ func TestExchangeTauRescales(t *testing.T) {
 	p0 := append([]float64(nil), c.Momenta()...)
 	th0 := append([]float64(nil), c.Theta()...)
 	xi0 := c.Diag(0).Xi[0]
-	c.ExchangeTau(2)
+	c.ExchangeTau(2, nil)
 	for i := 0; i < 4; i++ {
 		if want := p0[i] * 2; math.Abs(c.Momenta()[i]-want) > 1e-15*math.Abs(want) {
 			t.Errorf("p[%d] = %g, want %g", i, c.Momenta()[i], want)
@@ -423,6 +447,16 @@ func TestExchangeTauRescales(t *testing.T) {
 	}
 	if tau, err := c.Tau(); err != nil || tau != 2 {
 		t.Errorf("Tau() = %g, %v; want 2", tau, err)
+	}
+	// With an estimate of the equilibrium ξ·τ: ξ ← c/τ_new + (ξ − c/τ_old)·√(τ_new/τ_old).
+	xi1 := c.Diag(0).Xi[0]
+	est := []float64{0.3}
+	c.ExchangeTau(0.5, est)
+	if got, want := c.Diag(0).Xi[0], 0.3/0.5+(xi1-0.3/2)*0.5; math.Abs(got-want) > 1e-14 {
+		t.Errorf("ξ with estimate = %g, want %g", got, want)
+	}
+	if n := c.NumXi(); n != 1 {
+		t.Errorf("NumXi = %d, want 1 (one per tensor of the adaptive group)", n)
 	}
 }
 

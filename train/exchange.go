@@ -21,7 +21,10 @@ import (
 // to the next swap round, evaluation or the end, whichever comes first,
 // one after the other; then the set evaluates the coldest rung and
 // proposes swaps (sampler.Exchange). Each chain keeps its state through a
-// swap and changes its temperature (sampler.Chain.ExchangeTau).
+// swap and changes its temperature (sampler.Chain.ExchangeTau: momenta
+// scaled by √(τ_new/τ_old); ξ of adaptive groups by τ_old/τ_new, since
+// with minibatch gradients the equilibrium ξ·τ the exact map needs is
+// not known).
 //
 // The Replica itself describes the coldest rung: its Chain is the chain at
 // rung 0 (it changes after an accepted swap of pair 0), its trajectory rows,
@@ -234,7 +237,7 @@ func (r *Replica) swapRound() error {
 	}
 	for i, s := range ex.subs {
 		if tau := ex.x.TauOf(i); s.Chain.Settings().Groups[firstTauGroup(s.Chain)].Tau != tau {
-			s.Chain.ExchangeTau(tau)
+			s.Chain.ExchangeTau(tau, nil)
 		}
 	}
 	r.setColdest()
