@@ -51,12 +51,31 @@ func logLevelFlag() *cli.StringFlag {
 }
 
 // checkLogLevel rejects a --log-level that is not one of logLevels
-// (case-insensitive).
-func checkLogLevel(_ *cli.Context, v string) error {
+// (case-insensitive), naming where it came from: the flag, or
+// HEATBATH_LOG_LEVEL when the command line has no --log-level.
+func checkLogLevel(c *cli.Context, v string) error {
 	for _, l := range logLevels {
 		if strings.EqualFold(strings.TrimSpace(v), l) {
 			return nil
 		}
 	}
-	return usageErrorf("--log-level %q is not a level (want %s)", v, strings.Join(logLevels, ", "))
+	from := typedFlag(c, "log-level")
+	if !onCommandLine(c, from) {
+		from = "HEATBATH_LOG_LEVEL"
+	}
+	return usageErrorf("%s %q is not a level (want %s)", from, v, strings.Join(logLevels, ", "))
+}
+
+// onCommandLine reports whether the flag typed as flag ("--log-level")
+// is among the arguments of the command line.
+func onCommandLine(c *cli.Context, flag string) bool {
+	for _, a := range rawArgs(c) {
+		if a == "--" {
+			break
+		}
+		if typed, _, _ := strings.Cut(a, "="); typed == flag {
+			return true
+		}
+	}
+	return false
 }

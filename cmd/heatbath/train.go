@@ -184,14 +184,7 @@ func typedFlag(c *cli.Context, name string) string {
 			names = f.Names()
 		}
 	}
-	var raw []string
-	for _, l := range c.Lineage() {
-		// The root's arguments hold the command line as typed.
-		if args := l.Args().Slice(); len(args) > len(raw) {
-			raw = args
-		}
-	}
-	for _, a := range raw {
+	for _, a := range rawArgs(c) {
 		if a == "--" {
 			break
 		}
@@ -204,6 +197,18 @@ func typedFlag(c *cli.Context, name string) string {
 		}
 	}
 	return "--" + name
+}
+
+// rawArgs returns the command line after the program name as typed: the
+// root context's arguments.
+func rawArgs(c *cli.Context) []string {
+	var raw []string
+	for _, l := range c.Lineage() {
+		if args := l.Args().Slice(); len(args) > len(raw) {
+			raw = args
+		}
+	}
+	return raw
 }
 
 // specFromFlags builds the one-replica spec the flags describe.
