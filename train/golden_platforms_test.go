@@ -7,9 +7,11 @@ import (
 )
 
 // TestGoldenTrajectoryEverywhere runs TestGoldenTrajectory built for amd64
-// with GOAMD64=v1 and v3 and for arm64 (under qemu-user on other hosts):
-// each must reproduce testdata/golden_adlala.csv to the last bit, so a
-// replica resumed on another machine continues the same trajectory.
+// with GOAMD64=v1 and v3, for amd64 on an emulated processor without AVX
+// or FMA (qemu -cpu Nehalem: the kernels' run-time fallback) and for arm64
+// (under qemu-user on other hosts): each must reproduce
+// testdata/golden_adlala.csv to the last bit, so a replica resumed on
+// another machine continues the same trajectory.
 func TestGoldenTrajectoryEverywhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the tests for three platforms")

@@ -11,7 +11,8 @@
 // math.FMA on every path. Tests of the numerical packages call Check.
 //
 // RunTest builds a package's tests for each of Platforms (amd64 GOAMD64=v1
-// and v3, arm64 under qemu-user) and runs one of them there, so a test
+// and v3, amd64 on an emulated processor without AVX or FMA, arm64 under
+// qemu-user) and runs one of them there, so a test
 // that compares against recorded bits (the golden trajectory) proves they
 // are the same on every platform.
 //
@@ -185,14 +186,20 @@ type Platform struct {
 	Env []string
 	// Arch is its GOARCH.
 	Arch string
+	// CPU, when set, runs the binary under qemu-user emulating that
+	// processor model (qemu's -cpu), on any host.
+	CPU string
 }
 
 // Platforms are the configurations whose results must agree bit for bit:
-// amd64 at GOAMD64=v1 and v3 (fused multiply-add allowed to the compiler)
-// and arm64 (always allowed to fuse), the last run under qemu-user on
-// other hosts.
+// amd64 at GOAMD64=v1 and v3 (fused multiply-add allowed to the compiler),
+// amd64 on a processor without AVX and FMA (Nehalem, emulated: code that
+// picks a path by processor feature at run time takes its fallback, and
+// math.FMA its software path) and arm64 (always allowed to fuse), run
+// under qemu-user on other hosts.
 var Platforms = []Platform{
 	{Name: "amd64 GOAMD64=v1", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"}, Arch: "amd64"},
+	{Name: "amd64 GOAMD64=v1 without AVX or FMA (qemu -cpu Nehalem)", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"}, Arch: "amd64", CPU: "Nehalem"},
 	{Name: "amd64 GOAMD64=v3", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v3"}, Arch: "amd64"},
 	{Name: "arm64", Env: []string{"GOOS=linux", "GOARCH=arm64"}, Arch: "arm64"},
 }
@@ -202,7 +209,7 @@ var qemuFor = map[string][]string{"arm64": {"qemu-aarch64", "qemu-aarch64-static
 
 // RunTest builds the tests of the package in dir for platform p (go test
 // -c) and runs those matching run in dir, under qemu-user when p is not
-// the host's architecture. It skips, saying why, when the host cannot run
+// the host's architecture or names a processor model. It skips, saying why, when the host cannot run
 // p: not Linux, no qemu-user for p's architecture (a failure instead when
 // the environment variable CI is "true": CI installs qemu-user), or a
 // processor without what GOAMD64=v3 requires. A test that fails under p
@@ -217,7 +224,7 @@ func RunTest(t *testing.T, dir string, p Platform, run string) {
 		t.Skipf("%s: %v", p.Name, errNoToolchain)
 	}
 	var prefix []string
-	if p.Arch != runtime.GOARCH {
+	if p.Arch != runtime.GOARCH || p.CPU != "" {
 		var emu string
 		for _, name := range qemuFor[p.Arch] {
 			if path, err := exec.LookPath(name); err == nil {
@@ -233,6 +240,9 @@ func RunTest(t *testing.T, dir string, p Platform, run string) {
 			t.Skip(msg)
 		}
 		prefix = []string{emu}
+		if p.CPU != "" {
+			prefix = append(prefix, "-cpu", p.CPU)
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "test."+p.Arch)
 	build := exec.Command(gobin, "test", "-c", "-o", bin, ".")
