@@ -138,7 +138,7 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		cfg.Model.Activation = "relu"
 	}
 	if _, err := nn.ParseActivation(cfg.Model.Activation); err != nil {
-		return fmt.Errorf("model.activation: %w", err)
+		return fmt.Errorf("model.activation: %q is unknown (want relu or tanh)", cfg.Model.Activation)
 	}
 	for i, h := range cfg.Model.Hidden {
 		if h < 1 || h > 1<<20 {
@@ -168,6 +168,9 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		return fmt.Errorf("batch_fraction: %g must lie in (0, 1] when batch is not given", cfg.BatchFraction)
 	}
 	if d.Train > 0 && (d.Kind != "csv" && d.Kind != "mnist") {
+		if cfg.Batch > d.Train {
+			return fmt.Errorf("batch: %d is more than the %d training points (data.train)", cfg.Batch, d.Train)
+		}
 		if _, err := dataset.BatchSize(d.Train, cfg.Batch, fractionIfNoBatch(cfg)); err != nil {
 			return fmt.Errorf("batch: %w (data.train = %d)", err, d.Train)
 		}
