@@ -196,7 +196,7 @@ func TestKnownBits(t *testing.T) {
 // hosts).
 func TestSameBitsEverywhere(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the tests for three platforms")
+		t.Skip("builds the tests for four platforms")
 	}
 	for _, p := range fmacheck.Platforms {
 		t.Run(p.Name, func(t *testing.T) { fmacheck.RunTest(t, ".", p, "^TestKnownBits$") })
