@@ -271,5 +271,8 @@ func ResultFiles() []string {
 
 // OptionalResultFile reports whether the result file name may be absent
 // from a finished replica (grid.json, for data that is not
-// two-dimensional).
-func OptionalResultFile(name string) bool { return name == FileGrid }
+// two-dimensional; the exchange files of ExchangeResultFiles, for a
+// replica that is not an exchange set).
+func OptionalResultFile(name string) bool {
+	return name == FileGrid || name == FileExchange || name == FileExchangeChains || name == FileExchangePath
+}
