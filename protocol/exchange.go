@@ -24,10 +24,14 @@ type ExchangeConfig struct {
 // the temperatures (Tau), the first fraction Explore of each cycle at
 // τ = 0, one sample collected at the end of each cycle for model averaging.
 type CycleConfig struct {
-	Cycles   int     `json:"cycles"`
-	Explore  float64 `json:"explore,omitempty"`
-	StepSize *bool   `json:"step_size,omitempty"`
-	Tau      bool    `json:"tau,omitempty"`
+	// Cycles is the number of cycles M over the run (≥ 1).
+	Cycles int `json:"cycles"`
+	// Explore is the fraction β ∈ [0, 1) of each cycle run at τ = 0.
+	Explore float64 `json:"explore,omitempty"`
+	// StepSize cycles the step size (nil: true).
+	StepSize *bool `json:"step_size,omitempty"`
+	// Tau cycles every temperature with the same cosine.
+	Tau bool `json:"tau,omitempty"`
 }
 
 // Clone returns a deep copy of x (nil for nil).
