@@ -2,6 +2,7 @@ package charts
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"path/filepath"
 
@@ -179,8 +180,16 @@ func DrawExchange(xs []Exchange, pal Palette) (*Figure, error) {
 			return nil, fmt.Errorf("charts: replica exchange %s: %w", x.Method, err)
 		}
 		f.Legend = append(f.Legend, LegendEntry{Text: fmt.Sprintf("%s: acceptance, 95%% interval; %.1f round trips per chain", x.Method, x.RoundTrips), Thumbs: thumbs})
+		// Chain colours: the series colours without the method's, so that
+		// no chain looks like the acceptance line.
+		var chainColors []color.NRGBA
+		for _, c := range seriesColors {
+			if c != pal.Color(x.Method) {
+				chainColors = append(chainColors, c)
+			}
+		}
 		for c, s := range x.Paths {
-			po := lineOpts{color: seriesColors[c%len(seriesColors)], width: 1.2}
+			po := lineOpts{color: chainColors[c%len(chainColors)], width: 1.2}
 			th, err := f.addSeries(pp, s, po, fmt.Sprintf("chain:%d", c), "chain")
 			if err != nil {
 				return nil, fmt.Errorf("charts: replica exchange %s: %w", x.Method, err)
