@@ -177,7 +177,7 @@ func versionInfo() string {
 		commit += "+dirty"
 	}
 	if commit == "unknown" {
-		commit += " (no VCS stamp: built with -buildvcs=false or outside a git checkout)"
+		commit += " (no VCS stamp: go run, -buildvcs=false or a build outside a git checkout)"
 	}
 	return fmt.Sprintf("heatbath %s %s commit %s", version, bi.GoVersion, commit)
 }
