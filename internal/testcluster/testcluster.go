@@ -404,6 +404,14 @@ func (c *Cluster) metaLeader() (int, bool, string) {
 			if online < len(srv)-1 {
 				return -1, false, fmt.Sprintf("meta leader %s sees %d of %d peers online", leader, online, len(srv)-1)
 			}
+			// Placement also needs the leader to have had each node's
+			// statistics (statsz), which come apart from the meta group's
+			// state: until then the node is not selectable and an R3
+			// stream was refused with "peer offline" (seen 1 in ~6 runs on
+			// a loaded machine).
+			if sel := len(ns.JetStreamClusterPeers()); sel < len(srv) {
+				return -1, false, fmt.Sprintf("meta leader %s can place streams on %d of %d nodes", leader, sel, len(srv))
+			}
 		}
 		return idx[k], true, ""
 	}
