@@ -342,7 +342,7 @@ func (c *Chain) ExchangeTau(tau float64, xiTau []float64) {
 			if xiTau != nil {
 				cst = xiTau[k0+k]
 			}
-			xi[k] = cst/tau + (xi[k]-cst/old)*r
+			xi[k] = cst/tau + float64((xi[k]-cst/old)*r) // no fused multiply-add (sampler's FMA rule)
 		}
 		k0 += nxi
 	}
