@@ -78,13 +78,19 @@ func followProgress(ctx context.Context, co *coordinator.Coordinator, sweep stri
 const progressInterval = 500 * time.Millisecond
 
 func newSweepProgress(log hclog.Logger, quiet bool) *sweepProgress {
+	return newSweepProgressTo(os.Stderr, log, quiet)
+}
+
+// newSweepProgressTo shows progress on out: bars when it is a terminal
+// with a size (terminalWidth), else log lines.
+func newSweepProgressTo(out *os.File, log hclog.Logger, quiet bool) *sweepProgress {
 	sp := &sweepProgress{log: log, bars: map[string]*mpb.Bar{}}
 	if quiet {
 		return sp
 	}
-	sp.tty = terminalWidth(os.Stderr) > 0
+	sp.tty = terminalWidth(out) > 0
 	if sp.tty {
-		sp.p = mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
+		sp.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
 	}
 	return sp
 }

@@ -51,6 +51,9 @@ func TestTerminalWithoutSize(t *testing.T) {
 	if b := newBar(tty, 100); b.tty {
 		t.Error("the bar redraws in place on a terminal of no size")
 	}
+	if sp := newSweepProgressTo(tty, nil, false); sp.tty || sp.p != nil {
+		t.Error("a sweep draws bars on a terminal of no size")
+	}
 	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 100}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +69,11 @@ func TestTerminalWithoutSize(t *testing.T) {
 	n, err := ctl.Read(buf)
 	if err != nil || !strings.HasPrefix(string(buf[:n]), "\r\x1b[K") || !strings.Contains(string(buf[:n]), "ETA 1s") {
 		t.Errorf("the bar wrote %q (%v), want a line redrawn in place with the ETA", buf[:n], err)
+	}
+	if sp := newSweepProgressTo(tty, nil, false); !sp.tty || sp.p == nil {
+		t.Error("a sweep draws no bars on a terminal with a size")
+	} else {
+		sp.close()
 	}
 	t.Setenv("TERM", "dumb")
 	if w := terminalWidth(tty); w != 0 {
