@@ -55,20 +55,23 @@ func (r *electionRig) setRecord(t *testing.T, change func(*protocol.ReplicaState
 // attempt's lease) is handed back with a delay and leaves the record
 // alone; an in-progress ack goes out before anything else. The same
 // record with an old time (the holder died) is taken over, counting the
-// attempt lost, as is a record written with the lease time since expired.
+// attempt lost, as is a live lease in the receiving worker's own name
+// that it does not run (an earlier process of the same name).
 func TestDeliveryOfALiveReplicaIsHandedBack(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
+		holder   string
 		age      time.Duration
 		takeover bool
 	}{
-		{"live lease", time.Second, false},
-		{"expired lease", time.Hour, true},
+		{"live lease", "other", time.Second, false},
+		{"expired lease", "other", time.Hour, true},
+		{"live lease of an earlier process of this worker's name", "w", time.Second, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newElectionRig(t, 0)
 			r.setRecord(t, func(st *protocol.ReplicaState) {
-				st.Worker, st.Updated = "other", time.Now().Add(-tc.age)
+				st.Worker, st.Updated = tc.holder, time.Now().Add(-tc.age)
 			})
 			data, _ := protocol.Encode(r.a.task)
 			msg := &fakeMsg{data: data}

@@ -308,8 +308,10 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 		return
 	}
 	// A replica held by a live attempt (its lease, lease.go) is not taken
-	// over: the delivery comes back when the lease would have ended.
-	if left := leaseLeft(*st, time.Now(), w.ackWait()); left > 0 {
+	// over: the delivery comes back when the lease would have ended. A
+	// lease in this worker's name that it does not run (w.live) was left
+	// by an earlier process of the same name: taken over at once.
+	if left := leaseLeft(*st, time.Now(), w.ackWait()); left > 0 && st.Worker != w.cfg.Name {
 		log.Info("replica running in a live attempt; handing the delivery back until its lease ends",
 			"attempt", st.Attempt, "holder", st.Worker, "lease_left", left.Round(time.Millisecond))
 		_ = m.NakWithDelay(left + time.Second)
