@@ -590,11 +590,12 @@ func (l *collectLoop) replay(ctx context.Context, id string) error {
 }
 
 // reconcile looks up a finished replica's result files in the object
-// store: every file of rundir.ResultFiles, but the optional ones may be
-// absent.
+// store: every file of rundir.ResultFiles, and an exchange set's
+// rundir.ExchangeResultFiles before them (result.json stays last), but the
+// optional ones may be absent.
 func (l *collectLoop) reconcile(ctx context.Context, id string) ([]protocol.ObjectRef, error) {
 	var refs []protocol.ObjectRef
-	for _, f := range rundir.ResultFiles() {
+	for _, f := range append(rundir.ExchangeResultFiles(), rundir.ResultFiles()...) {
 		name, err := protocol.ArtifactObject(l.sweep, id, f)
 		if err != nil {
 			return nil, err
