@@ -4,7 +4,7 @@
 "use strict";
 (function () {
   var STATES = ["done", "running", "pending", "preempted", "failed", "cancelled"];
-  var W = 460, H = 270, M = {l: 58, r: 12, t: 22, b: 34};
+  var W = 460, H = 270, M = {l: 58, r: 26, t: 22, b: 34};
 
   function $(id) { return document.getElementById(id); }
   function esc(s) {
@@ -30,6 +30,24 @@
     var out = [];
     for (var t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(t);
     return out;
+  }
+
+  // xticks returns the x ticks over [x0, x1] (log10 of x when logx): on a
+  // log scale 1, 2 and 5 times the powers of ten, or the powers alone when
+  // those are too many.
+  function xticks(x0, x1, logx) {
+    if (!logx) return ticks(x0, x1, 5);
+    var out = [], decades = [];
+    for (var k = Math.floor(x0); k <= Math.ceil(x1); k++) {
+      [1, 2, 5].forEach(function (m) {
+        var l = Math.log10(m) + k;
+        if (l >= x0 - 1e-9 && l <= x1 + 1e-9) {
+          out.push(m * Math.pow(10, k));
+          if (m === 1) decades.push(Math.pow(10, k));
+        }
+      });
+    }
+    return out.length > 7 ? decades : out;
   }
 
   // chart returns an SVG line chart: lines [{color, label, xs, ys, lo, hi}]
@@ -62,9 +80,7 @@
       svg.push("<line class=\"grid\" x1=\"" + M.l + "\" x2=\"" + (W - M.r) + "\" y1=\"" + py(t) + "\" y2=\"" + py(t) + "\"/>",
         "<text x=\"" + (M.l - 4) + "\" y=\"" + (py(t) + 4) + "\" text-anchor=\"end\">" + fmt(t) + "</text>");
     });
-    ticks(x0, x1, 5).forEach(function (t) {
-      var x = logx ? Math.pow(10, t) : t;
-      if (logx && Math.abs(t - Math.round(t)) > 1e-9) return;
+    xticks(x0, x1, logx).forEach(function (x) {
       svg.push("<text x=\"" + px(x) + "\" y=\"" + (H - M.b + 14) + "\" text-anchor=\"middle\">" + fmt(x) + "</text>");
     });
     svg.push("<line class=\"axis\" x1=\"" + M.l + "\" x2=\"" + M.l + "\" y1=\"" + M.t + "\" y2=\"" + (H - M.b) + "\"/>",
