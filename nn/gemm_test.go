@@ -192,3 +192,28 @@ func TestSameBitsEveryKernel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGemm times the kernel on the products of a 784-100-10 training
+// step (B = 50): the forward W·A of layer 0 and its weight gradient Δ·Aᵀ.
+// MMAC/s counts multiply-adds; divide by the clock for MACs per cycle.
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range []struct {
+		name                   string
+		m, n, k, ars, acs, ldb int
+	}{
+		{"forward/100x56x784", 100, 56, 784, 784, 1, 56},
+		{"forward/100x52x784", 100, 52, 784, 784, 1, 52},
+		{"weights/100x784x50", 100, 784, 50, 52, 1, 784},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			a := randGemmOperand(rng, (s.m-1)*s.ars+(s.k-1)*s.acs+1)
+			bb := randGemmOperand(rng, (s.k-1)*s.ldb+s.n)
+			c := make([]float64, s.m*s.n)
+			for b.Loop() {
+				gemm(s.m, s.n, s.k, a, s.ars, s.acs, bb, s.ldb, c, s.n)
+			}
+			b.ReportMetric(float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MMAC/s")
+		})
+	}
+}
