@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/heatbath/heatbath/internal/detmath"
 )
@@ -50,12 +51,16 @@ func (a Activation) valid() bool { return a == ReLU || a == Tanh }
 func (a Activation) activate(v []float64) {
 	switch a {
 	case ReLU:
+		// x < 0 rather than max(x, 0): NaN passes through, so a diverged
+		// parameter shows up as a NaN loss. Branch-free (the sign is
+		// data-dependent and a branch mispredicts): the bits are kept or
+		// cleared by a mask, which gives exactly x or +0.
 		for i, x := range v {
-			// x < 0 rather than max(x, 0): NaN passes through, so a
-			// diverged parameter shows up as a NaN loss.
+			keep := ^uint64(0)
 			if x < 0 {
-				v[i] = 0
+				keep = 0
 			}
+			v[i] = math.Float64frombits(math.Float64bits(x) & keep)
 		}
 	case Tanh:
 		for i, x := range v {
@@ -70,10 +75,12 @@ func (a Activation) backprop(delta, h []float64) {
 	h = h[:len(delta)]
 	switch a {
 	case ReLU:
-		for i, hi := range h {
-			if !(hi > 0) {
-				delta[i] = 0
+		for i, hi := range h { // branch-free, as in activate: delta[i] or +0
+			keep := uint64(0)
+			if hi > 0 {
+				keep = ^uint64(0)
 			}
+			delta[i] = math.Float64frombits(math.Float64bits(delta[i]) & keep)
 		}
 	case Tanh:
 		for i, hi := range h {

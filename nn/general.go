@@ -53,6 +53,32 @@ func (ws *Workspace) allocGeneral(m *MLP) {
 	ws.zrow = make([]float64, m.out)
 }
 
+// transpose writes the rows×cols row-major src into dst as cols×rows with
+// leading dimension ld >= rows, and zeroes the columns [rows, ld) of dst. It
+// goes four source rows at a time, so that every write fills four
+// consecutive elements of dst.
+func transpose(dst []float64, ld int, src []float64, rows, cols int) {
+	i := 0
+	for ; i+4 <= rows; i += 4 {
+		r0 := src[i*cols : i*cols+cols]
+		r1 := src[(i+1)*cols : (i+1)*cols+cols]
+		r2 := src[(i+2)*cols : (i+2)*cols+cols]
+		r3 := src[(i+3)*cols : (i+3)*cols+cols]
+		for k, v := range r0 {
+			d := dst[k*ld+i : k*ld+i+4]
+			d[0], d[1], d[2], d[3] = v, r1[k], r2[k], r3[k]
+		}
+	}
+	for ; i < rows; i++ {
+		for k, v := range src[i*cols : i*cols+cols] {
+			dst[k*ld+i] = v
+		}
+	}
+	for k := range cols {
+		clear(dst[k*ld+rows : k*ld+ld])
+	}
+}
+
 // pad4 rounds n up to a multiple of 4.
 func pad4(n int) int { return (n + 3) &^ 3 }
 
@@ -137,15 +163,9 @@ func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, 
 		if c := y[r]; uint(c) >= uint(m.cfg.Classes) {
 			panic(badLabel(r, c, m.cfg.Classes))
 		}
-		row := X[r*d : r*d+d]
-		copy(gx[i*d:i*d+d], row)
-		for k, v := range row {
-			xt[k*ld+i] = v
-		}
+		copy(gx[i*d:i*d+d], X[r*d:r*d+d])
 	}
-	for k := range d {
-		clear(xt[k*ld+nb : k*ld+ld])
-	}
+	transpose(xt, ld, gx, nb, d)
 	z := m.forwardBatch(ws, theta, xt, ld)
 
 	// Output deltas Δ = ∂ℓ/∂z / nb, feature-major like z.
