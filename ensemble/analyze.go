@@ -172,7 +172,7 @@ func (a *analysis) chooseMetric() error {
 		a.chosenBy = SelectTrainLoss
 	case a.opts.Select != "":
 		if withVal < done {
-			return fmt.Errorf("ensemble: Options.Select %s: %d of %d done replicas have no validation split (select %s instead)", a.opts.Select, done-withVal, done, SelectTrainLoss)
+			return &NoValidationError{Select: a.opts.Select, Missing: done - withVal, Done: done}
 		}
 		a.chosenBy = a.opts.Select
 	case done == 0 || withVal == done:

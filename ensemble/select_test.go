@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -66,8 +67,9 @@ func TestSelectOption(t *testing.T) {
 	dir = t.TempDir()
 	writeRun(t, dir, synthRun(cfg), nil, nil)
 	noVal := mustLoad(t, dir)
-	if _, err := Analyze(noVal, Options{Select: "val_acc"}); err == nil || !strings.Contains(err.Error(), "have no validation split") {
-		t.Errorf("Select val_acc without a validation split: %v", err)
+	var nv *NoValidationError
+	if _, err := Analyze(noVal, Options{Select: "val_acc"}); !errors.As(err, &nv) || nv.Select != "val_acc" || nv.Missing != 4 || nv.Done != 4 {
+		t.Errorf("Select val_acc without a validation split: %v, want a NoValidationError for 4 of 4", err)
 	}
 	if s := mustAnalyze(t, noVal, Options{Resamples: 10, Select: "train_loss"}); s.ChosenBy != "train_loss" || len(s.Warnings) != 0 && strings.Contains(strings.Join(s.Warnings, " "), "validation split") {
 		t.Errorf("Select train_loss without validation: chosen by %s, warnings %v", s.ChosenBy, s.Warnings)

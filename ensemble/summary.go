@@ -5,6 +5,8 @@ package ensemble
 // standard deviation of one value, a p-value without data, ...) are NaN in
 // Go and null in JSON.
 
+import "fmt"
+
 // Options configures Analyze. The zero value gives the defaults.
 type Options struct {
 	// Thresholds are the test accuracies for "steps to reach". Nil means
@@ -40,6 +42,19 @@ const (
 
 // SelectMetrics are the values Options.Select takes (besides "").
 var SelectMetrics = []string{SelectValLoss, SelectValAcc, SelectTrainLoss}
+
+// NoValidationError is the error of Analyze when Options.Select asks for
+// a validation metric and Missing of the Done done replicas have no
+// validation split.
+type NoValidationError struct {
+	Select        string
+	Missing, Done int
+}
+
+// Error says what was asked for and what to ask for instead.
+func (e *NoValidationError) Error() string {
+	return fmt.Sprintf("ensemble: Options.Select %s: %d of %d done replicas have no validation split (select %s instead)", e.Select, e.Missing, e.Done, SelectTrainLoss)
+}
 
 // Extreme is "highest" for a selection metric where higher is better
 // (val_acc) and "lowest" for the others (losses): the word for how the

@@ -127,6 +127,10 @@ func writeReport(dir string, w io.Writer, opts ensemble.Options) error {
 		return err
 	}
 	sum, err := ensemble.Analyze(run, opts)
+	var nv *ensemble.NoValidationError
+	if errors.As(err, &nv) {
+		return fmt.Errorf("report: --select %s: %d of %d done replicas have no validation split (train with one, or give --select %s)", nv.Select, nv.Missing, nv.Done, ensemble.SelectTrainLoss)
+	}
 	if err != nil {
 		return err
 	}

@@ -142,6 +142,16 @@ func TestReportSelectOnARun(t *testing.T) {
 			t.Errorf("heatbath %v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
 		}
 	}
+	// A chain without a validation split cannot be chosen on one.
+	noVal := filepath.Join(t.TempDir(), "noval")
+	if err := runCLI(t, "train", "-q", "--steps", "200", "--eval-every", "100", "--hidden", "8", "--train-size", "100",
+		"--test-size", "100", "--batch", "10", "--out", noVal); err != nil {
+		t.Fatal(err)
+	}
+	if r := runArgs(t, "report", noVal, "--select", "val_loss"); r.code != exitError ||
+		!strings.Contains(r.stderr, "heatbath: report: --select val_loss: 1 of 1 done replicas have no validation split (train with one, or give --select train_loss)") {
+		t.Errorf("--select val_loss without a validation split: exit %d, stderr %q", r.code, r.stderr)
+	}
 	empty := t.TempDir()
 	if r := runArgs(t, "report", empty); r.code != exitError || !strings.Contains(r.stderr, "is not a run directory (no sweep.json) nor a train directory (no replica.json)") {
 		t.Errorf("report of an empty folder: exit %d, stderr %q", r.code, r.stderr)
