@@ -180,7 +180,7 @@ func lineReader() func(file string, line int) string {
 // Platform is a build configuration a test binary runs under: GOARCH and
 // GOAMD64 (or GOARM64) as environment variables.
 type Platform struct {
-	// Name is how failures name it ("arm64 (qemu)").
+	// Name is how failures and subtests name it ("amd64 GOAMD64=v3").
 	Name string
 	// Env holds the variables added to the build's environment.
 	Env []string
@@ -208,12 +208,13 @@ var Platforms = []Platform{
 var qemuFor = map[string][]string{"arm64": {"qemu-aarch64", "qemu-aarch64-static"}, "amd64": {"qemu-x86_64", "qemu-x86_64-static"}}
 
 // RunTest builds the tests of the package in dir for platform p (go test
-// -c) and runs those matching run in dir, under qemu-user when p is not
-// the host's architecture or names a processor model. It skips, saying why, when the host cannot run
-// p: not Linux, no qemu-user for p's architecture (a failure instead when
-// the environment variable CI is "true": CI installs qemu-user), or a
-// processor without what GOAMD64=v3 requires. A test that fails under p
-// fails t with the child's output.
+// -c) and runs those matching run in dir, under qemu-user when p is not the
+// host's architecture or names a processor model. It skips, saying why,
+// when the host cannot run p: not Linux, no qemu-user for p's architecture
+// (a failure instead when the environment variable CI is "true": CI
+// installs qemu-user), or a processor without what GOAMD64=v3 requires. A
+// test that fails, or passes nothing (skipped, or no match), under p fails
+// t with the child's output.
 func RunTest(t *testing.T, dir string, p Platform, run string) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
