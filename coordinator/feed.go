@@ -38,6 +38,20 @@ const feedSettle = 3 * time.Second
 // through most node deaths by itself; it ends a watch or consumer when the
 // server answers that the stream is gone.)
 func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Duration, fn func(*FeedSnapshot) bool) error {
+	return c.feed(ctx, sweep, interval, false, fn)
+}
+
+// FeedHistory is Feed reading every progress event the sweep has stored,
+// not only each replica's latest: the snapshots' curves (FeedReplica.Curve)
+// then start at the replicas' first evaluations, also when the feed starts
+// mid-sweep. It reads more at the start (an event per progress report of
+// each replica so far); the first snapshot waits for them up to
+// feedSettle, and the rest arrive in the following snapshots.
+func (c *Coordinator) FeedHistory(ctx context.Context, sweep string, interval time.Duration, fn func(*FeedSnapshot) bool) error {
+	return c.feed(ctx, sweep, interval, true, fn)
+}
+
+func (c *Coordinator) feed(ctx context.Context, sweep string, interval time.Duration, history bool, fn func(*FeedSnapshot) bool) error {
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -78,7 +92,7 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 	}()
 	followProgress := func() error {
 		var err error
-		if it, err = c.progressIterator(ctx, pfilter, lastEvent); err != nil {
+		if it, err = c.progressIterator(ctx, pfilter, lastEvent, history); err != nil {
 			return err
 		}
 		go func(it jetstream.MessagesContext) {
@@ -213,12 +227,16 @@ func (c *Coordinator) Feed(ctx context.Context, sweep string, interval time.Dura
 var errFeedWatchEnded = errors.New("watch ended")
 
 // progressIterator returns an iterator over the progress events of
-// filter: each subject's latest event when since is zero, else every event
-// stored since then (the one at since again, which the state ignores).
-func (c *Coordinator) progressIterator(ctx context.Context, filter string, since time.Time) (jetstream.MessagesContext, error) {
+// filter: when since is zero, every event stored (history) or each
+// subject's latest; else every event stored since then (the one at since
+// again, which the state ignores).
+func (c *Coordinator) progressIterator(ctx context.Context, filter string, since time.Time, history bool) (jetstream.MessagesContext, error) {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy}
-	if !since.IsZero() {
+	switch {
+	case !since.IsZero():
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	case history:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 	}
 	cons, err := c.js.OrderedConsumer(ctx, protocol.StreamEvents, cfg)
 	if err != nil {

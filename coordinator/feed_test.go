@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -289,5 +290,47 @@ func TestFeedSurvivesLostBucket(t *testing.T) {
 	stopFeed()
 	if err := <-feedErr; !errors.Is(err, context.Canceled) {
 		t.Errorf("feed ended with %v, want context.Canceled", err)
+	}
+}
+
+// TestFeedHistory: a feed started after three progress events of a
+// replica sees only the latest in its curve; FeedHistory sees all three.
+func TestFeedHistory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	co, _ := embeddedCoordinator(t, ctx, Config{})
+	sw := testSweep(1)
+	sw.Spec = "name: test\n"
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.tasks.Purge(ctx); err != nil { // no worker runs here
+		t.Fatal(err)
+	}
+	subj, _ := protocol.EventSubject(sw.ID, "r0", protocol.EventProgress)
+	for _, step := range []int64{100, 200, 300} {
+		p := &protocol.Progress{Sweep: sw.ID, Replica: "r0", Attempt: 1, Worker: "w1", Step: step, Steps: testSteps,
+			Metrics: map[string]float64{"train_loss": float64(step)}}
+		if _, err := co.js.Publish(ctx, subj, encode(t, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	curve := func(feed func(context.Context, string, time.Duration, func(*FeedSnapshot) bool) error) []int64 {
+		t.Helper()
+		var steps []int64
+		err := feed(ctx, sw.ID, 20*time.Millisecond, func(s *FeedSnapshot) bool {
+			steps = curveSteps(s.Replicas[0])
+			return false
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return steps
+	}
+	if got := curve(co.Feed); !slices.Equal(got, []int64{300}) {
+		t.Errorf("Feed's curve %v, want [300]", got)
+	}
+	if got := curve(co.FeedHistory); !slices.Equal(got, []int64{100, 200, 300}) {
+		t.Errorf("FeedHistory's curve %v, want [100 200 300]", got)
 	}
 }
