@@ -3,8 +3,10 @@
 // 95% bands, the temperature ladder, and links to finished replicas' files
 // when a run directory is at hand.
 //
-// It reads coordinator.Feed's snapshots, the same feed as `heatbath status
-// --watch` and the progress bars, and turns each into a View (view.go): the
+// It reads the snapshots of coordinator.FeedHistory, the feed of `heatbath
+// status --watch` and the progress bars reading the progress events' whole
+// history (so that curves start at the beginning also when the view starts
+// mid-sweep), and turns each into a View (view.go): the
 // curves are accumulated with ensemble.CurveAccumulator, the statistic of
 // the report's learning curves (mean over seeds with a Student-t 95% band),
 // and methods take the report's colours (charts.NewPalette).

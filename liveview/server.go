@@ -85,8 +85,10 @@ func (s *Server) Publish(v *View) error {
 	return nil
 }
 
-// Follow publishes a view of each of co's snapshots of sweep (see
-// coordinator.Feed) until ctx ends; interval is the feed's.
+// Follow publishes a view of each of co's snapshots of sweep until ctx
+// ends; interval is the feed's. It reads the feed with the progress
+// events' history (coordinator.FeedHistory), so that a view started
+// mid-sweep has the curves from their start.
 func (s *Server) Follow(ctx context.Context, co *coordinator.Coordinator, sweep string, interval time.Duration) error {
 	m, err := co.Manifest(ctx, sweep)
 	if err != nil {
@@ -94,7 +96,7 @@ func (s *Server) Follow(ctx context.Context, co *coordinator.Coordinator, sweep 
 	}
 	b := NewBuilder(m, s.opts.RunDir != "")
 	var perr error
-	err = co.Feed(ctx, sweep, interval, func(snap *coordinator.FeedSnapshot) bool {
+	err = co.FeedHistory(ctx, sweep, interval, func(snap *coordinator.FeedSnapshot) bool {
 		perr = s.Publish(b.View(snap))
 		return perr == nil
 	})
