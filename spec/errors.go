@@ -17,6 +17,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/heatbath/heatbath/internal/suggest"
 )
 
 // FieldError is an error about one field of a spec: Field is its path
@@ -43,51 +45,9 @@ func (e *FieldError) Error() string {
 }
 
 // Closest returns the name of names nearest to s, or "" when none is
-// near. In order: a name one edit (insertion, deletion, substitution)
-// away; else the first name s is a prefix of (s of 2 characters at
-// least); else a name two edits away. An edit never replaces all of s
-// ("z" suggests nothing). Ties go to the first name. It serves the
-// did-you-mean of unknown keys, commands and flags.
-func Closest(s string, names []string) string {
-	best, bestD := "", min(3, len(s))
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if bestD <= 1 {
-		return best
-	}
-	if len(s) >= 2 {
-		for _, n := range names {
-			if strings.HasPrefix(n, s) {
-				return n
-			}
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// near (suggest.Closest: a case slip, one edit, a prefix, two edits). It
+// serves the did-you-mean of unknown keys, commands and flags.
+func Closest(s string, names []string) string { return suggest.Closest(s, names) }
 
 // decodeError explains an error of the YAML decoder in terms of the spec:
 // the field (from the node at the error's position), what was given and

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 
+	"github.com/heatbath/heatbath/internal/suggest"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -45,7 +46,7 @@ func (f *File) checkExchange() error {
 	switch x.Energy {
 	case "", "full", "minibatch":
 	default:
-		return f.errorf("exchange.energy", "%q is unknown (want full or minibatch)", x.Energy)
+		return f.errorf("exchange.energy", "%s", suggest.Unknown(x.Energy, []string{"full", "minibatch"}))
 	}
 	if x.F != 0 && !(x.F >= 1) {
 		return f.errorf("exchange.f", "%g must be at least 1", x.F)

@@ -28,6 +28,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/heatbath/heatbath/internal/suggest"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -199,7 +200,7 @@ func (l *Ladder) Temperatures() ([]float64, error) {
 			out[i] = l.From + (l.To-l.From)*float64(i)/float64(l.N-1)
 		}
 	default:
-		return nil, fmt.Errorf("spacing = %q is unknown (want geometric or linear)", l.Spacing)
+		return nil, fmt.Errorf("spacing = %s", suggest.Unknown(l.Spacing, []string{"geometric", "linear"}))
 	}
 	return out, nil
 }
@@ -436,7 +437,7 @@ func (f *File) check() error {
 	switch s.Sampling {
 	case "", "reshuffle", "replacement":
 	default:
-		return f.errorf("sampling", "%q is unknown (want reshuffle or replacement)", s.Sampling)
+		return f.errorf("sampling", "%s", suggest.Unknown(s.Sampling, []string{"reshuffle", "replacement"}))
 	}
 	if len(s.Methods) == 0 {
 		return f.errorf("methods", "missing: list at least one method")

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/heatbath/heatbath/dataset"
+	"github.com/heatbath/heatbath/internal/suggest"
 	"github.com/heatbath/heatbath/nn"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
@@ -42,6 +43,9 @@ var presets = map[string][2]string{
 	"lala":   {"langevin", "langevin"},
 }
 
+// DataKinds lists the accepted data.kind values.
+var DataKinds = []string{"trig", "spiral", "rings", "mnist", "csv"}
+
 // Methods lists the accepted method names.
 var Methods = []string{"sgd", "momentum", "adam", "sgld", "overdamped", "langevin", "adaptive", "lol", "adlala", "lala", "partitioned"}
 
@@ -58,7 +62,7 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		case "fig1":
 			p = dataset.TrigFig1
 		default:
-			return fmt.Errorf("data.preset: %q is unknown for trig (want fig1 or fig2)", d.Preset)
+			return fmt.Errorf("data.preset: %q is unknown for trig%s (want %s)", d.Preset, suggest.Hint(d.Preset, []string{"fig1", "fig2"}), suggest.List([]string{"fig1", "fig2"}))
 		}
 		setDefault(&d.XScale, p.XScale)
 		setDefault(&d.Freq, p.Freq)
@@ -72,7 +76,7 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		case "abstract":
 			p = dataset.SpiralAbstract
 		default:
-			return fmt.Errorf("data.preset: %q is unknown for spiral (want authors or abstract)", d.Preset)
+			return fmt.Errorf("data.preset: %q is unknown for spiral%s (want %s)", d.Preset, suggest.Hint(d.Preset, []string{"authors", "abstract"}), suggest.List([]string{"authors", "abstract"}))
 		}
 		if d.Form == "" {
 			d.Form = p.Form
@@ -112,9 +116,9 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 			return fmt.Errorf("data.path: missing: the CSV file to train on")
 		}
 	case "":
-		return fmt.Errorf("data.kind: missing (want trig, spiral, rings, mnist or csv)")
+		return fmt.Errorf("data.kind: missing (want %s)", suggest.List(DataKinds))
 	default:
-		return fmt.Errorf("data.kind: %q is unknown (want trig, spiral, rings, mnist or csv)", d.Kind)
+		return fmt.Errorf("data.kind: %s", suggest.Unknown(d.Kind, DataKinds))
 	}
 	if d.Train < 0 || d.Validation < 0 || d.Test < 0 {
 		return fmt.Errorf("data: split sizes must not be negative (train %d, validation %d, test %d)", d.Train, d.Validation, d.Test)
@@ -138,7 +142,7 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		cfg.Model.Activation = "relu"
 	}
 	if _, err := nn.ParseActivation(cfg.Model.Activation); err != nil {
-		return fmt.Errorf("model.activation: %q is unknown (want relu or tanh)", cfg.Model.Activation)
+		return fmt.Errorf("model.activation: %s", suggest.Unknown(cfg.Model.Activation, []string{"relu", "tanh"}))
 	}
 	for i, h := range cfg.Model.Hidden {
 		if h < 1 || h > 1<<20 {
@@ -293,7 +297,7 @@ func Settings(mc *protocol.MethodConfig, steps int64, tensors []nn.Tensor, layer
 		return set, nil, fmt.Errorf("method.name: missing (want one of %s)", strings.Join(Methods, ", "))
 	default:
 		if _, err := sampler.ParseKind(name); err != nil {
-			return set, nil, fmt.Errorf("method.name: %q is unknown (want one of %s)", name, strings.Join(Methods, ", "))
+			return set, nil, fmt.Errorf("method.name: %s", suggest.Unknown(name, Methods))
 		}
 		if len(mc.Groups) > 0 {
 			return set, nil, fmt.Errorf("method.groups: %s is a single method; use name: partitioned to list groups", name)
@@ -304,7 +308,7 @@ func Settings(mc *protocol.MethodConfig, steps int64, tensors []nn.Tensor, layer
 	for _, pt := range parts {
 		kind, err := sampler.ParseKind(pt.integrator)
 		if err != nil {
-			return set, nil, fmt.Errorf("%s.integrator: %q is unknown (want sgd, momentum, adam, sgld, overdamped, langevin or adaptive)", pt.field, pt.integrator)
+			return set, nil, fmt.Errorf("%s.integrator: %s", pt.field, suggest.Unknown(pt.integrator, []string{"sgd", "momentum", "adam", "sgld", "overdamped", "langevin", "adaptive"}))
 		}
 		ts, names, err := selectTensors(pt.sel, tensors, layers)
 		if err != nil {
@@ -413,7 +417,7 @@ func selectTensors(sel []string, tensors []nn.Tensor, layers int) ([]sampler.Ten
 func schedule(c protocol.ScheduleConfig, steps int64) (sampler.Schedule, error) {
 	kind, err := sampler.ParseScheduleKind(c.Kind)
 	if err != nil {
-		return sampler.Schedule{}, fmt.Errorf("kind: %w", err)
+		return sampler.Schedule{}, fmt.Errorf("kind: %s%s", strings.TrimPrefix(err.Error(), "sampler: "), scheduleHint(c.Kind))
 	}
 	s := sampler.Schedule{Kind: kind, From: c.From, To: c.To, Start: c.Start, End: c.End,
 		Steps: append([]int64(nil), c.Steps...), Values: append([]float64(nil), c.Values...)}
@@ -429,6 +433,18 @@ func schedule(c protocol.ScheduleConfig, steps int64) (sampler.Schedule, error) 
 		return s, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "sampler: "))
 	}
 	return s, nil
+}
+
+// scheduleHint is the did-you-mean for an unknown schedule kind: the
+// closest of the names sampler.ParseScheduleKind accepts, or "".
+func scheduleHint(kind string) string {
+	var names []string
+	for _, n := range []string{"constant", "linear", "geometric", "cosine", "piecewise", "exponential", "step", "cyclical", "cyclic"} {
+		if _, err := sampler.ParseScheduleKind(n); err == nil {
+			names = append(names, n)
+		}
+	}
+	return suggest.Hint(kind, names)
 }
 
 // mnistDir finds the IDX files shipped by the Go module

@@ -24,11 +24,12 @@ var allowed = map[string]struct {
 	"dataset":           {[]string{"internal/detmath"}, nil},
 	"sampler":           {[]string{"internal/detmath"}, []string{"gonum.org/v1/gonum"}},
 	"internal/detmath":  {nil, nil}, // elementary functions with the same bits on every machine
+	"internal/suggest":  {nil, nil}, // did-you-mean for enumerated values: standard library only
 	"rundir":            {[]string{"protocol"}, []string{"github.com/gofrs/flock"}},
 	"ensemble":          {[]string{"rundir"}, []string{"gonum.org/v1/gonum"}},
 	"charts":            {[]string{"ensemble", "rundir"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
-	"spec":              {[]string{"protocol", "dataset"}, []string{"github.com/goccy/go-yaml"}},
-	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir"}, nil},
+	"spec":              {[]string{"protocol", "dataset", "internal/suggest"}, []string{"github.com/goccy/go-yaml"}},
+	"train":             {[]string{"protocol", "nn", "dataset", "sampler", "rundir", "internal/suggest"}, nil},
 	"records":           {[]string{"protocol"}, []string{"github.com/nats-io/nats.go", "github.com/nats-io/nats.go/jetstream"}},
 	"worker":            {[]string{"protocol", "records", "train", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	"coordinator":       {[]string{"protocol", "records", "rundir", "dataset"}, []string{"github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
@@ -38,7 +39,7 @@ var allowed = map[string]struct {
 	"internal/embedded": {[]string{"protocol"}, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/jwt/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
 	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
-	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded", "liveview"},
+	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded", "liveview", "internal/suggest"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
 			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8", "github.com/vbauerster/cupwriter"}},
 }
@@ -71,6 +72,7 @@ var forbidden = []struct {
 	{"nn", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
 	{"sampler", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
 	{"dataset", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "numerical core is pure"},
+	{"internal/suggest", []string{"github.com"}, "the did-you-mean helper is a leaf (standard library only) that every package may import"},
 	{"internal/detmath", []string{"protocol", "rundir", "nn", "sampler", "dataset", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "the portable elementary functions are a leaf of the numerical core"},
 }
 

@@ -1,0 +1,43 @@
+package train
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/heatbath/heatbath/protocol"
+)
+
+// TestEnumeratedValuesSuggest: a misspelt value of every enumerated field
+// Resolve checks gets the closest allowed value and the list of allowed
+// ones, in one line.
+func TestEnumeratedValuesSuggest(t *testing.T) {
+	cases := []struct {
+		name string
+		mod  func(*protocol.ReplicaConfig)
+		want string
+	}{
+		{"data kind", func(c *protocol.ReplicaConfig) { c.Data.Kind = "spirals" },
+			`data.kind: "spirals" is unknown; did you mean "spiral"? (want trig, spiral, rings, mnist or csv)`},
+		{"data preset", func(c *protocol.ReplicaConfig) { c.Data.Preset = "author" },
+			`data.preset: "author" is unknown for spiral; did you mean "authors"? (want authors or abstract)`},
+		{"method name", func(c *protocol.ReplicaConfig) { c.Method.Name = "adlalla" }, `method.name: "adlalla" is unknown; did you mean "adlala"?`},
+		{"method case", func(c *protocol.ReplicaConfig) { c.Method.Name = "Adam" }, `method.name: "Adam" is unknown; did you mean "adam"?`},
+		{"activation", func(c *protocol.ReplicaConfig) { c.Model.Activation = "tahn" }, `model.activation: "tahn" is unknown; did you mean "tanh"? (want relu or tanh)`},
+		{"integrator", func(c *protocol.ReplicaConfig) {
+			c.Method = protocol.MethodConfig{Name: "partitioned", H: 0.1, Groups: []protocol.GroupConfig{{Tensors: []string{"all"}, Integrator: "langevn"}}}
+		}, `method.groups[0].integrator: "langevn" is unknown; did you mean "langevin"?`},
+		{"schedule kind", func(c *protocol.ReplicaConfig) {
+			c.Method.Schedule = protocol.ScheduleConfig{Kind: "cosin", To: 0.1}
+		}, `did you mean "cosine"?`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := spiralConfig(adlala(), 100)
+			tc.mod(&cfg)
+			_, err := Build(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tc.want)
+			}
+		})
+	}
+}
