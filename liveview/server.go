@@ -113,6 +113,21 @@ func (s *Server) latestView() []byte {
 	return s.latest
 }
 
+// Final publishes the sweep's state once more (coordinator.SweepSnapshot):
+// a run that ends stops its view after this, so that its last view is the
+// sweep's final state and not the feed's last tick before it.
+func (s *Server) Final(ctx context.Context, co *coordinator.Coordinator, sweep string) error {
+	m, err := co.Manifest(ctx, sweep)
+	if err != nil {
+		return err
+	}
+	snap, err := co.SweepSnapshot(ctx, sweep)
+	if err != nil {
+		return err
+	}
+	return s.Publish(NewBuilder(m, s.opts.RunDir != "").View(snap))
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -175,7 +190,9 @@ func (s *Server) asset(w http.ResponseWriter, name, ctype string) {
 }
 
 // events streams the views as server-sent events: the latest at once, then
-// each new one; a page that falls behind gets the latest only.
+// each new one; a page that falls behind gets the latest only. When the
+// server stops, the stream ends with an "end" event, after which the page
+// stops reconnecting.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -204,6 +221,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			// The server stops (or the page left, and this goes nowhere).
+			_, _ = w.Write([]byte("event: end\ndata: {}\n\n"))
+			fl.Flush()
 			return
 		case <-tick.C:
 			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {

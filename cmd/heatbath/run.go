@@ -217,7 +217,7 @@ func runEmbedded(ctx context.Context, sw *coordinator.Sweep, out string, o embed
 	}()
 	prog := followProgress(ctx, co, sw.ID, o.log, o.quiet)
 	if o.ui != nil {
-		defer serveUI(ctx, o.ui, co, sw.ID, out, os.Stderr, o.log).close()
+		defer serveUI(ctx, o.ui, co, sw.ID, out, os.Stderr, o.log).close(true)
 	}
 	sum, err := co.Collect(ctx, sw.ID, out)
 	prog.close()

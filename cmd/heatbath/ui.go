@@ -51,8 +51,12 @@ func listenUI(flag, addr string) (*uiListener, error) {
 
 // liveUI is a live view being served; close stops it.
 type liveUI struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	srv                   *liveview.Server
+	co                    *coordinator.Coordinator
+	sweep                 string
+	log                   hclog.Logger
+	stopFollow, stopServe context.CancelFunc
+	following, serving    sync.WaitGroup
 }
 
 // serveUI serves the live view of sweep on l until close or ctx ends,
@@ -68,28 +72,42 @@ func serveUI(ctx context.Context, l *uiListener, co *coordinator.Coordinator, sw
 	} else {
 		fmt.Fprintf(w, "live view: %s\n", url)
 	}
-	srv := liveview.NewServer(o)
-	ctx, cancel := context.WithCancel(ctx)
-	u := &liveUI{cancel: cancel}
-	u.wg.Add(2)
+	u := &liveUI{srv: liveview.NewServer(o), co: co, sweep: sweep, log: log}
+	sctx, stopServe := context.WithCancel(ctx)
+	fctx, stopFollow := context.WithCancel(ctx)
+	u.stopServe, u.stopFollow = stopServe, stopFollow
+	u.serving.Add(1)
 	go func() {
-		defer u.wg.Done()
-		if err := srv.Serve(ctx, l.ln); err != nil {
+		defer u.serving.Done()
+		if err := u.srv.Serve(sctx, l.ln); err != nil {
 			log.Error("live view stopped", "error", err)
 		}
 	}()
+	u.following.Add(1)
 	go func() {
-		defer u.wg.Done()
-		if err := srv.Follow(ctx, co, sweep, uiInterval); err != nil && !errors.Is(err, context.Canceled) {
+		defer u.following.Done()
+		if err := u.srv.Follow(fctx, co, sweep, uiInterval); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("live view lost the sweep's feed", "sweep", sweep, "error", err)
 		}
 	}()
 	return u
 }
 
-func (u *liveUI) close() {
-	u.cancel()
-	u.wg.Wait()
+// close stops the view: with final, its pages get the sweep's state once
+// more first (a run that ends shows its final counts, not the feed's last
+// tick before them). The pages are told that the view stopped.
+func (u *liveUI) close(final bool) {
+	u.stopFollow()
+	u.following.Wait()
+	if final {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := u.srv.Final(ctx, u.co, u.sweep); err != nil {
+			u.log.Warn("live view: no final view of the sweep", "sweep", u.sweep, "error", err)
+		}
+		cancel()
+	}
+	u.stopServe()
+	u.serving.Wait()
 }
 
 func uiCommand() *cli.Command {
@@ -137,7 +155,7 @@ func uiAction(c *cli.Context) error {
 	}
 	u := serveUI(c.Context, l, co, sweep, c.String("dir"), c.App.ErrWriter, log)
 	<-c.Context.Done()
-	u.close()
+	u.close(false)
 	return nil
 }
 

@@ -131,7 +131,8 @@ func TestUICommand(t *testing.T) {
 // TestRunServesLiveView: `run --ui` serves the live view of its sweep
 // while it runs: a page that connects once the sweep is submitted gets
 // views of that sweep, whose counts add up and whose finished replicas
-// never go back, and the stream ends when the run does.
+// never go back; the last view has every replica done, and the stream
+// ends with an "end" event when the run does.
 func TestRunServesLiveView(t *testing.T) {
 	sw := smallSweep(t, 60000, 2, 20000)
 	l, err := listenUI("--ui", "127.0.0.1:0")
@@ -143,6 +144,7 @@ func TestRunServesLiveView(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	views := make(chan []liveview.View, 1)
+	ended := false
 	submitted := func() {
 		// The listener is open: the request waits until the view is
 		// served, after the workers start.
@@ -162,7 +164,11 @@ func TestRunServesLiveView(t *testing.T) {
 				if err != nil {
 					return // the run ended
 				}
-				if data, ok := strings.CutPrefix(line, "data: "); ok {
+				if line == "event: end\n" {
+					ended = true
+					continue
+				}
+				if data, ok := strings.CutPrefix(line, "data: "); ok && !ended {
 					var v liveview.View
 					if err := json.Unmarshal([]byte(data), &v); err != nil {
 						t.Errorf("view %q: %v", data, err)
@@ -194,6 +200,9 @@ func TestRunServesLiveView(t *testing.T) {
 			t.Errorf("view %d: %d done after %d", i, v.Counts[protocol.StateDone], done)
 		}
 		done = v.Counts[protocol.StateDone]
+	}
+	if done != len(sw.Replicas) || !ended {
+		t.Errorf("the last view has %d of %d replicas done; end event: %v", done, len(sw.Replicas), ended)
 	}
 	t.Logf("%d views while %d replicas ran (%d done in the last view, %d in the summary)", len(got), len(sw.Replicas), done, sum.Counts["done"])
 }

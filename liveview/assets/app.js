@@ -226,6 +226,10 @@
     render(v);
     window.dispatchEvent(new CustomEvent("liveview", {detail: v}));
   }
+  es.addEventListener("end", function () {
+    es.close();
+    $("conn").textContent = "the view has stopped (its command ended); this page no longer updates";
+  });
   es.addEventListener("view", function (e) {
     if (pending === null) setTimeout(flush, 0);
     pending = e.data;
