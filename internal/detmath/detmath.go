@@ -54,9 +54,12 @@ func Exp(x float64) float64 {
 	case x > overflow:
 		return math.Inf(1)
 	}
-	// CVTSD2SL: round to nearest even; out of int32's range it gives
-	// math.MinInt32 (only for x far below the underflow threshold).
-	kf := math.RoundToEven(x * log2e)
+	// CVTSD2SL: round to nearest even, here by adding and subtracting
+	// 1.5·2⁵² (exact for |t| < 2⁵¹; larger t are integers and stay); out of
+	// int32's range it gives math.MinInt32 (only for x far below the
+	// underflow threshold).
+	t := float64(x * log2e)
+	kf := (t + 0x1.8p52) - 0x1.8p52
 	k := int64(math.MinInt32)
 	if kf >= math.MinInt32 {
 		k = int64(kf)
@@ -71,14 +74,19 @@ func Exp(x float64) float64 {
 	r *= 0.0625
 	// Taylor series of e**r − 1, then squared four times: e**(16r) − 1.
 	p := 2.4801587301587301587e-5
-	for _, c := range [...]float64{1.9841269841269841270e-4, 1.3888888888888888889e-3, 8.3333333333333333333e-3,
-		4.1666666666666666667e-2, 1.6666666666666666667e-1, 0.5, 1.0} {
-		p = math.FMA(p, r, c)
-	}
-	r *= p
-	for range 3 {
-		r *= r + 2
-	}
+	p = math.FMA(p, r, 1.9841269841269841270e-4)
+	p = math.FMA(p, r, 1.3888888888888888889e-3)
+	p = math.FMA(p, r, 8.3333333333333333333e-3)
+	p = math.FMA(p, r, 4.1666666666666666667e-2)
+	p = math.FMA(p, r, 1.6666666666666666667e-1)
+	p = math.FMA(p, r, 0.5)
+	p = math.FMA(p, r, 1.0)
+	// Each product is rounded before the next sum, as the assembly does:
+	// unrolled, the compiler would fuse r·p + 2.
+	r = float64(r * p)
+	r = float64(r * (r + 2))
+	r = float64(r * (r + 2))
+	r = float64(r * (r + 2))
 	r = math.FMA(r, r+2, 1)
 	switch {
 	case bx >= 0x7FF:
