@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/internal/suggest"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
 )
@@ -26,13 +28,14 @@ func exportCommand() *cli.Command {
 			"validation evaluation, when the replica has them) and model.json (architecture, PyTorch module, input\n" +
 			"scaling, class labels, data set, the replica's settings and seed, how it was chosen) to --to.\n" +
 			"By default the replica is the run's best, the report's choice: the done replica of lowest validation\n" +
-			"loss at its best evaluation (training loss for runs without a validation split); --replica picks\n" +
-			"another by id or index. RUN_DIR may also be the folder of one chain of heatbath train.\n" +
+			"loss at its best evaluation (training loss for runs without a validation split; --select chooses on\n" +
+			"another metric, as report does); --replica picks another by id or index. RUN_DIR may also be the folder of one chain of heatbath train.\n" +
 			"Run directories written before the safetensors files (params.bin) are converted.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "folder to write (created if needed; a new or empty one, or an earlier export)"},
 			&cli.StringFlag{Name: "replica", Aliases: []string{"r"}, Usage: "replica id (e.g. r0003-1a2b3c4d) or its index in sweep.json"},
 			&cli.BoolFlag{Name: "best", Usage: "the run's best replica, as the report chooses it (the default)"},
+			selectFlag(),
 		},
 		Action: exportAction,
 	}
@@ -52,10 +55,17 @@ func exportAction(c *cli.Context) error {
 	if c.IsSet("replica") && c.String("replica") == "" {
 		return usageErrorf("export: --replica is empty: give a replica id or index")
 	}
+	sel, err := parseSelect("export", c.String("select"))
+	if err != nil {
+		return err
+	}
+	if c.IsSet("replica") && sel != "" {
+		return usageErrorf("export: --replica %s and --select %s choose the replica twice; give one of them", c.String("replica"), sel)
+	}
 	if err := checkExportDir(to); err != nil {
 		return err
 	}
-	m, params, err := exportModel(c.Args().First(), c.String("replica"))
+	m, params, err := exportModel(c.Args().First(), c.String("replica"), sel)
 	if err != nil {
 		return err
 	}
@@ -94,9 +104,9 @@ func checkExportDir(to string) error {
 }
 
 // exportModel chooses the replica of the run directory dir (the one whose
-// id or index is replica, else the best) and returns its model.json and
-// parameter files.
-func exportModel(dir, replica string) (*rundir.Model, map[string][]byte, error) {
+// id or index is replica, else the best by the metric, "" for the
+// default) and returns its model.json and parameter files.
+func exportModel(dir, replica, metric string) (*rundir.Model, map[string][]byte, error) {
 	hasSweep, err := rundir.Exists(filepath.Join(dir, rundir.FileSweep))
 	if err != nil {
 		return nil, nil, fmt.Errorf("export: %w", err)
@@ -126,7 +136,7 @@ func exportModel(dir, replica string) (*rundir.Model, map[string][]byte, error) 
 			return nil, nil, err
 		}
 	} else {
-		best, err := bestReplica(dir)
+		best, err := bestReplica(dir, metric)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -190,16 +200,37 @@ func findReplica(sw *rundir.Sweep, dir, s string) (string, error) {
 		s, dir, len(sw.Replicas), example, filepath.Join(dir, rundir.FileSweep))
 }
 
-// bestReplica returns the run's best replica as the report chooses it
-// (ensemble.Summary.Best).
-func bestReplica(dir string) (*ensemble.BestReplica, error) {
+// selectFlag is --select of report and export: the metric that chooses
+// the best replica (ensemble.Options.Select).
+func selectFlag() cli.Flag {
+	return &cli.StringFlag{Name: "select", Usage: "selection metric: " + strings.Join(ensemble.SelectMetrics, ", ") +
+		" (default val_loss, or train_loss when some replica has no validation split)"}
+}
+
+// parseSelect checks the value of --select for the command verb: "" (the
+// default) or one of ensemble.SelectMetrics, else a usage error with the
+// closest metric.
+func parseSelect(verb, sel string) (string, error) {
+	if sel == "" || slices.Contains(ensemble.SelectMetrics, sel) {
+		return sel, nil
+	}
+	return "", usageErrorf("%s: --select %q is not a selection metric%s (want %s)", verb, sel, suggest.Hint(sel, ensemble.SelectMetrics), strings.Join(ensemble.SelectMetrics, ", "))
+}
+
+// bestReplica returns the run's best replica by the metric sel ("" for
+// the default) as the report chooses it (ensemble.Summary.Best).
+func bestReplica(dir, sel string) (*ensemble.BestReplica, error) {
 	run, err := ensemble.LoadRun(dir)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	// The choice of the best replica does not depend on the bootstrap
 	// resamples, which only the intervals need: one keeps this quick.
-	sum, err := ensemble.Analyze(run, ensemble.Options{Resamples: 1})
+	sum, err := ensemble.Analyze(run, ensemble.Options{Resamples: 1, Select: sel})
+	var nv *ensemble.NoValidationError
+	if errors.As(err, &nv) {
+		return nil, fmt.Errorf("export: --select %s: %d of %d done replicas have no validation split (give --select %s)", nv.Select, nv.Missing, nv.Done, ensemble.SelectTrainLoss)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}

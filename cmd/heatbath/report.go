@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -28,8 +27,7 @@ func reportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "thresholds", Value: "0.8,0.9",
 				Usage: "test accuracies for \"steps to reach\", comma separated, each in [0, 1]"},
-			&cli.StringFlag{Name: "select", Usage: "selection metric: " + strings.Join(ensemble.SelectMetrics, ", ") +
-				" (default val_loss, or train_loss when some replica has no validation split)"},
+			selectFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -74,13 +72,9 @@ func reportOptions(c *cli.Context) (ensemble.Options, error) {
 			opts.Thresholds = append(opts.Thresholds, v)
 		}
 	}
-	if sel := c.String("select"); sel != "" {
-		if !slices.Contains(ensemble.SelectMetrics, sel) {
-			return opts, usageErrorf("report: --select %q is not a selection metric (want %s)", sel, strings.Join(ensemble.SelectMetrics, ", "))
-		}
-		opts.Select = sel
-	}
-	return opts, nil
+	sel, err := parseSelect("report", c.String("select"))
+	opts.Select = sel
+	return opts, err
 }
 
 // Kinds of directory heatbath report reads.
