@@ -230,6 +230,7 @@ func newApp() *cli.App {
 			resumeCommand(),
 			cancelCommand(),
 			reportCommand(),
+			tuneCommand(),
 			exportCommand(),
 			versionCommand(),
 		},
