@@ -128,13 +128,19 @@ func sweepOf(f *spec.File) (*coordinator.Sweep, *spec.File, error) {
 
 func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
 
+// sweepArg returns the one argument of the command verb, a sweep id; a
+// missing, extra or malformed one is a usage error that points to
+// heatbath list, which shows the server's sweeps.
 func sweepArg(c *cli.Context, verb string) (string, error) {
-	if c.NArg() != 1 {
-		return "", usageErrorf("%s: want one sweep id, got %d arguments", verb, c.NArg())
+	switch {
+	case c.NArg() == 0:
+		return "", usageErrorf("%s: which sweep? give its id: heatbath %s SWEEP_ID (heatbath list shows the sweeps on the server)", verb, verb)
+	case c.NArg() > 1:
+		return "", usageErrorf("%s: want one sweep id, got %d arguments (%s)", verb, c.NArg(), strings.Join(c.Args().Slice(), " "))
 	}
 	id := c.Args().First()
 	if strings.ContainsAny(id, ". *>") || id == "" {
-		return "", fmt.Errorf("%s: %q is not a sweep id", verb, id)
+		return "", usageErrorf("%s: %q is not a sweep id (heatbath list shows the sweeps on the server)", verb, id)
 	}
 	return id, nil
 }
