@@ -56,15 +56,45 @@ func dashByMethod(keys []string, methodOf func(key string) string) map[string]in
 	return out
 }
 
+// maxReplicas returns the largest number of replicas behind a point of
+// any of the series (a series with N nil counts one), 0 for no point.
+func maxReplicas(ss ...[]Series) int {
+	n := 0
+	for _, sl := range ss {
+		for _, s := range sl {
+			if s.N == nil && len(s.Y) > 0 {
+				n = max(n, 1)
+			}
+			for _, k := range s.N {
+				n = max(n, k)
+			}
+		}
+	}
+	return n
+}
+
+// statisticLabel says what the lines of a chart are, for its title:
+// "mean over seeds, " + band when some point has two replicas or more
+// (most, from maxReplicas); else "one chain" when the chart has one line
+// (lines) or "one chain per group, no band" (a single train chain, a
+// sweep of one seed).
+func statisticLabel(lines, most int, band string) string {
+	switch {
+	case most >= 2:
+		return "mean over seeds, " + band
+	case lines <= 1:
+		return "one chain"
+	}
+	return "one chain per group, no band"
+}
+
 // DrawLearningCurves draws the test loss and the test accuracy against the
 // step (LearningCurveData for "test_loss" and "test_acc"), one line per
-// group coloured by method, each the mean over seeds with its 95% band. A
+// group coloured by method, each the mean over seeds with its 95% band (a
+// chain's own curve when the groups have one replica each, titled so). A
 // group has the same colour and dash pattern in both panels and one legend
 // entry, also when only one panel has its curve.
 func DrawLearningCurves(loss, acc []Series, pal Palette) (*Figure, error) {
-	pl := newPlot("Test loss (mean over seeds, 95% band)", labelStep, labelTestLoss)
-	pa := newPlot("Test accuracy (mean over seeds, 95% band)", labelStep, labelTestAcc)
-	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{pl, pa}}}
 	var groups []string
 	method := map[string]string{}
 	for _, s := range append(append([]Series(nil), loss...), acc...) {
@@ -73,6 +103,10 @@ func DrawLearningCurves(loss, acc []Series, pal Palette) (*Figure, error) {
 			method[s.Group] = s.Method
 		}
 	}
+	what := statisticLabel(len(groups), maxReplicas(loss, acc), "95% band")
+	pl := newPlot("Test loss ("+what+")", labelStep, labelTestLoss)
+	pa := newPlot("Test accuracy ("+what+")", labelStep, labelTestAcc)
+	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{pl, pa}}}
 	dashes := dashByMethod(groups, func(g string) string { return method[g] })
 	legend := map[string]*LegendEntry{}
 	for k, ss := range [][]Series{loss, acc} {
@@ -101,8 +135,16 @@ func DrawLearningCurves(loss, acc []Series, pal Palette) (*Figure, error) {
 // log axis (LadderData), one line per ladder coloured by method, with the
 // 95% interval over seeds as a band and the best τ circled.
 func DrawLadder(lines []LadderLine, pal Palette) (*Figure, error) {
-	pa := newPlot("Final test accuracy (mean over seeds, 95% CI)", labelTau, labelTestAcc)
-	pl := newPlot("Final test loss (mean over seeds, 95% CI)", labelTau, labelTestLoss)
+	what := "mean over seeds, 95% CI"
+	var acc []Series
+	for _, l := range lines {
+		acc = append(acc, l.Acc, l.Loss)
+	}
+	if maxReplicas(acc) < 2 {
+		what = "one chain per τ, no band"
+	}
+	pa := newPlot("Final test accuracy ("+what+")", labelTau, labelTestAcc)
+	pl := newPlot("Final test loss ("+what+")", labelTau, labelTestLoss)
 	f := &Figure{Width: 10 * vg.Inch, Panels: [][]*plot.Plot{{pa, pl}}}
 	var xs []float64
 	for _, l := range lines {
@@ -711,7 +753,15 @@ func DrawInterp(within, between []Series, pal Palette) (*Figure, error) {
 		return nil
 	}
 	if len(within) > 0 {
-		if err := panel("Initial (α=0) → final (α=1) parameters, mean and 95% band", within,
+		title := "Initial (α=0) → final (α=1) parameters, mean and 95% band"
+		if maxReplicas(within) < 2 {
+			methods := map[string]bool{}
+			for _, s := range within {
+				methods[s.Method] = true
+			}
+			title = "Initial (α=0) → final (α=1) parameters, " + statisticLabel(len(methods), 1, "")
+		}
+		if err := panel(title, within,
 			func(_ int, s Series) color.NRGBA { return pal.Color(s.Method) },
 			func(s Series) string { return "method:" + s.Method }); err != nil {
 			return nil, err

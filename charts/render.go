@@ -68,9 +68,13 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	acc := LearningCurveData(run, groups, "test_acc")
 	if len(loss)+len(acc) > 0 {
 		f, err := DrawLearningCurves(loss, acc, pal)
+		stat := shown + ": the line is the mean over its done replicas (seeds) and the shaded band the 95% Student-t confidence interval of that mean, cut at the metric's range (loss ≥ 0, accuracy within [0, 1]). "
+		if maxReplicas(loss, acc) < 2 {
+			stat = "Each line is one chain (one done replica per group): its own evaluations, with no band, since a confidence interval needs two seeds or more. "
+		}
 		if err := add("learning-curves", "Learning curves",
 			"Test loss (left) and test accuracy (right) on the held-out test split against the training step, as in Figure 2 of Leimkuhler, Matthews and Vlaar. "+
-				shown+": the line is the mean over its done replicas (seeds) and the shaded band the 95% Student-t confidence interval of that mean, cut at the metric's range (loss ≥ 0, accuracy within [0, 1]). "+
+				stat+
 				"Colour is the method; groups of one method differ by dash pattern. Curves come from the evaluations in each replica's trajectory.csv.",
 			true, f, err); err != nil {
 			return nil, nil, nil, err
@@ -79,7 +83,17 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 		notes = append(notes, "Learning curves: no done replica with a trajectory.csv.")
 	}
 
-	if boxes := BoxData(run, sum); len(boxes) > 0 {
+	boxes := BoxData(run, sum)
+	if most := 0; len(boxes) > 0 {
+		for _, b := range boxes {
+			most = max(most, len(b.Values))
+		}
+		if most < 2 {
+			notes = append(notes, "Spread across initializations: every group has one done replica (seed); the spread needs two or more.")
+			boxes = nil
+		}
+	}
+	if len(boxes) > 0 {
 		f, err := DrawBoxes(boxes, pal)
 		if err := add("spread", "Spread across initializations",
 			"Final test accuracy of every done replica, one row per group (n = number of seeds). The box spans the first to the third quartile, "+
@@ -144,10 +158,18 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 
 	if panels := EquipartitionData(run, groups); len(panels) > 0 {
 		f, err := DrawEquipartition(panels, pal)
+		var tkin []Series
+		for _, p := range panels {
+			tkin = append(tkin, p.Tkin...)
+		}
+		stat := "Solid line: mean over the seeds of the group; band: 95% interval of that mean. "
+		if maxReplicas(tkin) < 2 {
+			stat = "Solid line: the group's one chain (no band: a confidence interval needs two seeds or more). "
+		}
 		if err := add("equipartition", "Equipartition: kinetic temperature",
 			"Kinetic temperature |p|²/N of each thermostatted parameter group (trajectory.csv column tkin:<group>) against the training step, on a log axis, "+
 				"with its target temperature τ(n) dashed in the same colour. By equipartition of energy the kinetic temperature of a sampler in equilibrium "+
-				"fluctuates around τ. Solid line: mean over the seeds of the group; band: 95% interval of that mean. One panel per group "+
+				"fluctuates around τ. "+stat+"One panel per group "+
 				"(methods without momenta, such as SGD and Adam, have no kinetic temperature and are left out). The equipartition table gives the relative error of the time average.",
 			true, f, err); err != nil {
 			return nil, nil, nil, err
@@ -192,8 +214,12 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 	between := BetweenData(extra.Between)
 	if len(within)+len(between) > 0 {
 		f, err := DrawInterp(within, between, pal)
+		stat := "mean over up to " + fmt.Sprint(MaxChainsRead) + " replicas of each method's representative group with its 95% band"
+		if maxReplicas(within) < 2 {
+			stat = "of the one chain of each method's representative group (no band: a confidence interval needs two seeds or more)"
+		}
 		cap := "Loss along a straight line in parameter space, θ(α) = (1−α)·θ_start + α·θ_end (Goodfellow et al. 2015), on a log axis; solid is the test loss, dashed the training loss, and α outside [0, 1] extrapolates beyond the ends. " +
-			"Left: from the initial (α = 0) to the final (α = 1) parameters (interp.csv), mean over up to " + fmt.Sprint(MaxChainsRead) + " replicas of each method's representative group with its 95% band; " +
+			"Left: from the initial (α = 0) to the final (α = 1) parameters (interp.csv), " + stat + "; " +
 			"a monotone descent means no barrier lies on the way."
 		if len(between) > 0 {
 			cap += " Right: between the best replicas of two methods (colours of their own, not the methods'); a bump between α = 0 and α = 1 is a loss barrier separating them."
