@@ -85,4 +85,3 @@ func TestStatisticLabel(t *testing.T) {
 		t.Errorf("maxReplicas of a series without N = %d, want 1", n)
 	}
 }
-
