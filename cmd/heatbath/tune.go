@@ -32,7 +32,8 @@ func tuneCommand() *cli.Command {
 			"(YAML) on stdout that runs exactly those settings at --seeds fresh seeds, from --first-seed on (default:\n" +
 			"the first seed after the tuning seeds), with comments naming the tuning sweep, each choice and the\n" +
 			"table of candidates. The temperature ladder and crossed schedules of the tuning spec become each\n" +
-			"method's own tau and schedule. Typical use:\n\n" +
+			"method's own tau and schedule, unless --keep tau (or schedule, or any setting) keeps that axis whole at the\n" +
+			"other settings of the chosen group (a temperature ladder at the best step size). Typical use:\n\n" +
 			"    heatbath run tune.yaml --out runs/tune\n" +
 			"    heatbath tune runs/tune --seeds 20 > final.yaml\n" +
 			"    heatbath run final.yaml --out runs/final && heatbath report runs/final",
@@ -41,6 +42,8 @@ func tuneCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "first-seed", Usage: "first seed of the final run (default: one more than the largest tuning seed)"},
 			&cli.StringFlag{Name: "select", Value: ensemble.SelectValLoss, Usage: "selection metric: " + strings.Join(ensemble.SelectMetrics, ", ")},
 			&cli.StringFlag{Name: "name", Usage: "name of the final sweep (default: the tuning sweep's name with -final)"},
+			&cli.StringFlag{Name: "keep", Usage: "settings whose whole axis the final run keeps, comma separated (e.g. tau for a ladder, schedule);\n" +
+				"\tthe other settings are those of each method's chosen group"},
 		},
 		Action: tuneAction,
 	}
@@ -51,6 +54,14 @@ func tuneAction(c *cli.Context) error {
 		return usageErrorf("tune: want one run directory, got %d arguments", c.NArg())
 	}
 	opts := tuneOptions{Seeds: c.Int("seeds"), Select: c.String("select"), Name: c.String("name")}
+	for _, k := range strings.Split(c.String("keep"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			if k == "method" || k == "seed" {
+				return usageErrorf("tune: --keep %s: the final run always keeps every method and never the tuning seeds", k)
+			}
+			opts.Keep = append(opts.Keep, k)
+		}
+	}
 	if c.IsSet("first-seed") {
 		v := c.Uint64("first-seed")
 		opts.FirstSeed = &v
@@ -84,6 +95,9 @@ type tuneOptions struct {
 	FirstSeed *uint64 // nil: one more than the largest tuning seed
 	Select    string
 	Name      string
+	// Keep are setting keys (tau, schedule, hidden.gamma, ...) whose whole
+	// axis the final run keeps.
+	Keep []string
 }
 
 // tuneSpec reads the tuning run directory dir and returns the final spec
@@ -149,18 +163,42 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 	}
 	fs := tf.Spec
 	fs.Methods = slices.Clone(tf.Spec.Methods)
-	fs.Temperatures, fs.Schedules, fs.Seeds = nil, nil, seeds
+	keep := map[string]bool{}
+	for _, k := range opts.Keep {
+		varied := false
+		for _, r := range tuneReps {
+			if _, ok := r.Settings[k]; ok {
+				varied = true
+				break
+			}
+		}
+		if !varied {
+			return "", nil, usageErrorf("tune: --keep %s: no group of %s has a setting %s (the settings are the grid axes, e.g. h, lr, tau, hidden.tau, schedule)", k, dir, k)
+		}
+		keep[k] = true
+	}
+	fs.Seeds = seeds
+	if !keep["tau"] {
+		fs.Temperatures = nil
+	}
+	if !keep["schedule"] {
+		fs.Schedules = nil
+	}
 	fs.Name = opts.Name
 	if fs.Name == "" {
 		fs.Name = tf.Spec.Name + "-final"
 	}
 	var warnings []string
 	var notes []string
-	type want struct {
-		label string
-		cfg   protocol.MethodConfig
+	// The configuration of every tuning group, by its settings.
+	tuneCfg := map[string]protocol.MethodConfig{}
+	for _, r := range tuneReps {
+		tuneCfg[settingsKey(r.Settings)] = r.Config.Method
 	}
-	wants := make([]want, len(fs.Methods))
+	// chosenOf is the chosen settings of each label; perMethod the number
+	// of final groups each label must have (the kept axes' combinations).
+	chosenOf := map[string]map[string]string{}
+	perMethod := map[string]int{}
 	for mi := range fs.Methods {
 		src := fmt.Sprintf("methods[%d]", mi)
 		label := ""
@@ -190,12 +228,22 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 			m.Label = label // a repeated name's label (adlala-2) stays that of the tuning run
 		}
 		for k, v := range rep.Settings {
+			if keep[k] {
+				continue
+			}
 			if err := applySetting(&m, k, v, rep.Config.Method); err != nil {
 				return "", nil, fmt.Errorf("tune: %s: group %q: %w", dir, ch.Chosen, err)
 			}
 		}
 		fs.Methods[mi] = m
-		wants[mi] = want{label, rep.Config.Method}
+		chosenOf[label] = rep.Settings
+		groups := map[string]bool{}
+		for _, r := range tuneReps {
+			if r.Settings["method"] == label && sameBut(r.Settings, rep.Settings, keep) {
+				groups[r.Group] = true
+			}
+		}
+		perMethod[label] = len(groups)
 		note := fmt.Sprintf("%s %s: %s (tuning group %q: best.%s %s over %d/%d seeds)", src, label, settingsLine(cand.Settings), ch.Chosen,
 			tu.ChosenBy, ensemble.FormatMeanSD(cand.Selection, 4), cand.Status.Done, cand.Status.Total)
 		notes = append(notes, note)
@@ -216,7 +264,11 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 	fmt.Fprintf(&b, "# Final runs written by heatbath tune from the tuning sweep %s (run directory %s).\n", run.ID, dir)
 	fmt.Fprintf(&b, "# Each method runs the setting of %s mean best.%s over its done tuning replicas (tuning seeds %s),\n",
 		ensemble.Extreme(tu.ChosenBy), tu.ChosenBy, seedRange(tu.Seeds))
-	b.WriteString("# ties to the first setting by group name; test metrics were not read. Fresh seeds: " + seedRange(seeds) + ".\n#\n")
+	b.WriteString("# ties to the first setting by group name; test metrics were not read. Fresh seeds: " + seedRange(seeds) + ".\n")
+	if len(opts.Keep) > 0 {
+		b.WriteString("# Kept whole (--keep): " + strings.Join(opts.Keep, ", ") + "; the other settings are those of the chosen group.\n")
+	}
+	b.WriteString("#\n")
 	for _, n := range notes {
 		b.WriteString("# " + n + "\n")
 	}
@@ -239,20 +291,65 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("tune: the final spec does not expand (a bug): %w", err)
 	}
-	if len(finalReps) != len(wants)*len(seeds) {
-		return "", nil, fmt.Errorf("tune: the final spec expands to %d replicas, want %d methods × %d seeds (a bug)", len(finalReps), len(wants), len(seeds))
-	}
+	count := map[string]int{}
 	for _, r := range finalReps {
-		var mi int
-		if _, err := fmt.Sscanf(r.Source, "methods[%d]", &mi); err != nil || mi < 0 || mi >= len(wants) {
-			return "", nil, fmt.Errorf("tune: final replica %s comes from %q (a bug)", r.ID, r.Source)
+		label := r.Settings["method"]
+		chosen, ok := chosenOf[label]
+		if !ok {
+			return "", nil, fmt.Errorf("tune: final replica %s has method %q, not one of the tuning run (a bug)", r.ID, label)
 		}
-		w := wants[mi]
-		if r.Settings["method"] != w.label || !reflect.DeepEqual(r.Config.Method, w.cfg) {
-			return "", nil, fmt.Errorf("tune: final replica %s (%s) does not run the chosen setting of %s (a bug)", r.ID, r.Group, w.label)
+		// The tuning group this replica repeats: the chosen settings, with
+		// the kept axes at this replica's values.
+		want := map[string]string{}
+		for k, v := range chosen {
+			if !keep[k] {
+				want[k] = v
+			}
+		}
+		for k := range keep {
+			if v, ok := r.Settings[k]; ok {
+				want[k] = v
+			}
+		}
+		cfg, ok := tuneCfg[settingsKey(want)]
+		if !ok || !reflect.DeepEqual(r.Config.Method, cfg) {
+			return "", nil, fmt.Errorf("tune: final replica %s (%s) does not run a chosen setting of %s (a bug)", r.ID, r.Group, label)
+		}
+		count[label]++
+	}
+	for label, n := range perMethod {
+		if count[label] != n*len(seeds) {
+			return "", nil, fmt.Errorf("tune: the final spec runs %s %d times, want %d groups × %d seeds (a bug)", label, count[label], n, len(seeds))
 		}
 	}
 	return out, warnings, nil
+}
+
+// settingsKey joins settings but the seed as sorted k=v pairs.
+func settingsKey(s map[string]string) string {
+	parts := make([]string, 0, len(s))
+	for k, v := range s {
+		if k != "seed" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+// sameBut reports whether settings a and b agree on every key but the
+// seed and the kept ones.
+func sameBut(a, b map[string]string, keep map[string]bool) bool {
+	drop := func(s map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range s {
+			if k != "seed" && !keep[k] {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return reflect.DeepEqual(drop(a), drop(b))
 }
 
 // relPath reports whether p is a relative path.

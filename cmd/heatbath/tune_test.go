@@ -232,3 +232,50 @@ func TestTuneSeedsAndErrors(t *testing.T) {
 		t.Errorf("empty folder: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestTuneKeep: --keep tau keeps the ladder whole at the other settings of
+// the chosen group (lol: both τ at the chosen linear schedule), and leaves
+// methods without that axis as they were; --keep of a setting no group
+// has is a usage error.
+func TestTuneKeep(t *testing.T) {
+	dir := writeTuneRun(t, false, nil)
+	r := runArgs(t, "tune", dir, "--seeds", "4", "--keep", "tau")
+	if r.code != exitOK {
+		t.Fatalf("tune --keep tau: exit %d, stderr %s", r.code, r.stderr)
+	}
+	f, err := spec.Parse("final.yaml", []byte(r.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, err := f.Expand(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]int{}
+	for _, rep := range reps {
+		groups[rep.Group]++
+	}
+	want := map[string]int{
+		"method=adam": 4, "method=momentum": 4, "method=adlala": 4, "method=sgd": 4,
+		"method=lol,tau=1e-05": 4, "method=lol,tau=0.0001": 4,
+	}
+	if len(groups) != len(want) {
+		t.Errorf("groups %v, want %v", groups, want)
+	}
+	for g, n := range want {
+		if groups[g] != n {
+			t.Errorf("group %s: %d replicas, want %d (groups %v)", g, groups[g], n, groups)
+		}
+	}
+	for _, rep := range reps {
+		if rep.Settings["method"] == "lol" && rep.Config.Method.Schedule.Kind != "linear" {
+			t.Errorf("lol replica %s: schedule %+v, want the chosen linear one", rep.ID, rep.Config.Method.Schedule)
+		}
+	}
+	if !strings.Contains(r.stdout, "# Kept whole (--keep): tau;") {
+		t.Errorf("the spec does not say what was kept:\n%s", r.stdout)
+	}
+	if r := runArgs(t, "tune", dir, "--keep", "gamma"); r.code != exitUsage || !strings.Contains(r.stderr, "--keep gamma: no group") {
+		t.Errorf("--keep gamma: exit %d, stderr %q; want a usage error", r.code, r.stderr)
+	}
+}
