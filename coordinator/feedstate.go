@@ -57,7 +57,8 @@ type FeedSnapshot struct {
 
 // Finished returns the number of replicas in a terminal state.
 func (s *FeedSnapshot) Finished() int {
-	return s.Counts[protocol.StateDone] + s.Counts[protocol.StateFailed] + s.Counts[protocol.StateCancelled]
+	return s.Counts[protocol.StateDone] + s.Counts[protocol.StateFailed] + s.Counts[protocol.StateCancelled] +
+		s.Counts[protocol.StatePruned]
 }
 
 // FeedReplica is one replica in a FeedSnapshot.

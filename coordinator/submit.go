@@ -33,6 +33,9 @@ type Sweep struct {
 	CheckpointEvery   int64   `json:"checkpoint_every"`
 	CheckpointSeconds float64 `json:"checkpoint_seconds"`
 	ProgressEvery     int64   `json:"progress_every"`
+	// Prune is the sweep's successive halving (nil: none); a following
+	// coordinator's collector applies it (prunestate.go).
+	Prune *protocol.PruneConfig `json:"prune,omitempty"`
 }
 
 func manifestObject(sweep string) string {
@@ -215,8 +218,8 @@ func (c *Coordinator) Status(ctx context.Context, sweep string) ([]ReplicaStatus
 // recs returns the store of the replica and sweep records.
 func (c *Coordinator) recs() *records.Store { return records.New(c.js, c.kv, c.sw) }
 
-// Resume re-enqueues every replica of the sweep that is not done and has
-// no task pending: failed and cancelled replicas become pending again.
+// Resume re-enqueues every replica of the sweep that is not done (or
+// pruned) and has no task pending: failed and cancelled replicas become pending again.
 // It is safe to repeat and returns the number of tasks enqueued.
 func (c *Coordinator) Resume(ctx context.Context, sweep string) (int, error) {
 	s, err := c.Manifest(ctx, sweep)
@@ -231,7 +234,7 @@ func (c *Coordinator) Resume(ctx context.Context, sweep string) (int, error) {
 			return false, fmt.Errorf("coordinator: %w", err)
 		}
 		switch st.State {
-		case protocol.StateDone:
+		case protocol.StateDone, protocol.StatePruned:
 			return false, nil
 		case protocol.StateFailed, protocol.StateCancelled:
 			if _, err := recs.Update(ctx, sweep, r.ID, func(x *protocol.ReplicaState) bool {

@@ -27,16 +27,21 @@ const (
 	// StateCancelled: the sweep or replica was cancelled. Resume makes it
 	// pending again.
 	StateCancelled State = "cancelled"
+	// StatePruned: successive halving stopped the replica at a milestone
+	// (PruneDecision); its partial trajectory is kept. Final: resume does
+	// not run it again.
+	StatePruned State = "pruned"
 )
 
 // transitions lists, for every state, the states it may move to.
 var transitions = map[State][]State{
-	StatePending:   {StateRunning, StateFailed, StateCancelled},
-	StateRunning:   {StateRunning, StatePreempted, StateDone, StateFailed, StateCancelled},
-	StatePreempted: {StateRunning, StateFailed, StateCancelled},
+	StatePending:   {StateRunning, StateFailed, StateCancelled, StatePruned},
+	StateRunning:   {StateRunning, StatePreempted, StateDone, StateFailed, StateCancelled, StatePruned},
+	StatePreempted: {StateRunning, StateFailed, StateCancelled, StatePruned},
 	StateDone:      {},
 	StateFailed:    {StatePending},
 	StateCancelled: {StatePending},
+	StatePruned:    {},
 }
 
 // Valid reports whether s is one of the defined states.
@@ -46,10 +51,10 @@ func (s State) Valid() bool {
 }
 
 // Terminal reports whether no worker will move a replica in state s any
-// further: done, failed and cancelled. Only a resume leaves failed or
-// cancelled (back to pending); done is final.
+// further: done, failed, cancelled and pruned. Only a resume leaves failed
+// or cancelled (back to pending); done and pruned are final.
 func (s State) Terminal() bool {
-	return s == StateDone || s == StateFailed || s == StateCancelled
+	return s == StateDone || s == StateFailed || s == StateCancelled || s == StatePruned
 }
 
 // CanTransition reports whether a replica may move from state from to state
@@ -67,10 +72,12 @@ func (s State) Terminal() bool {
 //	preempted → running     a worker resumes from the checkpoint in a new attempt
 //	preempted → failed      deliveries exhausted
 //	preempted → cancelled   cancel
+//	pending, running, preempted → pruned
+//	                        successive halving stopped it at a milestone
 //	failed    → pending     resume
 //	cancelled → pending     resume
 //
-// done has no way out, and every pair not listed is refused, including an
+// done and pruned have no way out, and every pair not listed is refused, including an
 // unknown state on either side.
 func CanTransition(from, to State) bool {
 	return slices.Contains(transitions[from], to)

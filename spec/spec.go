@@ -273,6 +273,8 @@ type Spec struct {
 	Checkpoint    CheckpointSpec            `yaml:"checkpoint"`
 	// Exchange runs the temperatures as exchange sets (spec/exchange.go).
 	Exchange *ExchangeSpec `yaml:"exchange"`
+	// Prune stops replicas early by successive halving (spec/prune.go).
+	Prune *PruneSpec `yaml:"prune"`
 	// ProgressEvery is the number of steps between progress events
 	// (default: eval_every).
 	ProgressEvery int64 `yaml:"progress_every"`
@@ -463,6 +465,9 @@ func (f *File) check() error {
 		}
 	}
 	if err := f.checkExchange(); err != nil {
+		return err
+	}
+	if err := f.checkPrune(); err != nil {
 		return err
 	}
 	for i, m := range s.Methods {

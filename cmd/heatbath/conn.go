@@ -116,7 +116,8 @@ func sweepOf(f *spec.File) (*coordinator.Sweep, *spec.File, error) {
 		return nil, nil, err
 	}
 	s := &coordinator.Sweep{ID: f.SweepID(), Name: f.Spec.Name, SpecHash: f.Hash()[:16], Spec: string(f.Canonical()),
-		CheckpointEvery: f.Spec.Checkpoint.Every, CheckpointSeconds: f.Spec.Checkpoint.Seconds, ProgressEvery: f.Spec.ProgressEvery}
+		CheckpointEvery: f.Spec.Checkpoint.Every, CheckpointSeconds: f.Spec.Checkpoint.Seconds, ProgressEvery: f.Spec.ProgressEvery,
+		Prune: f.Spec.Prune.Config()}
 	if s.CheckpointEvery == 0 && s.CheckpointSeconds == 0 {
 		s.CheckpointSeconds = 30
 	}
