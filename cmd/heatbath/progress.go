@@ -23,8 +23,9 @@ import (
 
 // sweepProgress shows a sweep's progress, read from the coordinator's live
 // feed (the same one `heatbath status` reads): on a terminal one bar per
-// group (steps of all its replicas) and a bar of finished replicas with
-// the sweep's steps/s and ETA; otherwise a log line every 10 seconds.
+// group (steps of all its replicas, with the group's ETA) and a bar of
+// finished replicas with the sweep's steps/s and ETA; otherwise a log line
+// every 10 seconds.
 type sweepProgress struct {
 	mu      sync.Mutex
 	log     hclog.Logger
@@ -35,12 +36,13 @@ type sweepProgress struct {
 	last    time.Time
 	final   bool // the line for the finished sweep was printed
 
-	// rmu guards rate and eta, which the bar's decorator reads on the
-	// bar's goroutine (never under mu: update holds mu while it waits
-	// for the bars).
-	rmu  sync.Mutex
-	rate float64
-	eta  *float64
+	// rmu guards rate, eta and groupETA, which the bars' decorators read
+	// on the bars' goroutine (never under mu: update holds mu while it
+	// waits for the bars).
+	rmu      sync.Mutex
+	rate     float64
+	eta      *float64
+	groupETA map[string]string
 
 	// The feed: co follows sweep on a goroutine until stop; done is
 	// closed when it has returned.
@@ -84,7 +86,7 @@ func newSweepProgress(log hclog.Logger, quiet bool) *sweepProgress {
 // newSweepProgressTo shows progress on out: bars when it is a terminal
 // with a size (terminalWidth), else log lines.
 func newSweepProgressTo(out *os.File, log hclog.Logger, quiet bool) *sweepProgress {
-	sp := &sweepProgress{log: log, bars: map[string]*mpb.Bar{}}
+	sp := &sweepProgress{log: log, bars: map[string]*mpb.Bar{}, groupETA: map[string]string{}}
 	if quiet {
 		return sp
 	}
@@ -106,22 +108,70 @@ func (sp *sweepProgress) rateETA() string {
 	return fmt.Sprintf(" %s steps/s, ETA %s", rate(sp.rate), duration(sp.eta))
 }
 
+// groupAgg is one group's share of a snapshot: its replicas' steps, the
+// steps left to its unfinished replicas, the summed rate of its running
+// ones, and whether every replica of it is finished.
+type groupAgg struct {
+	done, total, remaining int64
+	rate                   float64
+	finished               bool
+}
+
+// groupsOf adds up the replicas of a snapshot by group.
+func groupsOf(s *coordinator.FeedSnapshot) map[string]*groupAgg {
+	groups := map[string]*groupAgg{}
+	for _, r := range s.Replicas {
+		g := groups[r.Group]
+		if g == nil {
+			g = &groupAgg{finished: true}
+			groups[r.Group] = g
+		}
+		g.done += r.Step
+		g.total += r.Steps
+		if !r.State.Terminal() {
+			g.finished = false
+			g.remaining += r.Steps - r.Step
+			if r.State == protocol.StateRunning {
+				g.rate += r.StepsPerSecond
+			}
+		}
+	}
+	return groups
+}
+
+// eta is the text after a group's bar, as the sweep's ETA is reckoned (the
+// steps left at the current rate) from the group's own replicas: "ETA
+// 1m20s" at the summed rate of its running replicas, "done" when every
+// replica is finished, "queued" while none runs.
+func (g *groupAgg) eta() string {
+	switch {
+	case g.finished:
+		return "done"
+	case g.rate <= 0:
+		return "queued"
+	}
+	left := float64(g.remaining) / g.rate
+	return "ETA " + duration(&left)
+}
+
+// groupText is the text after the bar of group g.
+func (sp *sweepProgress) groupText(g string) string {
+	sp.rmu.Lock()
+	defer sp.rmu.Unlock()
+	return sp.groupETA[g]
+}
+
 func (sp *sweepProgress) update(s *coordinator.FeedSnapshot) {
+	groups := groupsOf(s)
 	sp.rmu.Lock()
 	sp.rate, sp.eta = s.StepsPerSecond, s.ETASeconds
+	for g, a := range groups {
+		sp.groupETA[g] = " " + a.eta()
+	}
 	sp.rmu.Unlock()
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	finished := s.Finished()
-	type agg struct{ done, total int64 }
-	groups := map[string]*agg{}
-	for _, r := range s.Replicas {
-		if groups[r.Group] == nil {
-			groups[r.Group] = &agg{}
-		}
-		groups[r.Group].done += r.Step
-		groups[r.Group].total += r.Steps
-	}
 	if sp.p != nil {
 		names := make([]string, 0, len(groups))
 		for g := range groups {
@@ -136,7 +186,8 @@ func (sp *sweepProgress) update(s *coordinator.FeedSnapshot) {
 					label = label[:45] + "..."
 				}
 				b = sp.p.AddBar(groups[g].total, mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-48s", label))),
-					mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5})))
+					mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}),
+						decor.Any(func(decor.Statistics) string { return sp.groupText(g) })))
 				sp.bars[g] = b
 			}
 			b.SetCurrent(groups[g].done)
