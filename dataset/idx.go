@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -42,29 +43,29 @@ const (
 func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
 	img, closeImg, err := maybeGunzip(images)
 	if err != nil {
-		return nil, fmt.Errorf("dataset: IDX images: %w", err)
+		return nil, &idxError{"images", err}
 	}
 	defer closeImg()
 	lab, closeLab, err := maybeGunzip(labels)
 	if err != nil {
-		return nil, fmt.Errorf("dataset: IDX labels: %w", err)
+		return nil, &idxError{"labels", err}
 	}
 	defer closeLab()
 
 	ih, err := readIDXHeader(img, idxImagesMagic, 3) // count, rows, cols
 	if err != nil {
-		return nil, fmt.Errorf("dataset: IDX images: %w", err)
+		return nil, &idxError{"images", err}
 	}
 	lh, err := readIDXHeader(lab, idxLabelsMagic, 1) // count
 	if err != nil {
-		return nil, fmt.Errorf("dataset: IDX labels: %w", err)
+		return nil, &idxError{"labels", err}
 	}
 	count, rows, cols := int(ih[0]), int(ih[1]), int(ih[2])
 	if int(lh[0]) != count {
-		return nil, fmt.Errorf("dataset: IDX: image count = %d, label count = %d", count, lh[0])
+		return nil, &idxError{"", fmt.Errorf("image count = %d, label count = %d", count, lh[0])}
 	}
 	if rows < 1 || rows > idxMaxSide || cols < 1 || cols > idxMaxSide {
-		return nil, fmt.Errorf("dataset: IDX images: size = %d×%d, want sides in [1, %d]", rows, cols, idxMaxSide)
+		return nil, &idxError{"images", fmt.Errorf("size = %d×%d, want sides in [1, %d]", rows, cols, idxMaxSide)}
 	}
 	n := count
 	if limit > 0 && limit < n {
@@ -74,7 +75,7 @@ func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
 
 	y := make([]byte, n)
 	if _, err := io.ReadFull(lab, y); err != nil {
-		return nil, fmt.Errorf("dataset: IDX labels: reading %d labels: %w", n, eofIsUnexpected(err))
+		return nil, &idxError{"labels", fmt.Errorf("reading %d labels: %w", n, eofIsUnexpected(err))}
 	}
 	s := &Set{Y: make([]int, n), Dim: dim, Classes: 10}
 	for i, v := range y {
@@ -90,7 +91,7 @@ func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
 	buf := make([]byte, dim)
 	for i := range n {
 		if _, err := io.ReadFull(img, buf); err != nil {
-			return nil, fmt.Errorf("dataset: IDX images: reading image %d of %d: %w", i, n, eofIsUnexpected(err))
+			return nil, &idxError{"images", fmt.Errorf("reading image %d of %d: %w", i, n, eofIsUnexpected(err))}
 		}
 		for _, v := range buf {
 			s.X = append(s.X, float64(v)/255)
@@ -98,6 +99,44 @@ func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
 	}
 	return s, nil
 }
+
+// idxError is an error of ReadIDX about its images or labels stream
+// (part), or both (part ""): "dataset: IDX images: ...".
+type idxError struct {
+	part string
+	err  error
+}
+
+func (e *idxError) Error() string {
+	if e.part == "" {
+		return "dataset: IDX: " + e.err.Error()
+	}
+	return "dataset: IDX " + e.part + ": " + e.err.Error()
+}
+
+func (e *idxError) Unwrap() error { return e.err }
+
+// MissingFileError is the error of LoadMNIST when a file of the data set
+// is in Dir in neither form (File, File + ".gz"), or Dir does not exist.
+// Its message names the folder and the file, without a package prefix:
+// "MNIST folder data/mnist has no train-images-idx3-ubyte (nor
+// train-images-idx3-ubyte.gz)".
+type MissingFileError struct {
+	Dir, File string
+	// NoDir is true when Dir itself does not exist.
+	NoDir bool
+}
+
+// Error says which folder lacks which file.
+func (e *MissingFileError) Error() string {
+	if e.NoDir {
+		return fmt.Sprintf("MNIST folder %s does not exist", e.Dir)
+	}
+	return fmt.Sprintf("MNIST folder %s has no %s (nor %s.gz)", e.Dir, e.File, e.File)
+}
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) hold.
+func (e *MissingFileError) Unwrap() error { return fs.ErrNotExist }
 
 // LoadMNIST reads the MNIST training set (train = true:
 // train-images-idx3-ubyte, train-labels-idx1-ubyte) or test set (t10k-…)
@@ -120,8 +159,16 @@ func LoadMNIST(dir string, train bool, limit int) (*Set, error) {
 	}
 	defer lab.Close()
 	s, err := ReadIDX(img, lab, limit)
-	if err != nil {
-		return nil, fmt.Errorf("%w (files %s, %s)", err, img.Name(), lab.Name())
+	var ie *idxError
+	switch {
+	case errors.As(err, &ie) && ie.part == "images":
+		return nil, fmt.Errorf("%s: %w", img.Name(), ie.err)
+	case errors.As(err, &ie) && ie.part == "labels":
+		return nil, fmt.Errorf("%s: %w", lab.Name(), ie.err)
+	case errors.As(err, &ie):
+		return nil, fmt.Errorf("%s and %s: %w", img.Name(), lab.Name(), ie.err)
+	case err != nil:
+		return nil, err
 	}
 	return s, nil
 }
@@ -150,8 +197,15 @@ func openEither(dir, name string) (*os.File, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		f, err = os.Open(path)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("dataset: MNIST: %w (also tried %s.gz)", err, path)
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		_, derr := os.Stat(dir)
+		return nil, &MissingFileError{Dir: dir, File: name, NoDir: errors.Is(derr, fs.ErrNotExist)}
+	case errors.As(err, &pe):
+		return nil, fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	case err != nil:
+		return nil, err
 	}
 	return f, nil
 }
