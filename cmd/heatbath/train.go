@@ -107,6 +107,9 @@ func trainAction(c *cli.Context) error {
 		progress = nil
 	}
 	res, err := runReplica(c.Context, rep, c.String("out"), progress)
+	if err != nil && c.NArg() == 0 {
+		return loadFlagError(c, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -163,6 +166,26 @@ func flagError(c *cli.Context, err error) error {
 		return err
 	}
 	return usageErrorf("%s: %s", typedFlag(c, name), fe.Msg)
+}
+
+// loadFlagError rewrites an error of building a chain from flags that
+// starts with a spec field ("data.dir: MNIST folder x does not exist", from
+// loading the data) into one naming the flag behind the field
+// ("--data-path: ..."); the exit status stays that of an error. Other
+// errors are returned as they are.
+func loadFlagError(c *cli.Context, err error) error {
+	if c.Context.Err() != nil {
+		return err // interrupted: exitStatus reads the context
+	}
+	field, msg, ok := strings.Cut(err.Error(), ": ")
+	name, known := fieldFlags[field]
+	if !known {
+		name = strings.ReplaceAll(field, "_", "-")
+	}
+	if !ok || strings.ContainsAny(field, " /") || !hasFlag(c.Command, name) {
+		return err
+	}
+	return fmt.Errorf("%s: %s", typedFlag(c, name), msg)
 }
 
 // hasFlag reports whether cmd has a flag called name.
