@@ -3,9 +3,11 @@ package liveview
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -42,6 +44,13 @@ type Options struct {
 	// User and Password, when set, are required of every request (HTTP
 	// basic auth).
 	User, Password string
+	// TLS, when set, serves the page over HTTPS with it (LoadTLS), so that
+	// the credentials and the page are not sent in the clear.
+	TLS *tls.Config
+	// ErrorLog, when set, takes the HTTP server's errors (a TLS handshake
+	// refused by a browser that does not trust the certificate, ...);
+	// nil for the log package's standard logger.
+	ErrorLog *log.Logger
 }
 
 // Server serves the page and the views published to it. It is an
@@ -320,10 +329,34 @@ func Loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Serve serves s on ln until ctx ends; open event streams end with it.
+// LoadTLS returns the TLS configuration of a page served over HTTPS with
+// the certificate (chain) in certFile and its private key in keyFile, both
+// PEM.
+func LoadTLS(certFile, keyFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("liveview: TLS certificate %s with key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Scheme returns the scheme of the page's URLs: "https" when it is served
+// over TLS, else "http".
+func (s *Server) Scheme() string {
+	if s.opts.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// Serve serves s on ln until ctx ends (over HTTPS when Options.TLS is
+// set); open event streams end with it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.opts.ErrorLog,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
+	if s.opts.TLS != nil {
+		hs.TLSConfig = s.opts.TLS.Clone()
+	}
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -334,7 +367,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		case <-done:
 		}
 	}()
-	err := hs.Serve(ln)
+	var err error
+	if hs.TLSConfig != nil {
+		err = hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+	} else {
+		err = hs.Serve(ln)
+	}
 	close(done)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

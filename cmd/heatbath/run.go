@@ -46,6 +46,7 @@ func runCommand() *cli.Command {
 			forceFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"},
 			&cli.StringFlag{Name: "ui", Usage: "serve a live view of the sweep on this address (host:port, e.g. 127.0.0.1:8080); one that is not loopback asks for generated credentials, printed at start"},
+			uiTLSFlags()[0], uiTLSFlags()[1],
 			logLevelFlag(),
 		},
 		Action: runAction,
@@ -76,6 +77,9 @@ func runAction(c *cli.Context) error {
 	if c.String("listen") == "" && (c.String("listen-tls-cert") != "" || c.String("listen-tls-key") != "" || c.Bool("insecure")) {
 		return usageErrorf("run: --listen-tls-cert, --listen-tls-key and --insecure need --listen")
 	}
+	if c.String("ui") == "" && (c.String(flagUITLSCert) != "" || c.String(flagUITLSKey) != "") {
+		return usageErrorf("run: --%s and --%s need --ui", flagUITLSCert, flagUITLSKey)
+	}
 	out := c.String("out")
 	if out == "" {
 		out = filepath.Join("runs", sw.ID)
@@ -91,7 +95,7 @@ func runAction(c *cli.Context) error {
 	defer releaseRunDir(lock, log)
 	var ui *uiListener
 	if addr := c.String("ui"); addr != "" {
-		if ui, err = listenUI("--ui", addr); err != nil {
+		if ui, err = listenUI("--ui", addr, c.String(flagUITLSCert), c.String(flagUITLSKey)); err != nil {
 			return err
 		}
 		defer ui.ln.Close()

@@ -3,21 +3,34 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/heatbath/heatbath/internal/embedded"
 	"github.com/heatbath/heatbath/liveview"
 	"github.com/heatbath/heatbath/protocol"
 )
 
 // startUI runs `heatbath ui` with args against s until the test ends and
-// returns the URL (and the credentials, if any) it printed.
-func startUI(t *testing.T, s *opsServer, args ...string) (url, user, password string) {
+// returns the first URL (and the credentials, if any) it printed, and the
+// lines it printed with it.
+func startUI(t *testing.T, s *opsServer, args ...string) (url, user, password string, banner []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	pr, pw := io.Pipe()
@@ -34,12 +47,22 @@ func startUI(t *testing.T, s *opsServer, args ...string) (url, user, password st
 			t.Errorf("ui: %v", err)
 		}
 	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	rd := bufio.NewReader(pr)
+	line, err := rd.ReadString('\n')
 	if err != nil {
 		t.Fatalf("ui printed no URL: %v", err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "live view: ")
+	banner = []string{strings.TrimSpace(line)}
+	// The banner is one write: its other lines are in the reader's buffer.
+	for rd.Buffered() > 0 {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			break
+		}
+		banner = append(banner, strings.TrimSpace(line))
+	}
+	go func() { _, _ = io.Copy(io.Discard, rd) }()
+	rest, ok := strings.CutPrefix(banner[0], "live view: ")
 	if !ok {
 		t.Fatalf("ui printed %q", line)
 	}
@@ -50,11 +73,11 @@ func startUI(t *testing.T, s *opsServer, args ...string) (url, user, password st
 		u, p, _ := strings.Cut(creds, ", ")
 		user, password = strings.TrimPrefix(u, "user "), strings.TrimPrefix(p, "password ")
 	}
-	return url, user, password
+	return url, user, password, banner
 }
 
-// firstView reads the first view of the page's event stream.
-func firstView(t *testing.T, url, user, password string) (*liveview.View, int) {
+// firstView reads the first view of the page's event stream with client.
+func firstView(t *testing.T, client *http.Client, url, user, password string) (*liveview.View, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -62,7 +85,7 @@ func firstView(t *testing.T, url, user, password string) (*liveview.View, int) {
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,10 +109,36 @@ func firstView(t *testing.T, url, user, password string) (*liveview.View, int) {
 	}
 }
 
+// onLoopback returns url (http(s)://host:port/) with 127.0.0.1 as its host:
+// the page listens on every interface, and the host name it prints may not
+// resolve where the test runs.
+func onLoopback(t *testing.T, url string) string {
+	t.Helper()
+	scheme, rest, _ := strings.Cut(url, "://")
+	i := strings.LastIndex(rest, ":")
+	if i < 0 {
+		t.Fatalf("URL %q has no port", url)
+	}
+	return scheme + "://127.0.0.1" + rest[i:]
+}
+
+// hasWarning reports whether the banner warns that the credentials go in
+// the clear.
+func hasWarning(banner []string) bool {
+	for _, l := range banner {
+		if strings.Contains(l, "warning") && strings.Contains(l, "--"+flagUITLSCert) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestUICommand: `heatbath ui` without --sweep follows the server's
 // unfinished sweep on a loopback address without credentials; on every
-// interface it prints generated credentials and the page refuses requests
-// without them; a malformed address is a usage error naming the flag.
+// interface it prints generated credentials, usable URLs (not 0.0.0.0)
+// and a warning that they go over plain HTTP, and the page refuses
+// requests without them; a malformed address is a usage error naming the
+// flag.
 func TestUICommand(t *testing.T) {
 	s := startOpsServer(t)
 	co := s.coordinator()
@@ -100,24 +149,35 @@ func TestUICommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	url, user, _ := startUI(t, s, "--addr", "127.0.0.1:0")
-	if user != "" || !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Errorf("loopback: URL %q, user %q", url, user)
+	url, user, _, banner := startUI(t, s, "--addr", "127.0.0.1:0")
+	if user != "" || !strings.HasPrefix(url, "http://127.0.0.1:") || len(banner) != 1 {
+		t.Errorf("loopback: URL %q, user %q, banner %q", url, user, banner)
 	}
-	v, code := firstView(t, url, "", "")
+	v, code := firstView(t, http.DefaultClient, url, "", "")
 	if code != http.StatusOK || v.Sweep != sw.ID || v.Total != len(sw.Replicas) || v.Counts[protocol.StatePending] != len(sw.Replicas) {
 		t.Fatalf("first view (%d): %+v", code, v)
 	}
 
-	url, user, password := startUI(t, s, "--addr", "0.0.0.0:0", "--sweep", sw.ID)
+	url, user, password, banner := startUI(t, s, "--addr", "0.0.0.0:0", "--sweep", sw.ID)
 	if user != string(protocol.RoleObserver) || len(password) < 20 {
 		t.Fatalf("every interface: URL %q, user %q, password %q", url, user, password)
 	}
-	url = strings.Replace(url, "0.0.0.0", "127.0.0.1", 1)
-	if _, code := firstView(t, url, "", ""); code != http.StatusUnauthorized {
+	if !hasWarning(banner) {
+		t.Errorf("every interface over HTTP: no warning in %q", banner)
+	}
+	if host, _ := os.Hostname(); host != "" && !strings.HasPrefix(url, "http://"+host+":") {
+		t.Errorf("every interface: first URL %q, want the host name %s", url, host)
+	}
+	for _, l := range banner {
+		if strings.Contains(l, "0.0.0.0") || strings.Contains(l, "[::]") || strings.Contains(l, "127.0.0.1") {
+			t.Errorf("every interface: unusable URL in %q", l)
+		}
+	}
+	url = onLoopback(t, url)
+	if _, code := firstView(t, http.DefaultClient, url, "", ""); code != http.StatusUnauthorized {
 		t.Errorf("without credentials: %d", code)
 	}
-	if v, code := firstView(t, url, user, password); code != http.StatusOK || v.Sweep != sw.ID {
+	if v, code := firstView(t, http.DefaultClient, url, user, password); code != http.StatusOK || v.Sweep != sw.ID {
 		t.Errorf("with credentials: %d %+v", code, v)
 	}
 
@@ -128,6 +188,111 @@ func TestUICommand(t *testing.T) {
 	}
 }
 
+// TestUICommandTLS: with --ui-tls-cert and --ui-tls-key the page is served
+// over HTTPS (a client that trusts the certificate gets the view, one that
+// does not is refused), its URLs say https, and no warning is printed; a
+// certificate without its key is a usage error naming the missing flag.
+func TestUICommandTLS(t *testing.T) {
+	s := startOpsServer(t)
+	co := s.coordinator()
+	sw := smallSweep(t, 300, 2, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, pool := selfSignedCert(t)
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer trusting.CloseIdleConnections()
+
+	url, user, password, banner := startUI(t, s, "--addr", "0.0.0.0:0", "--sweep", sw.ID,
+		"--"+flagUITLSCert, certFile, "--"+flagUITLSKey, keyFile)
+	if !strings.HasPrefix(url, "https://") || user == "" || hasWarning(banner) {
+		t.Errorf("every interface over HTTPS: URL %q, user %q, banner %q", url, user, banner)
+	}
+	url = onLoopback(t, url)
+	if v, code := firstView(t, trusting, url, user, password); code != http.StatusOK || v.Sweep != sw.ID {
+		t.Errorf("HTTPS, trusted: %d %+v", code, v)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.SetBasicAuth(user, password)
+	resp, err := http.DefaultClient.Do(req)
+	var unknown x509.UnknownAuthorityError
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.As(err, &unknown) {
+		t.Errorf("HTTPS, a client that does not trust the certificate: %v, want an unknown authority error", err)
+	}
+
+	for _, args := range [][]string{{"--" + flagUITLSCert, certFile}, {"--" + flagUITLSKey, keyFile}} {
+		_, err := s.cli("", append([]string{"ui", "--addr", "127.0.0.1:0"}, args...)...)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--"+flagUITLSCert) || !strings.Contains(err.Error(), "--"+flagUITLSKey) {
+			t.Errorf("ui %v: %v, want a usage error naming both flags", args, err)
+		}
+	}
+}
+
+// selfSignedCert writes a throwaway self-signed certificate for 127.0.0.1
+// and its key to a temporary directory and returns their paths and a pool
+// that trusts it.
+func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "heatbath ui test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestUIBanner: the first URL carries the credentials, the others follow
+// it, and the warning is there exactly when credentials go over plain
+// HTTP.
+func TestUIBanner(t *testing.T) {
+	cred := &embedded.Credential{User: "observer", Password: "pw"}
+	got := uiBanner([]string{"http://node7:8080/", "http://10.0.0.2:8080/"}, cred, false)
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 3 || lines[0] != "live view: http://node7:8080/ (user observer, password pw)" ||
+		lines[1] != "live view: also http://10.0.0.2:8080/" || !hasWarning(lines[2:]) {
+		t.Errorf("credentials over HTTP: %q", lines)
+	}
+	if got := uiBanner([]string{"https://node7:8080/"}, cred, true); hasWarning(strings.Split(got, "\n")) {
+		t.Errorf("credentials over HTTPS: %q", got)
+	}
+	if got := uiBanner([]string{"http://127.0.0.1:8080/"}, nil, false); got != "live view: http://127.0.0.1:8080/\n" {
+		t.Errorf("loopback: %q", got)
+	}
+}
+
 // TestRunServesLiveView: `run --ui` serves the live view of its sweep
 // while it runs: a page that connects once the sweep is submitted gets
 // views of that sweep, whose counts add up and whose finished replicas
@@ -135,7 +300,7 @@ func TestUICommand(t *testing.T) {
 // ends with an "end" event when the run does.
 func TestRunServesLiveView(t *testing.T) {
 	sw := smallSweep(t, 60000, 2, 20000)
-	l, err := listenUI("--ui", "127.0.0.1:0")
+	l, err := listenUI("--ui", "127.0.0.1:0", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
