@@ -1,0 +1,112 @@
+package charts
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/heatbath/heatbath/ensemble"
+	"github.com/heatbath/heatbath/rundir"
+)
+
+// TestSmallFractions: per representative group, each done replica's
+// fraction of parameters strictly below the threshold (computed here from
+// the parameters written), their mean and interval, and the pairwise
+// differences; adam (a third of its parameters ~1e-4) has a larger
+// fraction below 1e-3 than the samplers, with an interval above zero.
+func TestSmallFractions(t *testing.T) {
+	_, reps, run, sum := synthRun(t)
+	// The threshold is the magnitude of one parameter of one replica of a
+	// representative group: strictly below excludes it.
+	reprs := Representatives(sum)
+	var thr float64
+	for _, r := range reps {
+		if r.Group == reprs[0] && r.Status == "done" {
+			thr = math.Abs(r.Params[5])
+			break
+		}
+	}
+	for _, threshold := range []float64{1e-3, thr} {
+		got, diffs, warns, err := SmallFractions(run, sum, threshold, 500, 1)
+		if err != nil || len(warns) != 0 {
+			t.Fatalf("SmallFractions(%v): %v, warnings %v", threshold, err, warns)
+		}
+		if len(got) != len(reprs) {
+			t.Fatalf("%d methods, want %d", len(got), len(reprs))
+		}
+		for k, sf := range got {
+			done := doneOf(reps, reprs[k])
+			sort.Slice(done, func(i, j int) bool { return done[i].ID < done[j].ID })
+			if sf.Group != reprs[k] || len(sf.Fractions) != len(done) || len(done) == 0 {
+				t.Fatalf("%s: group %s with %d fractions; want %s with %d", sf.Method, sf.Group, len(sf.Fractions), reprs[k], len(done))
+			}
+			var want []float64
+			for i, r := range done {
+				n := 0
+				for _, v := range r.Params {
+					if math.Abs(v) < threshold {
+						n++
+					}
+				}
+				want = append(want, float64(n)/float64(len(r.Params)))
+				if sf.Replicas[i] != r.ID || sf.Fractions[i] != want[i] {
+					t.Errorf("%s replica %s: fraction %v, want %v", sf.Method, sf.Replicas[i], sf.Fractions[i], want[i])
+				}
+			}
+			m, lo, hi := ensemble.MeanCI95(want)
+			if !sameFloat(sf.Mean, m) || !sameFloat(sf.Lo, lo) || !sameFloat(sf.Hi, hi) {
+				t.Errorf("%s: mean %v [%v, %v], want %v [%v, %v]", sf.Method, sf.Mean, sf.Lo, sf.Hi, m, lo, hi)
+			}
+		}
+		if n := len(got); len(diffs) != n*(n-1)/2 {
+			t.Fatalf("%d differences for %d methods", len(diffs), n)
+		}
+		for _, d := range diffs {
+			var a, b SmallFraction
+			for _, sf := range got {
+				if sf.Method == d.A {
+					a = sf
+				}
+				if sf.Method == d.B {
+					b = sf
+				}
+			}
+			if math.Abs(d.Diff-(a.Mean-b.Mean)) > 1e-12 || !(d.Lo <= d.Diff && d.Diff <= d.Hi) {
+				t.Errorf("%s − %s: %v [%v, %v], want %v inside its interval", d.A, d.B, d.Diff, d.Lo, d.Hi, a.Mean-b.Mean)
+			}
+			if threshold == 1e-3 && d.A == "adam" && !(d.Lo > 0) {
+				t.Errorf("adam − %s below 1e-3: %v [%v, %v]; want an interval above 0", d.B, d.Diff, d.Lo, d.Hi)
+			}
+		}
+	}
+	for _, bad := range []float64{0, -1, math.Inf(1), math.NaN()} {
+		if _, _, _, err := SmallFractions(run, sum, bad, 100, 1); err == nil || !strings.Contains(err.Error(), "threshold") {
+			t.Errorf("threshold %v: error %v, want one naming the threshold", bad, err)
+		}
+	}
+}
+
+// TestSmallFractionsDamagedFile: a damaged parameter file leaves its
+// replica out with a warning naming the file; the others are counted.
+func TestSmallFractionsDamagedFile(t *testing.T) {
+	_, reps, run, sum := synthRun(t)
+	group := Representatives(sum)[0]
+	done := doneOf(reps, group)
+	sort.Slice(done, func(i, j int) bool { return done[i].ID < done[j].ID })
+	if err := os.WriteFile(filepath.Join(done[0].Dir, rundir.FileLegacyParams), []byte("HBPARAM1\x05"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, warns, err := SmallFractions(run, sum, 1e-3, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], done[0].ID) || !strings.Contains(warns[0], "params") {
+		t.Errorf("warnings %q, want one naming replica %s and its parameter file", warns, done[0].ID)
+	}
+	if got[0].Group != group || len(got[0].Fractions) != len(done)-1 {
+		t.Errorf("%s: %d fractions, want %d", got[0].Group, len(got[0].Fractions), len(done)-1)
+	}
+}
