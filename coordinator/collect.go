@@ -60,6 +60,10 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string) (*rundir
 	if err := prepareRunDir(dir, s, st, c.log); err != nil {
 		return nil, err
 	}
+	initial, err := c.startPrune(ctx, st, dir)
+	if err != nil {
+		return nil, err
+	}
 	filter, _ := protocol.EventFilter(sweepID)
 	durable, _ := protocol.CollectorConsumer(sweepID)
 	cons, err := c.eventsConsumer(ctx, jetstream.ConsumerConfig{
@@ -82,7 +86,7 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string) (*rundir
 	}
 	defer adv.Unsubscribe()
 	l := &collectLoop{c: c, st: st, sweep: sweepID, dir: dir, cons: cons, log: c.log,
-		done: make(chan completion, resultWorkers)}
+		done: make(chan completion, resultWorkers), initial: initial}
 	return l.run(ctx)
 }
 
@@ -161,6 +165,9 @@ type collectLoop struct {
 	running int
 	queue   []job
 	jobs    sync.WaitGroup
+	// initial holds the actions to perform before the first input (the
+	// prune decisions of a restarted collector: startPrune).
+	initial []action
 }
 
 // job is an action performed beside the loop: run does the I/O and
@@ -257,6 +264,9 @@ func (l *collectLoop) run(ctx context.Context) (*rundir.Summary, error) {
 	}()
 	ticker := time.NewTicker(tickInterval)
 	defer ticker.Stop()
+	if sum, ok, err := l.perform(ctx, l.initial, nil); ok {
+		return sum, err
+	}
 	for {
 		in := msgs
 		if len(l.queue) > 0 {
@@ -428,7 +438,22 @@ func (l *collectLoop) perform(ctx context.Context, acts []action, msg jetstream.
 			if sum, ok, err := l.perform(ctx, l.st.reconciled(a.replica, refs, err, time.Now()), nil); ok {
 				return sum, ok, err
 			}
+		case storePrune:
+			stored, err := l.storePrune(ctx, a.d)
+			if sum, ok, err := l.perform(ctx, l.st.pruneStored(a.d, stored, err, time.Now()), nil); ok {
+				return sum, ok, err
+			}
+		case stopPruned:
+			err := l.stopPruned(ctx, a)
+			if sum, ok, err := l.perform(ctx, l.st.pruneStopped(a.replica, err, time.Now()), nil); ok {
+				return sum, ok, err
+			}
 		case finish:
+			if a.prune != nil {
+				if err := rundir.WritePruneLog(l.dir, a.prune); err != nil {
+					return a.summary, true, err
+				}
+			}
 			return l.finish(ctx, a.summary)
 		default:
 			l.log.Error("collector action not performed (a bug)", "action", fmt.Sprintf("%T", a))
@@ -661,4 +686,77 @@ func (c *Coordinator) maxDeliveries(data []byte) {
 	if err := c.tasks.DeleteMsg(ctx, adv.StreamSeq); err != nil {
 		c.log.Warn("cannot delete poison task", "seq", adv.StreamSeq, "error", err)
 	}
+}
+
+// startPrune sets up successive halving for a sweep with a prune section:
+// it reads the decisions stored by earlier coordinators, loads them, and
+// feeds the trajectory rows already on disk that reach a milestone not
+// decided yet. It returns the actions to perform first.
+func (c *Coordinator) startPrune(ctx context.Context, st *collectState, dir string) ([]action, error) {
+	if st.sweep.Prune == nil {
+		return nil, nil
+	}
+	var log []protocol.PruneDecision
+	for {
+		tctx, cancel := context.WithTimeout(ctx, apiTry)
+		var err error
+		log, err = c.recs().PruneLog(tctx, st.sweep.ID)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		c.log.Warn("cannot read the prune decisions; trying again", "sweep", st.sweep.ID, "retry", watchRetry, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(watchRetry):
+		}
+	}
+	acts, err := st.enablePrune(log)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range st.ids {
+		if !st.pruneNeedsDisk(id) {
+			continue
+		}
+		path := filepath.Join(rundir.ReplicaDir(dir, id), rundir.FileTrajectory)
+		cols, rows, err := rundir.ReadTrajectory(path)
+		if err != nil {
+			return nil, fmt.Errorf("coordinator: prune: %w", err)
+		}
+		acts = append(acts, st.pruneRows(id, cols, rows)...)
+	}
+	return acts, nil
+}
+
+// storePrune stores a prune decision, returning the one that counts (an
+// earlier one stored under the same key wins).
+func (l *collectLoop) storePrune(ctx context.Context, d protocol.PruneDecision) (*protocol.PruneDecision, error) {
+	tctx, cancel := context.WithTimeout(ctx, apiTry)
+	defer cancel()
+	stored, _, err := l.c.recs().CreatePrune(tctx, &d)
+	return stored, err
+}
+
+// stopPruned records a replica pruned and tells the worker running it to
+// stop (a lost message is harmless: the worker's next write of the record
+// finds the attempt superseded).
+func (l *collectLoop) stopPruned(ctx context.Context, a stopPruned) error {
+	tctx, cancel := context.WithTimeout(ctx, apiTry)
+	defer cancel()
+	if _, err := l.c.recs().Prune(tctx, l.sweep, a.replica, a.reason); err != nil {
+		return err
+	}
+	subj, err := protocol.PruneSubject(l.sweep, a.replica)
+	if err != nil {
+		return err
+	}
+	if err := l.c.nc.Publish(subj, nil); err != nil {
+		l.log.Warn("cannot tell the worker of a pruned replica to stop; it stops at its next record write", "replica", a.replica, "error", err)
+	}
+	return nil
 }

@@ -103,8 +103,12 @@ type replay struct{ replica string }
 // report through reconciled.
 type reconcile struct{ replica string }
 
-// finish: write replicas.csv and summary.json and end the collection.
-type finish struct{ summary *rundir.Summary }
+// finish: write replicas.csv, summary.json and, for a sweep with a prune
+// section, prune.json, and end the collection.
+type finish struct {
+	summary *rundir.Summary
+	prune   *rundir.PruneLog
+}
 
 func (logMsg) isAction()        {}
 func (ack) isAction()           {}
@@ -202,6 +206,10 @@ type collectState struct {
 	tableDirty bool
 	tableAt    time.Time
 	finished   bool
+
+	// prune is successive halving (collectprune.go); nil when the sweep
+	// has no prune section.
+	prune *pruneCollect
 }
 
 // newCollectState returns the state of a collection of s that has seen
@@ -300,7 +308,10 @@ func (s *collectState) chunk(replica string, data []byte, delivered uint64) []ac
 	if app == nil {
 		return []action{ack{}}
 	}
-	return []action{*app, ack{}}
+	// The rows are appended before a decision they complete is stored,
+	// so that a restarted collector finds them on disk (collectprune.go).
+	acts := append([]action{*app}, s.pruneRows(replica, ch.Columns, app.rows)...)
+	return append(acts, ack{})
 }
 
 // newRows returns the append of ch's rows that are newer than the file's
@@ -579,6 +590,9 @@ func (s *collectState) record(key string, value []byte) []action {
 	}
 	prev := s.records[id]
 	s.records[id] = st
+	if s.prune != nil && !st.State.Terminal() {
+		s.prune.followed = true
+	}
 	if prev == nil || prev.State != st.State || prev.Attempt != st.Attempt || prev.ErrorCode != st.ErrorCode {
 		s.tableDirty = true
 	}
@@ -641,10 +655,13 @@ func (s *collectState) reclassify(id string) {
 // they were acknowledged into another directory, or into this one before
 // it lost them.
 func (s *collectState) tick(now time.Time) []action {
-	if s.finished || s.count[classUnknown] > 0 {
+	if s.finished {
 		return nil
 	}
-	var acts []action
+	acts := s.pruneRetry(now)
+	if s.count[classUnknown] > 0 {
+		return acts
+	}
 	if s.tableDirty && now.Sub(s.tableAt) >= tableInterval {
 		acts = append(acts, writeTable{rows: s.rows()})
 		s.tableDirty, s.tableAt = false, now
@@ -727,7 +744,7 @@ func (s *collectState) replayEvent(id, subject string, data []byte) []action {
 			return nil
 		}
 		if app, _ := s.newRows(id, ch); app != nil {
-			return []action{*app}
+			return append([]action{*app}, s.pruneRows(id, ch.Columns, app.rows)...)
 		}
 	case protocol.EventResult:
 		res, err := protocol.DecodeResult(data)
@@ -796,11 +813,11 @@ func (s *collectState) tableWritten(err error) []action {
 // done returns the finish action once, when every replica is finished and
 // on disk and no write is in flight.
 func (s *collectState) done() []action {
-	if s.finished || s.count[classComplete] != len(s.ids) || s.inflight > 0 {
+	if s.finished || s.count[classComplete] != len(s.ids) || s.inflight > 0 || s.pruneBusy() {
 		return nil
 	}
 	s.finished = true
-	return []action{finish{summary: s.summary()}}
+	return []action{finish{summary: s.summary(), prune: s.pruneLog()}}
 }
 
 // row returns replica id's line of summary.json and replicas.csv.
@@ -835,8 +852,12 @@ func (s *collectState) rows() []rundir.SummaryReplica {
 func (s *collectState) summary() *rundir.Summary {
 	sum := &rundir.Summary{Version: rundir.SummaryVersion, Sweep: s.sweep.ID, Name: s.sweep.Name, Replicas: s.rows(),
 		Counts: map[string]int{rundir.StatusDone: 0, rundir.StatusDiverged: 0, rundir.StatusFailed: 0, rundir.StatusCancelled: 0}}
+	if s.prune != nil {
+		sum.Counts[rundir.StatusPruned] = 0
+	}
 	for _, r := range sum.Replicas {
 		sum.Counts[r.Status]++
 	}
+	sum.Prune = s.pruneSummary(sum.Replicas)
 	return sum
 }

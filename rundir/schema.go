@@ -21,6 +21,9 @@ const (
 	StatusDiverged  = "diverged"
 	StatusFailed    = "failed"
 	StatusCancelled = "cancelled"
+	// StatusPruned: successive halving stopped the replica at a milestone
+	// (summary.json, replicas.csv); its partial trajectory is kept.
+	StatusPruned = "pruned"
 	// StatusRunning is the status of a chain that has not finished (a
 	// result computed mid-run); it is never written to a run directory.
 	StatusRunning = "running"
@@ -160,6 +163,9 @@ type Summary struct {
 	// failed, cancelled).
 	Counts   map[string]int   `json:"counts"`
 	Replicas []SummaryReplica `json:"replicas"`
+	// Prune says how successive halving went, for a sweep with a prune
+	// section (nil otherwise); see prune.go.
+	Prune *PruneSummary `json:"prune,omitempty"`
 }
 
 // SummaryReplica is one replica's line of summary.json.

@@ -1,0 +1,265 @@
+package coordinator
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heatbath/heatbath/protocol"
+	"github.com/heatbath/heatbath/rundir"
+)
+
+// TestCollectPruneSurvivesRestart: successive halving on the embedded
+// server, with the workers played by hand (6 replicas of 400 steps,
+// milestones at steps 100 and 200, keep half, among all). A first
+// collector sees r1, r0, r2, r3 reach step 100 in that order (val_loss 2,
+// 1, 0.5, 3), stores four decisions and prunes r3 (rank 4 of 4), then
+// stops. While it is down, r4 and r5 reach step 100 and the stored
+// decision of r2 is removed (as if the collector had stopped after
+// writing r2's rows and before storing its decision). A second collector
+// must not forget the first one's decisions (r1, the first to arrive,
+// was kept; a collector that re-derived the decisions from the rows on
+// disk, in sweep order, would see r1 rank 2 of 2 and stop it, and r1
+// would never reach its second milestone), nor repeat them (each replica
+// and milestone decided once, r3's decision unchanged), and must take
+// r2's decision again from its rows on disk. It ends with r3 and r5
+// pruned, their records pruned, their workers told, every kept replica
+// decided at both milestones, and summary.json and prune.json saying so.
+func TestCollectPruneSurvivesRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	co, nc := embeddedCoordinator(t, ctx, Config{})
+	sw := testSweep(6)
+	sw.Spec = "name: test\n"
+	sw.Prune = &protocol.PruneConfig{Metric: "val_loss", At: []float64{0.25, 0.5}, Keep: 0.5, Among: "all"}
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.tasks.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	told := map[string]int{}
+	sub, err := nc.Subscribe(protocol.PruneFilter, func(m *nats.Msg) {
+		_, rep, err := protocol.ParsePruneSubject(m.Subject)
+		if err == nil {
+			mu.Lock()
+			told[rep]++
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	js, _ := jetstream.New(nc)
+	publish := func(id string, kind protocol.EventKind, m protocol.Message) {
+		t.Helper()
+		subj, _ := protocol.EventSubject(sw.ID, id, kind)
+		b, err := protocol.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, subj, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(id string, st protocol.ReplicaState) {
+		t.Helper()
+		key, _ := protocol.ReplicaKey(sw.ID, id)
+		e, err := co.kv.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Steps, st.Updated = testSteps, time.Now()
+		b, err := protocol.Encode(&st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := co.kv.Update(ctx, key, b, e.Revision()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// rows publishes replica id's rows at steps after..., val_loss v.
+	rows := func(id string, after int64, v float64, steps ...int64) {
+		t.Helper()
+		ch := &protocol.TrajChunk{Sweep: sw.ID, Replica: id, Attempt: 1, After: after, Columns: []string{"step", "train_loss", "val_loss"}}
+		for _, s := range steps {
+			ch.Rows = append(ch.Rows, []float64{float64(s), 0.5, v})
+		}
+		publish(id, protocol.EventTraj, ch)
+	}
+	finish := func(id string, after int64, v float64, steps ...int64) {
+		t.Helper()
+		rows(id, after, v, steps...)
+		publish(id, protocol.EventResult, &protocol.Result{Sweep: sw.ID, Replica: id, Attempt: 1, Worker: "hand", Status: protocol.ResultDone,
+			Files: []protocol.InlineFile{{File: rundir.FileResult, Data: resultJSON("done", 0)}}})
+		set(id, protocol.ReplicaState{State: protocol.StateDone, Attempt: 1, Worker: "hand", Step: testSteps})
+	}
+	state := func(id string) protocol.State {
+		t.Helper()
+		st, _, err := co.recs().Get(ctx, sw.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.State
+	}
+	// waitLog waits until n decisions are stored and replica pruned (if
+	// any) is recorded pruned.
+	waitLog := func(n int, pruned string) []protocol.PruneDecision {
+		t.Helper()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			log, err := co.recs().PruneLog(ctx, sw.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(log) >= n && (pruned == "" || state(pruned) == protocol.StatePruned) {
+				return log
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%d of %d decisions stored, %s %s: %v", len(log), n, pruned, state(pruned), ctx.Err())
+			case <-tick.C:
+			}
+		}
+	}
+
+	for i := range 6 {
+		set(sw.Replicas[i].ID, protocol.ReplicaState{State: protocol.StateRunning, Attempt: 1, Worker: "hand"})
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	// The first collector.
+	cctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := co.Collect(cctx, sw.ID, dir)
+		done <- err
+	}()
+	// One at a time, so that they arrive in this order.
+	for i, r := range []struct {
+		id string
+		v  float64
+	}{{"r1", 2}, {"r0", 1}, {"r2", 0.5}, {"r3", 3}} {
+		rows(r.id, -1, r.v, 100)
+		waitLog(i+1, "")
+	}
+	first := waitLog(4, "r3")
+	stop()
+	<-done
+	if len(first) != 4 {
+		t.Fatalf("first collector stored %d decisions, want 4: %+v", len(first), first)
+	}
+	var r3 protocol.PruneDecision
+	for _, d := range first {
+		if d.Replica == "r3" {
+			r3 = d
+		}
+		if d.Prune != (d.Replica == "r3") {
+			t.Errorf("first collector's decision %+v", d)
+		}
+	}
+	if r3.Reached != 4 || r3.Rank != 4 || r3.Kept != 2 || r3.Value != 3 || r3.Step != 100 {
+		t.Errorf("r3's decision %+v, want rank 4 of 4 with 2 kept", r3)
+	}
+	// While no collector runs: r2's decision goes missing, r3..r5 reach
+	// the first milestone.
+	key, _ := protocol.PruneKey(sw.ID, "r2", 0)
+	if err := co.kv.Purge(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	rows("r4", -1, 0.1, 100)
+	rows("r5", -1, 5, 100)
+
+	// The second collector.
+	go func() {
+		_, err := co.Collect(ctx, sw.ID, dir)
+		done <- err
+	}()
+	waitLog(6, "r5")
+	for _, id := range []string{"r3", "r5"} {
+		if s := state(id); s != protocol.StatePruned {
+			t.Errorf("%s is %s, want pruned", id, s)
+		}
+	}
+	finish("r0", 100, 0.9, 200, 300, 400)
+	finish("r1", 100, 0.5, 200, 300, 400)
+	finish("r2", 100, 0.4, 200, 300, 400)
+	finish("r4", 100, 0.05, 200, 300, 400)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	pl, err := rundir.ReadPruneLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rm struct {
+		replica   string
+		milestone int
+	}
+	seen := map[rm]bool{}
+	var seqs []int
+	var prunedIDs []string
+	for _, d := range pl.Decisions {
+		k := rm{d.Replica, d.Milestone}
+		if seen[k] {
+			t.Errorf("decision repeated: %+v", d)
+		}
+		seen[k] = true
+		seqs = append(seqs, d.Seq)
+		if d.Prune {
+			prunedIDs = append(prunedIDs, d.Replica)
+		}
+		if d.Replica == "r3" && d != r3 {
+			t.Errorf("r3's decision changed: %+v, was %+v", d, r3)
+		}
+	}
+	if !seen[rm{"r2", 0}] {
+		t.Error("r2's lost decision was not taken again from its rows on disk")
+	}
+	for _, id := range []string{"r0", "r1", "r2", "r4"} {
+		if !seen[rm{id, 1}] {
+			t.Errorf("kept replica %s has no decision at its second milestone", id)
+		}
+	}
+	if len(pl.Decisions) != 10 {
+		t.Errorf("%d decisions, want 6 at step 100 and 4 at step 200: %+v", len(pl.Decisions), pl.Decisions)
+	}
+	if !slices.IsSorted(seqs) {
+		t.Errorf("decisions out of order: seqs %v", seqs)
+	}
+	slices.Sort(prunedIDs)
+	if !slices.Equal(prunedIDs, []string{"r3", "r5"}) {
+		t.Errorf("pruned %v, want r3 r5", prunedIDs)
+	}
+	sum, err := rundir.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Counts[rundir.StatusPruned] != 2 || sum.Counts[rundir.StatusDone] != 4 {
+		t.Errorf("counts %v, want 4 done and 2 pruned", sum.Counts)
+	}
+	if p := sum.Prune; p == nil || !p.Ran || p.Pruned != 2 || p.Decisions != 10 {
+		t.Errorf("summary's prune %+v", sum.Prune)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range []string{"r3", "r5"} {
+		if told[id] == 0 {
+			t.Errorf("the worker of %s was not told to stop", id)
+		}
+	}
+	for _, id := range []string{"r0", "r1", "r2", "r4"} {
+		if told[id] != 0 {
+			t.Errorf("the worker of kept %s was told to stop", id)
+		}
+	}
+}
