@@ -126,6 +126,7 @@ type groupInfo struct {
 // manifest) and whether files can be linked.
 type Builder struct {
 	groups  map[string]groupInfo
+	every   map[string]int64 // replica id -> its evaluation grid; 0: none known
 	palette charts.Palette
 	files   bool
 }
@@ -133,9 +134,10 @@ type Builder struct {
 // NewBuilder returns the builder of the views of sweep s (its manifest);
 // files tells whether the replicas' files will be served.
 func NewBuilder(s *coordinator.Sweep, files bool) *Builder {
-	b := &Builder{groups: make(map[string]groupInfo), files: files}
+	b := &Builder{groups: make(map[string]groupInfo), every: make(map[string]int64, len(s.Replicas)), files: files}
 	var methods []string
 	for _, r := range s.Replicas {
+		b.every[r.ID] = evalGrid(r.Config)
 		if _, ok := b.groups[r.Group]; ok {
 			continue
 		}
@@ -153,6 +155,32 @@ func NewBuilder(s *coordinator.Sweep, files bool) *Builder {
 func (b *Builder) color(method string) string {
 	c := b.palette.Color(method)
 	return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B)
+}
+
+// evalGrid returns the steps between the evaluations of a replica of
+// config c (its eval_every; zero means Steps/100, at least 1, as
+// protocol.ReplicaConfig says), or 0 when its evaluations are not on that
+// grid alone (a cyclical schedule also evaluates its samples).
+func evalGrid(c protocol.ReplicaConfig) int64 {
+	switch {
+	case c.Method.Cycle != nil:
+		return 0
+	case c.EvalEvery > 0:
+		return c.EvalEvery
+	default:
+		return max(c.Steps/100, 1)
+	}
+}
+
+// evalStep returns the step of the evaluation that a progress event at
+// chain step step carries (its metrics are the latest evaluation's, its
+// step the chain's, anywhere after it): the latest multiple of every at or
+// below step, or step itself when every is 0 or step is the last, steps.
+func evalStep(step, every, steps int64) int64 {
+	if every <= 0 || (steps > 0 && step >= steps) {
+		return step
+	}
+	return step - step%every
 }
 
 // ladderMetrics are the metrics a ladder is drawn with, the first present.
@@ -185,8 +213,14 @@ func (b *Builder) View(s *coordinator.FeedSnapshot) *View {
 		if r.State == protocol.StateDone {
 			g.done++
 		}
+		prev := int64(-1)
 		for i, p := range r.Curve {
-			row := g.a.Row(p.Step, i)
+			at := evalStep(p.Step, b.every[r.ID], r.Steps)
+			if at == prev {
+				continue // the same evaluation, in a later progress event
+			}
+			prev = at
+			row := g.a.Row(at, i)
 			for name, x := range p.Metrics {
 				g.a.AddAt(g.a.SeriesIndex(name), row, x)
 				metrics[name] = true

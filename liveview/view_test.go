@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/heatbath/heatbath/charts"
+	"github.com/heatbath/heatbath/coordinator"
 	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/protocol"
 )
@@ -90,6 +91,9 @@ func TestViewCurvesAreTheReportStatistic(t *testing.T) {
 // most maxCurvePoints points, its first and last among them.
 func TestViewThinsLongCurves(t *testing.T) {
 	sw := testSweep(2, 100000)
+	for i := range sw.Replicas {
+		sw.Replicas[i].Config.EvalEvery = 10 // an evaluation at each point
+	}
 	var steps []int64
 	for s := int64(10); s <= 10000; s += 10 {
 		steps = append(steps, s)
@@ -112,4 +116,40 @@ func same(a, b float64) bool {
 func hex2(x uint8) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[x>>4], digits[x&15]})
+}
+
+// TestViewCurvesAtEvaluationSteps: a progress event carries the latest
+// evaluation with the chain's step, which lies anywhere after it; the view
+// puts each point at its evaluation's step (on the replica's eval_every
+// grid), so that the seeds of a group meet there with a band, and counts
+// an evaluation carried by two events once. A replica with a cyclical
+// schedule (evaluations off the grid too) keeps the event's step.
+func TestViewCurvesAtEvaluationSteps(t *testing.T) {
+	sw := testSweep(2, 4000)
+	for i := range sw.Replicas {
+		sw.Replicas[i].Config.EvalEvery = 200
+	}
+	snap := snapshotOf(sw, protocol.StateRunning, 1300, nil, nil)
+	point := func(step int64, loss float64) coordinator.CurvePoint {
+		return coordinator.CurvePoint{Step: step, Metrics: map[string]float64{"train_loss": loss}}
+	}
+	// adam's two seeds: the evaluation at 1000 seen at chain steps 1088
+	// and 1130 (and again at 1150 by r0); at 1200 by r1 alone.
+	snap.Replicas[0].Curve = []coordinator.CurvePoint{point(1088, 1), point(1150, 1)}
+	snap.Replicas[1].Curve = []coordinator.CurvePoint{point(1130, 3), point(1264, 2)}
+	v := NewBuilder(sw, false).View(snap)
+	g := v.Groups[0]
+	if g.Name != "method=adam" || len(g.Steps) != 2 || g.Steps[0] != 1000 || g.Steps[1] != 1200 {
+		t.Fatalf("adam's steps %v, want [1000 1200]", g.Steps)
+	}
+	s := g.Series[0]
+	if s.N[0] != 2 || s.Mean[0] != 2 || math.IsNaN(float64(s.Lo[0])) || s.N[1] != 1 {
+		t.Errorf("adam at 1000: n %d mean %v [%v, %v]; at 1200 n %d", s.N[0], s.Mean[0], s.Lo[0], s.Hi[0], s.N[1])
+	}
+
+	sw.Replicas[0].Config.Method.Cycle = &protocol.CycleConfig{}
+	v = NewBuilder(sw, false).View(snap)
+	if got := v.Groups[0].Steps; len(got) != 4 || got[0] != 1000 || got[1] != 1088 {
+		t.Errorf("with r0 cyclical: steps %v, want r0's own steps beside r1's evaluations", got)
+	}
 }
