@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -45,7 +46,13 @@ func flagProblem(err error, flags []cli.Flag) string {
 		return fmt.Sprintf("%s: %q is not %s", dashes(m[2]), m[1], flagTakes(m[2], flags))
 	}
 	if m := flagNoValueRE.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("%s needs a value (%s)", dashes(m[1]), flagTakes(m[1], flags))
+		if what := flagTakes(m[1], flags); what != anyValue {
+			return fmt.Sprintf("%s needs a value (%s)", dashes(m[1]), what)
+		}
+		if u := flagUsage(m[1], flags); u != "" {
+			return fmt.Sprintf("%s needs a value: %s", dashes(m[1]), u)
+		}
+		return fmt.Sprintf("%s needs a value", dashes(m[1]))
 	}
 	return msg
 }
@@ -56,6 +63,19 @@ func dashes(name string) string {
 		return "-" + name
 	}
 	return "--" + name
+}
+
+// anyValue is what flagTakes says of a flag whose type tells nothing.
+const anyValue = "a valid value"
+
+// flagUsage returns the usage text of the flag called name, "" for none.
+func flagUsage(name string, flags []cli.Flag) string {
+	for _, f := range flags {
+		if d, ok := f.(cli.DocGenerationFlag); ok && slices.Contains(f.Names(), name) {
+			return d.GetUsage()
+		}
+	}
+	return ""
 }
 
 // flagTakes says what the flag called name takes, from its type.
@@ -77,10 +97,10 @@ func flagTakes(name string, flags []cli.Flag) string {
 			case *cli.BoolFlag:
 				return "true or false"
 			}
-			return "a valid value"
+			return anyValue
 		}
 	}
-	return "a valid value"
+	return anyValue
 }
 
 // flagsOf returns the flags of the command c runs (the app's own at the

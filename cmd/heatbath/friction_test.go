@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -21,5 +23,31 @@ func TestTrainFlagsNameTheFlagOnLoad(t *testing.T) {
 		if r.code != exitError || r.stderr != tc.want {
 			t.Errorf("train --data-path %s: exit %d, stderr %q; want exit %d, %q", tc.dir, r.code, r.stderr, exitError, tc.want)
 		}
+	}
+}
+
+// TestFlagWithoutValueAtTheEnd: a flag that wants a value, last on a line
+// that also has a positional argument, is a usage error saying what it
+// wants; it does not take the "--" that flagsFirst puts before the
+// positional arguments as its value (export wrote to a folder "--").
+func TestFlagWithoutValueAtTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", dir, "--to"}, "heatbath: export: --to needs a value: folder to write"},
+		{[]string{"report", dir, "--select"}, "heatbath: report: --select needs a value: selection metric"},
+		{[]string{"train", "spec.yaml", "--steps"}, "heatbath: train: --steps needs a value (a whole number)"},
+		{[]string{"report", dir, "--selct"}, `heatbath: report: unknown flag --selct; did you mean --select?`},
+	} {
+		r := runArgs(t, tc.args...)
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("heatbath %v: exit %d, stderr %q; want exit %d and one line starting %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "--")); err == nil {
+		t.Error(`export wrote a folder called "--"`)
 	}
 }

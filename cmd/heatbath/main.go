@@ -325,6 +325,7 @@ func flagsFirst(app *cli.App, args []string) []string {
 		}
 	}
 	var flags, pos []string
+	dangling := false // the last flag wants a value and has none
 	rest := args[2:]
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
@@ -335,7 +336,11 @@ func flagsFirst(app *cli.App, args []string) []string {
 		case strings.HasPrefix(a, "-") && a != "-":
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && !boolFlag[name] && i+1 < len(rest) {
+			if !strings.Contains(name, "=") && !boolFlag[name] {
+				if i+1 == len(rest) {
+					dangling = true
+					break
+				}
 				flags = append(flags, rest[i+1])
 				i++
 			}
@@ -344,7 +349,10 @@ func flagsFirst(app *cli.App, args []string) []string {
 		}
 	}
 	out := append([]string{args[0], args[1]}, flags...)
-	if len(pos) > 0 {
+	// A flag at the end without its value stays last, so that the flag
+	// parser says it needs one (it would take the "--" before the
+	// positional arguments as its value).
+	if len(pos) > 0 && !dangling {
 		out = append(append(out, "--"), pos...)
 	}
 	return out
