@@ -201,7 +201,7 @@ func figures(run *ensemble.Run, sum *ensemble.Summary, extra Extra) ([]NamedFigu
 			"Histogram of the magnitudes |θ_i| of all weights and biases at the end of training (params.safetensors), pooled over up to "+fmt.Sprint(MaxChainsRead)+
 				" replicas of each method's representative group ("+ensemble.Extreme(sum.ChosenBy)+" mean best."+sum.ChosenBy+"), as the fraction of that method's parameters per bin (log-spaced bins, 4 per decade; the leftmost bin also "+
 				"counts everything below 10⁻⁶). The paper observes that SGD and Adam leave many parameters near zero while the samplers excite many; "+
-				"the legend gives the fraction below the near-zero threshold (dashed line).",
+				"the legend gives the fraction below the near-zero threshold (dashed line)."+smallFractionsText(run, sum, &warns),
 			true, f, err); err != nil {
 			return nil, nil, nil, err
 		}

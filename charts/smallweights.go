@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
 
 	"github.com/heatbath/heatbath/ensemble"
 	"github.com/heatbath/heatbath/rundir"
@@ -98,4 +99,40 @@ func SmallFractions(run *ensemble.Run, sum *ensemble.Summary, threshold float64,
 		}
 	}
 	return out, diffs, w.list, nil
+}
+
+// SmallThresholdReport is the magnitude below which the report counts a
+// parameter as (close to) zero in the text of the parameter-magnitude
+// chart.
+const SmallThresholdReport = 1e-3
+
+// smallFractionsText is the sentence of the parameter-magnitude chart
+// giving SmallFractions at SmallThresholdReport per method, and each
+// pair's difference; "" when there is nothing to give. Warnings go to
+// warns.
+func smallFractionsText(run *ensemble.Run, sum *ensemble.Summary, warns *warnings) string {
+	fr, diffs, ws, err := SmallFractions(run, sum, SmallThresholdReport, 2000, 1)
+	warns.add(ws...)
+	if err != nil || len(fr) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" Fraction of parameters with |θ| < 10⁻³ per replica (all done replicas of the representative group), mean [95% t-interval]: ")
+	for i, f := range fr {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s %.3f [%.3f, %.3f] (n = %d)", f.Method, f.Mean, f.Lo, f.Hi, len(f.Fractions))
+	}
+	if len(diffs) > 0 {
+		b.WriteString(". Differences with 95% bootstrap intervals: ")
+		for i, d := range diffs {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s − %s %+.3f [%+.3f, %+.3f]", d.A, d.B, d.Diff, d.Lo, d.Hi)
+		}
+	}
+	b.WriteString(".")
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -108,5 +109,36 @@ func TestSmallFractionsDamagedFile(t *testing.T) {
 	}
 	if got[0].Group != group || len(got[0].Fractions) != len(done)-1 {
 		t.Errorf("%s: %d fractions, want %d", got[0].Group, len(got[0].Fractions), len(done)-1)
+	}
+}
+
+// TestWeightsCaptionGivesSmallFractions: the parameter-magnitude chart's
+// caption gives each method's fraction below 1e-3 with its interval and
+// the pairwise differences, as SmallFractions computes them.
+func TestWeightsCaptionGivesSmallFractions(t *testing.T) {
+	_, _, run, sum := synthRun(t)
+	figs, _, err := Figures(run, sum, Extra{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, diffs, _, err := SmallFractions(run, sum, SmallThresholdReport, 2000, 1)
+	if err != nil || len(fr) == 0 || len(diffs) == 0 {
+		t.Fatalf("SmallFractions: %v, %d methods, %d differences", err, len(fr), len(diffs))
+	}
+	var caption string
+	for _, f := range figs {
+		if f.Name == "weights" {
+			caption = f.Caption
+		}
+	}
+	want := []string{"Fraction of parameters with |θ| < 10⁻³ per replica"}
+	for _, f := range fr {
+		want = append(want, fmt.Sprintf("%s %.3f [", f.Method, f.Mean))
+	}
+	want = append(want, fmt.Sprintf("%s − %s %+.3f [", diffs[0].A, diffs[0].B, diffs[0].Diff))
+	for _, w := range want {
+		if !strings.Contains(caption, w) {
+			t.Errorf("weights caption lacks %q:\n%s", w, caption)
+		}
 	}
 }
