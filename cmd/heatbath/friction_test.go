@@ -51,3 +51,14 @@ func TestFlagWithoutValueAtTheEnd(t *testing.T) {
 		t.Error(`export wrote a folder called "--"`)
 	}
 }
+
+// TestLogLevelSuggests: a misspelt --log-level names the closest level.
+func TestLogLevelSuggests(t *testing.T) {
+	for typed, want := range map[string]string{"warning": "warn", "inf": "info", "Eror": "error"} {
+		r := runArgs(t, "run", "--log-level", typed, filepath.Join(t.TempDir(), "nothere.yaml"))
+		line := `heatbath: --log-level "` + typed + `" is not a level; did you mean "` + want + `"? (want trace, debug, info, warn, error)` + "\n"
+		if r.code != exitUsage || r.stderr != line {
+			t.Errorf("--log-level %s: exit %d, stderr %q; want exit %d, %q", typed, r.code, r.stderr, exitUsage, line)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
 	"github.com/vbauerster/cupwriter"
+
+	"github.com/heatbath/heatbath/internal/suggest"
 )
 
 // terminalWidth returns the width in columns of the terminal f writes to,
@@ -63,7 +65,7 @@ func checkLogLevel(c *cli.Context, v string) error {
 	if !onCommandLine(c, from) {
 		from = "HEATBATH_LOG_LEVEL"
 	}
-	return usageErrorf("%s %q is not a level (want %s)", from, v, strings.Join(logLevels, ", "))
+	return usageErrorf("%s %q is not a level%s (want %s)", from, v, suggest.Hint(strings.ToLower(strings.TrimSpace(v)), logLevels), strings.Join(logLevels, ", "))
 }
 
 // onCommandLine reports whether the flag typed as flag ("--log-level")

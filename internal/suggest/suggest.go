@@ -14,9 +14,10 @@ import (
 // Closest returns the name of names nearest to s, or "" when none is
 // near. In order: a name equal to s but for case; a name one edit
 // (insertion, deletion, substitution) away; else the first name s is a
-// prefix of (s of 2 characters at least); else a name two edits away. An
-// edit never replaces all of s ("z" suggests nothing). Ties go to the
-// first name.
+// prefix of (s of 2 characters at least); else a name two edits away;
+// else the first name of 3 characters or more that s starts with
+// ("warning" suggests "warn"). An edit never replaces all of s ("z"
+// suggests nothing). Ties go to the first name.
 func Closest(s string, names []string) string {
 	for _, n := range names {
 		if n != s && strings.EqualFold(n, s) {
@@ -39,7 +40,15 @@ func Closest(s string, names []string) string {
 			}
 		}
 	}
-	return best
+	if best != "" {
+		return best
+	}
+	for _, n := range names {
+		if len(n) >= 3 && strings.HasPrefix(s, n) {
+			return n
+		}
+	}
+	return ""
 }
 
 // Hint returns "; did you mean "X"?" for the closest of names to s, or ""

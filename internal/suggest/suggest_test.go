@@ -7,10 +7,13 @@ import "testing"
 func TestClosest(t *testing.T) {
 	names := []string{"train", "validate", "run", "report", "step-size", "steps", "lr"}
 	for in, want := range map[string]string{"trian": "train", "val": "validate", "rpeort": "report", "xyzzy": "", "repot": "report", "xyz": "",
-		"rn": "run", "step": "steps", "z": "", "l": "", "rep": "report", "vali": "validate", "TRAIN": "train", "Report": "report"} {
+		"rn": "run", "step": "steps", "z": "", "l": "", "rep": "report", "vali": "validate", "TRAIN": "train", "Report": "report", "runner": "run", "lrate": ""} {
 		if got := Closest(in, names); got != want {
 			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
 		}
+	}
+	if got := Closest("warning", []string{"trace", "debug", "info", "warn", "error"}); got != "warn" {
+		t.Errorf(`Closest("warning") = %q, want "warn"`, got)
 	}
 	if got := Closest("spirals", []string{"trig", "spiral", "rings", "mnist", "csv"}); got != "spiral" {
 		t.Errorf(`Closest("spirals") = %q, want "spiral"`, got)
