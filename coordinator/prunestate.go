@@ -7,8 +7,9 @@ import (
 )
 
 // Asynchronous successive halving (issue 13, part 2): the decisions, as
-// pure state in the style of collectState. Not wired into the collector
-// yet: nothing feeds it rows, stores its decisions or stops a replica.
+// pure state in the style of collectState. collectprune.go wires it into
+// the collector: it feeds the rows, stores the decisions and stops the
+// replicas.
 //
 // The rule: a replica reaches milestone m at the first evaluation row at
 // or after step ceil(At[m]·Steps). Its metric there is compared with the

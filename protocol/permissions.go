@@ -183,7 +183,7 @@ func workerPermissions(pools []string) (Permissions, error) {
 		jsConsumerCreate+StreamTasks, permJoin(jsConsumerCreate+StreamTasks, permAnyTokens),
 		permJoin(jsConsumerDelete+StreamTasks, permAnyTokens),
 		permJoin(kvSubjectPrefix+BucketSweeps, permAnyTokens))
-	return Permissions{Publish: pub, PublishDeny: deny, Subscribe: []string{inboxSubjects, CancelFilter}}, nil
+	return Permissions{Publish: pub, PublishDeny: deny, Subscribe: []string{inboxSubjects, CancelFilter, PruneFilter}}, nil
 }
 
 // changeStreams returns the subjects that create, edit or delete a stream,

@@ -162,6 +162,13 @@ func (a *attempt) chain(ctx context.Context) bool {
 			_ = a.m.TermWithReason("sweep cancelled")
 			return false
 		}
+		if _, ok := a.w.pruned.Load(a.key); ok {
+			// The coordinator recorded the replica pruned (successive
+			// halving); the rows it judged are published already.
+			a.log.Info("replica pruned; abandoning it", "step", a.rep.Chain.Steps())
+			_ = a.m.TermWithReason("replica pruned")
+			return false
+		}
 		next := a.rep.Chain.Steps() + chunk
 		if t.CheckpointEvery > 0 {
 			next = min(next, a.ckptStep+t.CheckpointEvery)

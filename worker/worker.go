@@ -68,6 +68,9 @@ type Worker struct {
 	deny   context.CancelCauseFunc
 
 	cancelled sync.Map // sweep id → struct{}
+	// pruned holds the replicas that successive halving stopped
+	// (protocol.PruneSubject), by replica key.
+	pruned sync.Map // replica key → struct{}
 	// live holds the attempts this worker runs (replica key → *attempt),
 	// until their task is acknowledged, handed back or dropped.
 	live sync.Map
@@ -183,6 +186,19 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: subscribe to cancellations: %w", err)
 	}
 	defer sub.Unsubscribe()
+	psub, err := w.nc.Subscribe(protocol.PruneFilter, func(m *nats.Msg) {
+		sweep, replica, err := protocol.ParsePruneSubject(m.Subject)
+		if err != nil {
+			return
+		}
+		key, _ := protocol.ReplicaKey(sweep, replica)
+		w.pruned.Store(key, struct{}{})
+		w.log.Debug("replica pruned", "sweep", sweep, "replica", replica)
+	})
+	if err != nil {
+		return fmt.Errorf("worker: subscribe to prune decisions: %w", err)
+	}
+	defer psub.Unsubscribe()
 	w.log.Info("worker started", "pool", w.cfg.Pool, "slots", w.cfg.Slots)
 	var wg sync.WaitGroup
 	for i := 0; i < w.cfg.Slots; i++ {
