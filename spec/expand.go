@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 		}
 		for _, pt := range points {
 			for _, tau := range tauAxis {
-				for _, sch := range schedAxis {
+				for si, sch := range schedAxis {
 					for _, seed := range seeds {
 						cfg := protocol.ReplicaConfig{
 							Data: s.Data, Model: s.Model, Steps: s.Steps, EvalEvery: s.EvalEvery,
@@ -117,6 +118,11 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 						}
 						if resolve != nil {
 							if err := resolve(&cfg); err != nil {
+								if sch != nil {
+									if fe := f.sweepScheduleError(si, err); fe != nil {
+										return nil, fe
+									}
+								}
 								return nil, f.resolveError(src, err)
 							}
 						}
@@ -318,4 +324,26 @@ func groupKey(settings map[string]string) string {
 		parts[i] = k + "=" + settings[k]
 	}
 	return strings.Join(parts, ",")
+}
+
+// methodScheduleRE matches the field of a Resolver's error about the
+// temperature schedule of a method or of one of its groups
+// ("method.schedule", "method.hidden.schedule"), with what follows.
+var methodScheduleRE = regexp.MustCompile(`^method(?:\.[a-z_0-9]+)?\.schedule(?:\.([a-z_.]+))?: (?:([a-z_]+): )?(.*)$`)
+
+// sweepScheduleError returns the Resolver's error err about a schedule
+// that came from the sweep's schedules[i] as an error at that entry
+// ("schedules[0].kind: ..."), nil when err is about something else.
+func (f *File) sweepScheduleError(i int, err error) error {
+	m := methodScheduleRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	field := fmt.Sprintf("schedules[%d]", i)
+	for _, sub := range m[1:3] {
+		if sub != "" {
+			field += "." + sub
+		}
+	}
+	return f.errorf(field, "%s", m[3])
 }

@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/heatbath/heatbath/protocol"
 )
 
 // TestEnumeratedValuesSuggest: a misspelt value of an enumerated field the
@@ -26,5 +29,26 @@ func TestEnumeratedValuesSuggest(t *testing.T) {
 				t.Fatalf("err = %v\nwant one line containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSweepScheduleErrorAtItsEntry: a Resolver's error about a schedule
+// that came from the sweep's schedules list is reported at that entry's
+// line and field, not at the method that received it.
+func TestSweepScheduleErrorAtItsEntry(t *testing.T) {
+	src := base + "temperatures: [1e-4]\nschedules: [{kind: constant}, {kind: cosin}]\nmethods:\n  - name: adlala\n    h: 0.1\n"
+	f, err := Parse("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Expand(func(c *protocol.ReplicaConfig) error {
+		if c.Method.Schedule.Kind == "cosin" {
+			return fmt.Errorf(`method.hidden.schedule: kind: "cosin" is unknown; did you mean "cosine"?`)
+		}
+		return nil
+	})
+	want := `s.yaml:7:38: schedules[1].kind: "cosin" is unknown; did you mean "cosine"?`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
 	}
 }

@@ -417,7 +417,7 @@ func selectTensors(sel []string, tensors []nn.Tensor, layers int) ([]sampler.Ten
 func schedule(c protocol.ScheduleConfig, steps int64) (sampler.Schedule, error) {
 	kind, err := sampler.ParseScheduleKind(c.Kind)
 	if err != nil {
-		return sampler.Schedule{}, fmt.Errorf("kind: %s%s", strings.TrimPrefix(err.Error(), "sampler: "), scheduleHint(c.Kind))
+		return sampler.Schedule{}, fmt.Errorf("kind: %s", suggest.Unknown(c.Kind, scheduleKinds()))
 	}
 	s := sampler.Schedule{Kind: kind, From: c.From, To: c.To, Start: c.Start, End: c.End,
 		Steps: append([]int64(nil), c.Steps...), Values: append([]float64(nil), c.Values...)}
@@ -435,16 +435,16 @@ func schedule(c protocol.ScheduleConfig, steps int64) (sampler.Schedule, error) 
 	return s, nil
 }
 
-// scheduleHint is the did-you-mean for an unknown schedule kind: the
-// closest of the names sampler.ParseScheduleKind accepts, or "".
-func scheduleHint(kind string) string {
+// scheduleKinds are the schedule kinds sampler.ParseScheduleKind accepts,
+// by their main names (not the aliases exponential and step).
+func scheduleKinds() []string {
 	var names []string
-	for _, n := range []string{"constant", "linear", "geometric", "cosine", "piecewise", "exponential", "step", "cyclical", "cyclic"} {
+	for _, n := range []string{"constant", "linear", "geometric", "cosine", "piecewise", "cyclical", "cyclic"} {
 		if _, err := sampler.ParseScheduleKind(n); err == nil {
 			names = append(names, n)
 		}
 	}
-	return suggest.Hint(kind, names)
+	return names
 }
 
 // mnistDir finds the IDX files shipped by the Go module

@@ -28,7 +28,7 @@ func TestEnumeratedValuesSuggest(t *testing.T) {
 		}, `method.groups[0].integrator: "langevn" is unknown; did you mean "langevin"?`},
 		{"schedule kind", func(c *protocol.ReplicaConfig) {
 			c.Method.Schedule = protocol.ScheduleConfig{Kind: "cosin", To: 0.1}
-		}, `did you mean "cosine"?`},
+		}, `kind: "cosin" is unknown; did you mean "cosine"? (want constant, linear, geometric, cosine or piecewise)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
