@@ -400,7 +400,11 @@ func selectTensors(sel []string, tensors []nn.Tensor, layers int) ([]sampler.Ten
 			}
 			match = func(l int) bool { return l == k }
 		default:
-			return nil, nil, fmt.Errorf("%q is not a tensor selector (want all, hidden, output, layerK, layerK.weight or layerK.bias)", s)
+			names := []string{"all", "hidden", "output"}
+			for k := range layers {
+				names = append(names, fmt.Sprintf("layer%d", k))
+			}
+			return nil, nil, fmt.Errorf("%q is not a tensor selector%s (want all, hidden, output, layerK, layerK.weight or layerK.bias)", s, suggest.Hint(layer, names))
 		}
 		for _, t := range tensors {
 			if match(t.Layer) && (part == "" || (part == "bias") == t.Bias) {

@@ -26,6 +26,9 @@ func TestEnumeratedValuesSuggest(t *testing.T) {
 		{"integrator", func(c *protocol.ReplicaConfig) {
 			c.Method = protocol.MethodConfig{Name: "partitioned", H: 0.1, Groups: []protocol.GroupConfig{{Tensors: []string{"all"}, Integrator: "langevn"}}}
 		}, `method.groups[0].integrator: "langevn" is unknown; did you mean "langevin"?`},
+		{"tensor selector", func(c *protocol.ReplicaConfig) {
+			c.Method = protocol.MethodConfig{Name: "partitioned", H: 0.1, Groups: []protocol.GroupConfig{{Tensors: []string{"hiden"}, Integrator: "langevin"}, {Tensors: []string{"output"}, Integrator: "langevin"}}}
+		}, `"hiden" is not a tensor selector; did you mean "hidden"?`},
 		{"schedule kind", func(c *protocol.ReplicaConfig) {
 			c.Method.Schedule = protocol.ScheduleConfig{Kind: "cosin", To: 0.1}
 		}, `kind: "cosin" is unknown; did you mean "cosine"? (want constant, linear, geometric, cosine or piecewise)`},
