@@ -283,10 +283,10 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 {{end}}
 
 <h2 id="comparisons">Comparisons</h2>
-{{if .S.Comparisons}}<p>Δ = mean final test accuracy of A − B with a 95% percentile bootstrap interval ({{.S.Options.Resamples}} resamples, seed {{.S.Options.Seed}}); Brown–Forsythe test of equal variance over seeds.</p>
+{{if .S.Comparisons}}<p>Δ = mean final test accuracy of A − B with a 95% percentile bootstrap interval ({{.S.Options.Resamples}} resamples, seed {{.S.Options.Seed}}); g = Hedges' g (Δ over the pooled sd, small-sample corrected) with its 95% bootstrap interval; Brown–Forsythe test of equal variance over seeds.</p>
 <table>
-<tr><th class="l">A</th><th class="l">B</th><th>n A / B</th><th>Δ test acc</th><th>95% bootstrap CI</th><th>sd A</th><th>sd B</th><th>F (df)</th><th>p</th></tr>
-{{range .S.Comparisons}}<tr><td class="l">{{.A}}</td><td class="l">{{.B}}</td><td>{{.NA}} / {{.NB}}</td><td>{{fix .Diff 4}}</td><td>{{ci .DiffLo .DiffHi 4}}</td><td>{{fix .SDA 4}}</td><td>{{fix .SDB 4}}</td><td>{{num .Levene.F 4}} ({{.Levene.DF1}}, {{.Levene.DF2}})</td><td>{{pval .Levene.P}}</td></tr>
+<tr><th class="l">A</th><th class="l">B</th><th>n A / B</th><th>Δ test acc</th><th>95% bootstrap CI</th><th>g</th><th>95% CI of g</th><th>sd A</th><th>sd B</th><th>F (df)</th><th>p</th></tr>
+{{range .S.Comparisons}}<tr><td class="l">{{.A}}</td><td class="l">{{.B}}</td><td>{{.NA}} / {{.NB}}</td><td>{{fix .Diff 4}}</td><td>{{ci .DiffLo .DiffHi 4}}</td><td>{{fix .G 2}}</td><td>{{ci .GLo .GHi 2}}</td><td>{{fix .SDA 4}}</td><td>{{fix .SDB 4}}</td><td>{{num .Levene.F 4}} ({{.Levene.DF1}}, {{.Levene.DF2}})</td><td>{{pval .Levene.P}}</td></tr>
 {{end}}</table>
 {{else}}<p>No comparisons (fewer than two groups with done replicas).</p>
 {{end}}{{with .S.Spread}}<h3>Spread over initializations, by method</h3>

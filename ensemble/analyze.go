@@ -434,6 +434,7 @@ func (a *analysis) comparisons() {
 			Levene: Levene([][]float64{xa, xb}, CenterMedian),
 		}
 		c.Diff, c.DiffLo, c.DiffHi = BootstrapDiff(xa, xb, a.opts.Resamples, a.seedFor("compare\x00"+ga.name+"\x00"+gb.name))
+		c.G, c.GLo, c.GHi = BootstrapHedgesG(xa, xb, a.opts.Resamples, a.seedFor("hedges\x00"+ga.name+"\x00"+gb.name))
 		a.sum.Comparisons = append(a.sum.Comparisons, c)
 	}
 	if len(reps) >= 2 {

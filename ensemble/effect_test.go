@@ -2,6 +2,7 @@ package ensemble
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +51,45 @@ func TestBootstrapHedgesG(t *testing.T) {
 	}
 	if g, lo, hi := BootstrapHedgesG([]float64{1}, b, 100, 1); !math.IsNaN(g) || !math.IsNaN(lo) || !math.IsNaN(hi) {
 		t.Errorf("one value: %v [%v, %v], want NaN", g, lo, hi)
+	}
+}
+
+// TestComparisonHedgesG: each comparison carries Hedges' g of the two
+// groups' final test accuracies with an interval around it, in
+// summary.json (hedges_g) and summary.md (the g column).
+func TestComparisonHedgesG(t *testing.T) {
+	cfg := synthConfig{Seed: 3, Rows: 20, Points: 30, Groups: []synthGroup{
+		{Method: "adam", Seeds: 6, AccMean: 0.80, AccSD: 0.02},
+		{Method: "adlala", Tau: "0.0001", Seeds: 6, AccMean: 0.90, AccSD: 0.02},
+	}}
+	reps := synthRun(cfg)
+	dir := t.TempDir()
+	writeRun(t, dir, reps, nil, nil)
+	s := mustAnalyze(t, mustLoad(t, dir), Options{Resamples: 500, Seed: 1})
+	if len(s.Comparisons) != 1 {
+		t.Fatalf("%d comparisons, want 1", len(s.Comparisons))
+	}
+	c := s.Comparisons[0]
+	var xa, xb []float64
+	for _, r := range reps {
+		switch r.Group {
+		case c.A:
+			xa = append(xa, r.Final.TestAcc)
+		case c.B:
+			xb = append(xb, r.Final.TestAcc)
+		}
+	}
+	if want := HedgesG(xa, xb); math.IsNaN(want) || math.Abs(c.G-want) > 1e-12 || !(c.GLo <= c.G && c.G <= c.GHi) {
+		t.Errorf("%s vs %s: g %v [%v, %v], want %v inside its interval", c.A, c.B, c.G, c.GLo, c.GHi, want)
+	}
+	var js, md strings.Builder
+	if err := WriteJSON(&js, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"hedges_g"`) || !strings.Contains(md.String(), "| g | 95% CI of g |") {
+		t.Errorf("summary.json or summary.md lacks Hedges' g")
 	}
 }

@@ -98,6 +98,7 @@ func (l *loader) load() error {
 	if err := l.loadEntries(entries); err != nil {
 		return err
 	}
+	l.cutSteps()
 
 	ents, err := os.ReadDir(filepath.Join(l.dir, rundir.DirReplicas))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -343,8 +344,8 @@ func (l *loader) loadReplica(e rundir.SweepEntry) (*Replica, error) {
 }
 
 // unfinished sets the status of a replica without result.json: failed or
-// cancelled from its failure.json, else from the coordinator's
-// summary.json, else incomplete.
+// cancelled from its failure.json, else failed, cancelled or pruned from
+// the coordinator's summary.json, else incomplete.
 func (l *loader) unfinished(r *Replica) *Replica {
 	f, err := rundir.ReadFailure(r.Dir)
 	switch {
@@ -366,7 +367,7 @@ func (l *loader) unfinished(r *Replica) *Replica {
 		return r
 	}
 	switch c.Status {
-	case rundir.StatusFailed, rundir.StatusCancelled:
+	case rundir.StatusFailed, rundir.StatusCancelled, rundir.StatusPruned:
 		r.Status = Status(c.Status)
 		r.ErrorCode, r.Error, r.Attempts, r.Steps = c.ErrorCode, c.Error, c.Attempts, c.Steps
 	case rundir.StatusDone, rundir.StatusDiverged:

@@ -7,7 +7,9 @@ import (
 )
 
 // ReplicaProblem is a replica that did not end done: failed, cancelled,
-// diverged, or unreadable (skipped). Summary.Problems lists every one, so
+// diverged, unreadable (skipped), or pruned (stopped at a milestone by
+// successive halving: Steps is the step it was cut at, Message the
+// decision). Summary.Problems lists every one, so
 // a report can say why each replica is missing from the statistics.
 type ReplicaProblem struct {
 	ID     string `json:"id"`
@@ -35,11 +37,13 @@ type ReplicaProblem struct {
 }
 
 // problemRank orders Summary.Problems: failures first, then cancelled,
-// diverged and unreadable replicas.
-var problemRank = map[Status]int{StatusFailed: 0, StatusCancelled: 1, StatusDiverged: 2, StatusUnreadable: 3}
+// diverged, unreadable and pruned replicas.
+var problemRank = map[Status]int{StatusFailed: 0, StatusCancelled: 1, StatusDiverged: 2, StatusUnreadable: 3, StatusPruned: 4}
 
 // problemsOf lists the replicas of run that are failed, cancelled,
-// diverged or unreadable, by status (problemRank) and ID.
+// diverged, unreadable or pruned, by status (problemRank) and ID. A
+// pruned replica's step is where it was cut (its decision in prune.json,
+// when the run directory has one).
 func problemsOf(run *Run) []ReplicaProblem {
 	out := []ReplicaProblem{}
 	for _, r := range run.Replicas {

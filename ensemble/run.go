@@ -8,7 +8,8 @@ import "github.com/heatbath/heatbath/rundir"
 
 // Status is the state of one replica: the status of result.json (done,
 // diverged), failed or cancelled (failure.json, or the coordinator's
-// summary.json), StatusIncomplete for a replica listed in sweep.json that
+// summary.json), pruned (stopped at a milestone by successive halving:
+// the coordinator's summary.json), StatusIncomplete for a replica listed in sweep.json that
 // has none of these yet, and StatusUnreadable for one whose files are
 // damaged.
 type Status string
@@ -20,6 +21,10 @@ const (
 	StatusDiverged  Status = rundir.StatusDiverged
 	StatusFailed    Status = rundir.StatusFailed
 	StatusCancelled Status = rundir.StatusCancelled
+	// StatusPruned: successive halving stopped the replica at a
+	// milestone; its partial trajectory is kept, its metrics enter no
+	// statistic.
+	StatusPruned Status = rundir.StatusPruned
 	// StatusIncomplete: listed in sweep.json, without result.json or
 	// failure.json (not finished, or the run was interrupted).
 	StatusIncomplete Status = "incomplete"
@@ -32,10 +37,10 @@ const (
 // String returns the status as written in summary.json.
 func (s Status) String() string { return string(s) }
 
-// Valid reports whether s is one of the six known statuses.
+// Valid reports whether s is one of the seven known statuses.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusDone, StatusDiverged, StatusFailed, StatusCancelled, StatusIncomplete, StatusUnreadable:
+	case StatusDone, StatusDiverged, StatusFailed, StatusCancelled, StatusPruned, StatusIncomplete, StatusUnreadable:
 		return true
 	}
 	return false
@@ -43,7 +48,7 @@ func (s Status) Valid() bool {
 
 // StatusCounts counts replicas by status. Total is the number of replicas
 // listed in sweep.json, so Total = Done + Diverged + Failed + Cancelled +
-// Incomplete + Unreadable.
+// Pruned + Incomplete + Unreadable.
 type StatusCounts struct {
 	Total      int `json:"total"`
 	Done       int `json:"done"`
@@ -52,6 +57,9 @@ type StatusCounts struct {
 	Cancelled  int `json:"cancelled"`
 	Incomplete int `json:"incomplete"`
 	Unreadable int `json:"unreadable"`
+	// Pruned counts the replicas stopped by successive halving (absent
+	// from the JSON of a run without any).
+	Pruned int `json:"pruned,omitempty"`
 }
 
 // Add counts one replica of status s.
@@ -66,6 +74,8 @@ func (c *StatusCounts) Add(s Status) {
 		c.Failed++
 	case StatusCancelled:
 		c.Cancelled++
+	case StatusPruned:
+		c.Pruned++
 	case StatusIncomplete:
 		c.Incomplete++
 	case StatusUnreadable:

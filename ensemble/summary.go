@@ -195,6 +195,13 @@ type Comparison struct {
 	Diff   float64 `json:"diff"`
 	DiffLo float64 `json:"diff_lo"`
 	DiffHi float64 `json:"diff_hi"`
+	// G is the standardized effect, Hedges' g of the final test accuracy
+	// of A against B, with its 95% percentile bootstrap interval [GLo,
+	// GHi] (BootstrapHedgesG); NaN (null) when a group has fewer than two
+	// done replicas or no spread.
+	G   float64 `json:"hedges_g"`
+	GLo float64 `json:"hedges_g_lo"`
+	GHi float64 `json:"hedges_g_hi"`
 	// Levene is the Brown–Forsythe test of equal variance of the final test
 	// accuracy across initializations (seeds) in A and B.
 	Levene LeveneResult `json:"levene"`

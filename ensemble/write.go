@@ -308,11 +308,11 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	if len(s.Comparisons) == 0 {
 		m.printf("No comparisons (fewer than two groups with done replicas).\n\n")
 	} else {
-		m.printf("Δ = mean final test accuracy of A − B with a 95%% percentile bootstrap interval (%d resamples, seed %d); Brown–Forsythe test of equal variance over seeds.\n\n",
+		m.printf("Δ = mean final test accuracy of A − B with a 95%% percentile bootstrap interval (%d resamples, seed %d); g = Hedges' g (Δ over the pooled sd, small-sample corrected) with its 95%% bootstrap interval; Brown–Forsythe test of equal variance over seeds.\n\n",
 			s.Options.Resamples, s.Options.Seed)
-		m.header("A", "B", "n A / B", "Δ test acc", "95% bootstrap CI", "sd A", "sd B", "F (df)", "p")
+		m.header("A", "B", "n A / B", "Δ test acc", "95% bootstrap CI", "g", "95% CI of g", "sd A", "sd B", "F (df)", "p")
 		for _, c := range s.Comparisons {
-			m.row(c.A, c.B, fmt.Sprintf("%d / %d", c.NA, c.NB), FormatFixed(c.Diff, 4), FormatCI(c.DiffLo, c.DiffHi, 4),
+			m.row(c.A, c.B, fmt.Sprintf("%d / %d", c.NA, c.NB), FormatFixed(c.Diff, 4), FormatCI(c.DiffLo, c.DiffHi, 4), FormatFixed(c.G, 2), FormatCI(c.GLo, c.GHi, 2),
 				FormatFixed(c.SDA, 4), FormatFixed(c.SDB, 4), fmt.Sprintf("%s (%d, %d)", FormatNum(c.Levene.F, 4), c.Levene.DF1, c.Levene.DF2), FormatP(c.Levene.P))
 		}
 		m.printf("\n")
