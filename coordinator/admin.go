@@ -191,7 +191,7 @@ func (c *Coordinator) Delete(ctx context.Context, sweep string) (*Deleted, error
 		}
 	}
 	if !d.SweepRecord && len(recs) == 0 && len(objects) == 0 {
-		return nil, fmt.Errorf("coordinator: no sweep %q on this server", sweep)
+		return nil, &NoSweepError{Sweep: sweep}
 	}
 
 	info, err := c.evts.Info(ctx, jetstream.WithSubjectFilter(efilter))

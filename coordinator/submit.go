@@ -179,7 +179,7 @@ func (c *Coordinator) Manifest(ctx context.Context, sweep string) (*Sweep, error
 	b, err := c.getObject(ctx, manifestObject(sweep))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			return nil, fmt.Errorf("coordinator: no sweep %q on this server", sweep)
+			return nil, &NoSweepError{Sweep: sweep}
 		}
 		return nil, fmt.Errorf("coordinator: read manifest of %s: %w", sweep, err)
 	}

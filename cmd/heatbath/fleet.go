@@ -100,7 +100,7 @@ func onSweep(verb string, do func(c *cli.Context, co *coordinator.Coordinator, i
 			return err
 		}
 		defer closeFn()
-		return do(c, co, id)
+		return noSweep(c.Context, co, verb, do(c, co, id))
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/internal/suggest"
 	"github.com/heatbath/heatbath/protocol"
 )
 
@@ -162,9 +164,37 @@ func statusCommand() *cli.Command {
 			if err != nil && c.Context.Err() != nil {
 				return errors.New("status: interrupted")
 			}
-			return err
+			return noSweep(c.Context, co, "status", err)
 		},
 	}
+}
+
+// noSweep rewrites err, when it is a *coordinator.NoSweepError of the
+// command verb, into one line that names the closest sweep on the server
+// (the newest of the name given, else the nearest id) and points to
+// heatbath list; other errors are returned as they are.
+func noSweep(ctx context.Context, co *coordinator.Coordinator, verb string, err error) error {
+	var ns *coordinator.NoSweepError
+	if !errors.As(err, &ns) {
+		return err
+	}
+	hint := ""
+	if sweeps, lerr := co.List(ctx); lerr == nil {
+		ids := make([]string, 0, len(sweeps))
+		for _, s := range sweeps { // newest first
+			if s.Name == ns.Sweep && hint == "" {
+				hint = fmt.Sprintf("; did you mean %q, the newest sweep named %s?", s.ID, s.Name)
+			}
+			ids = append(ids, s.ID)
+		}
+		if hint == "" {
+			hint = suggest.Hint(ns.Sweep, ids)
+		}
+		if len(sweeps) == 0 {
+			return fmt.Errorf("%s: no sweep %q on this server, which has no sweeps", verb, ns.Sweep)
+		}
+	}
+	return fmt.Errorf("%s: no sweep %q on this server%s (heatbath list shows the sweeps on the server)", verb, ns.Sweep, hint)
 }
 
 func listCommand() *cli.Command {
@@ -256,7 +286,7 @@ func deleteCommand() *cli.Command {
 			}
 			d, err := co.Delete(c.Context, id)
 			if err != nil {
-				return fmt.Errorf("delete: %w", err)
+				return noSweep(c.Context, co, "delete", fmt.Errorf("delete: %w", err))
 			}
 			fmt.Fprintf(c.App.Writer, "sweep %s deleted: %d replica records, %d events, %d objects\n", id, d.Records, d.Events, d.Objects)
 			return nil
