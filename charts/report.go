@@ -224,7 +224,7 @@ details summary { cursor: pointer; font-weight: bold; margin: 6px 0; }
 <body>
 <h1>Heatbath report: {{.Title}}</h1>
 <p class="meta">Run <code>{{.S.Run.ID}}</code>{{with .S.Run.SpecHash}}, spec hash <code>{{.}}</code>{{end}}{{with .S.Run.Created}}, created {{.}}{{end}}.
-{{.S.Status.Total}} replicas: {{.S.Status.Done}} done, {{.S.Status.Diverged}} diverged, {{.S.Status.Failed}} failed, {{.S.Status.Cancelled}} cancelled, {{.S.Status.Incomplete}} incomplete{{with .S.Status.Unreadable}}, {{.}} unreadable (skipped: damaged files){{end}}.
+{{.S.Status.Total}} replicas: {{.S.Status.Done}} done, {{.S.Status.Diverged}} diverged, {{.S.Status.Failed}} failed, {{.S.Status.Cancelled}} cancelled, {{.S.Status.Incomplete}} incomplete{{with .S.Status.Pruned}}, {{.}} pruned (stopped at a milestone by successive halving; listed below with the step each was cut at){{end}}{{with .S.Status.Unreadable}}, {{.}} unreadable (skipped: damaged files){{end}}.
 Only done replicas enter statistics. Every selection uses <code>best.{{.S.ChosenBy}}</code>, never a test metric.</p>
 
 <nav><ol>

@@ -69,7 +69,10 @@ func TestPrunedReplicasLeaveTheStatistics(t *testing.T) {
 	if err := WriteMarkdown(&md, s); err != nil {
 		t.Fatal(err)
 	}
-	if want := "| " + reps[1].ID + " | method=sgd | pruned |  | 300 | 1 |  | " + why + " |"; !strings.Contains(md.String(), want) {
-		t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+	for _, want := range []string{"| " + reps[1].ID + " | method=sgd | pruned |  | 300 | 1 |  | " + why + " |",
+		"2 replicas were pruned: stopped at a milestone by successive halving"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
 	}
 }

@@ -277,6 +277,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		statusRow(g.Group, g.Status)
 	}
 	statusRow("**all**", s.Status)
+	if n := s.Status.Pruned; n > 0 {
+		m.printf("\n%d replicas were pruned: stopped at a milestone by successive halving (listed below with the step each was cut at).\n", n)
+	}
 	m.printf("\nOnly done replicas enter the statistics below.\n\n")
 	writeProblems(m, s)
 
