@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 
@@ -212,12 +213,12 @@ func (r *Replica) loadData() error {
 	case "csv":
 		tr, err := dataset.LoadCSV(d.Path)
 		if err != nil {
-			return fmt.Errorf("data.path: %w", err)
+			return csvError("data.path", d.Path, err)
 		}
 		if d.TestPath != "" {
 			te, err := dataset.LoadCSV(d.TestPath)
 			if err != nil {
-				return fmt.Errorf("data.test_path: %w", err)
+				return csvError("data.test_path", d.TestPath, err)
 			}
 			if te.Dim != tr.Dim {
 				return fmt.Errorf("data.test_path: %d columns of features, the training file has %d", te.Dim, tr.Dim)
@@ -234,6 +235,16 @@ func (r *Replica) loadData() error {
 		return r.split(tr, ntr, nva, nte, splitSrc)
 	}
 	return fmt.Errorf("data.kind: %q is unknown", d.Kind)
+}
+
+// csvError is the error of loading the CSV file path of the spec field
+// field: one line naming the file when it does not exist, else the
+// loader's error after the field.
+func csvError(field, path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: CSV file %s does not exist", field, path)
+	}
+	return fmt.Errorf("%s: %w", field, err)
 }
 
 func (r *Replica) split(all *dataset.Set, ntr, nva, nte int, src rand.Source) error {
