@@ -62,3 +62,14 @@ func TestLogLevelSuggests(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldWithoutFlag: a chain from flags whose error is about a field no
+// flag sets says so in one line (a usage error), instead of naming a
+// file called "flags".
+func TestFieldWithoutFlag(t *testing.T) {
+	r := runArgs(t, "train", "-q", "--method", "partitioned", "--out", filepath.Join(t.TempDir(), "out"))
+	want := "heatbath: train: groups: a partitioned method needs at least one group (no flag sets groups: give it in a spec file)\n"
+	if r.code != exitUsage || r.stderr != want {
+		t.Errorf("train --method partitioned: exit %d, stderr %q; want exit %d, %q", r.code, r.stderr, exitUsage, want)
+	}
+}

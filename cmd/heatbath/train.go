@@ -136,6 +136,9 @@ func parseOptFloat(c *cli.Context, name string) (spec.Floats, error) {
 	return out, nil
 }
 
+// flagsSource is the file name of the spec that specFromFlags builds.
+const flagsSource = "flags"
+
 // fieldFlags maps the spec fields of a chain built from flags to the flags
 // that set them, where the name is not the field's with '-' for '_'.
 var fieldFlags = map[string]string{
@@ -161,6 +164,10 @@ func flagError(c *cli.Context, err error) error {
 	name, ok := fieldFlags[field]
 	if !ok {
 		name = strings.ReplaceAll(field, "_", "-")
+	}
+	if !hasFlag(c.Command, name) && fe.File == flagsSource {
+		// A field no flag sets ("--method partitioned" without groups).
+		return usageErrorf("train: %s: %s (no flag sets %s: give it in a spec file)", field, fe.Msg, field)
 	}
 	if !hasFlag(c.Command, name) {
 		return err
@@ -281,7 +288,7 @@ func specFromFlags(c *cli.Context) (*spec.File, error) {
 	case "mnist":
 		s.Data.Dir = c.String("data-path")
 	}
-	return spec.New("flags", s)
+	return spec.New(flagsSource, s)
 }
 
 // runReplica runs one replica in-process and writes its directory.
