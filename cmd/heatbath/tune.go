@@ -244,7 +244,20 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 			}
 		}
 		perMethod[label] = len(groups)
-		note := fmt.Sprintf("%s %s: %s (tuning group %q: best.%s %s over %d/%d seeds)", src, label, settingsLine(cand.Settings), ch.Chosen,
+		narrowed, kept := map[string]string{}, []string{}
+		for k, v := range cand.Settings {
+			if keep[k] {
+				kept = append(kept, k)
+			} else {
+				narrowed[k] = v
+			}
+		}
+		slices.Sort(kept)
+		keptText := ""
+		if len(kept) > 0 {
+			keptText = "; " + strings.Join(kept, ", ") + " kept whole"
+		}
+		note := fmt.Sprintf("%s %s: %s%s (tuning group %q: best.%s %s over %d/%d seeds)", src, label, settingsLine(narrowed), keptText, ch.Chosen,
 			tu.ChosenBy, ensemble.FormatMeanSD(cand.Selection, 4), cand.Status.Done, cand.Status.Total)
 		notes = append(notes, note)
 		if cand.Incomplete() {

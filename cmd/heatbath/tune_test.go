@@ -272,7 +272,7 @@ func TestTuneKeep(t *testing.T) {
 			t.Errorf("lol replica %s: schedule %+v, want the chosen linear one", rep.ID, rep.Config.Method.Schedule)
 		}
 	}
-	if !strings.Contains(r.stdout, "# Kept whole (--keep): tau;") {
+	if !strings.Contains(r.stdout, "# Kept whole (--keep): tau;") || !strings.Contains(r.stdout, "# methods[3] lol: schedule=linear(1>0@50-end); tau kept whole (tuning group") {
 		t.Errorf("the spec does not say what was kept:\n%s", r.stdout)
 	}
 	if r := runArgs(t, "tune", dir, "--keep", "gamma"); r.code != exitUsage || !strings.Contains(r.stderr, "--keep gamma: no group") {
