@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/heatbath/heatbath/internal/suggest"
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/sampler"
 )
@@ -51,7 +52,7 @@ func resolveExtras(cfg *protocol.ReplicaConfig, set *sampler.Settings) error {
 		x.Energy = EnergyFull
 	case EnergyFull, EnergyMinibatch:
 	default:
-		return fmt.Errorf("exchange.energy: %q is unknown (want full or minibatch)", x.Energy)
+		return fmt.Errorf("exchange.energy: %s", suggest.Unknown(x.Energy, []string{EnergyFull, EnergyMinibatch}))
 	}
 	if x.F == 0 {
 		x.F = 1

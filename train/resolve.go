@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/heatbath/heatbath/dataset"
@@ -80,6 +81,9 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		}
 		if d.Form == "" {
 			d.Form = p.Form
+		}
+		if forms := []string{dataset.SpiralPower, dataset.SpiralLinear}; !slices.Contains(forms, d.Form) {
+			return fmt.Errorf("data.form: %s", suggest.Unknown(d.Form, forms))
 		}
 		setDefault(&d.Turns, p.Turns)
 		setDefault(&d.Radius, p.Radius)

@@ -20,6 +20,8 @@ func TestEnumeratedValuesSuggest(t *testing.T) {
 			`data.kind: "spirals" is unknown; did you mean "spiral"? (want trig, spiral, rings, mnist or csv)`},
 		{"data preset", func(c *protocol.ReplicaConfig) { c.Data.Preset = "author" },
 			`data.preset: "author" is unknown for spiral; did you mean "authors"? (want authors or abstract)`},
+		{"spiral form", func(c *protocol.ReplicaConfig) { c.Data.Form = "powr" },
+			`data.form: "powr" is unknown; did you mean "power"? (want power or linear)`},
 		{"method name", func(c *protocol.ReplicaConfig) { c.Method.Name = "adlalla" }, `method.name: "adlalla" is unknown; did you mean "adlala"?`},
 		{"method case", func(c *protocol.ReplicaConfig) { c.Method.Name = "Adam" }, `method.name: "Adam" is unknown; did you mean "adam"?`},
 		{"activation", func(c *protocol.ReplicaConfig) { c.Model.Activation = "tahn" }, `model.activation: "tahn" is unknown; did you mean "tanh"? (want relu or tanh)`},
