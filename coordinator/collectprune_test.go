@@ -2,8 +2,10 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,5 +263,103 @@ func TestCollectPruneSurvivesRestart(t *testing.T) {
 		if told[id] != 0 {
 			t.Errorf("the worker of kept %s was told to stop", id)
 		}
+	}
+}
+
+// pruneCollectState returns the collect state of testSweep(n) with a
+// prune section (milestone at step 100, keep half, among all).
+func pruneCollectState(t *testing.T, n int) *collectState {
+	t.Helper()
+	sw := testSweep(n)
+	sw.Prune = &protocol.PruneConfig{Metric: "val_loss", At: []float64{0.25}, Keep: 0.5, Among: "all"}
+	s := newCollectState(sw)
+	if _, err := s.enablePrune(nil); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// recordState feeds replica id's record in state st to the collect state.
+func recordState(t *testing.T, s *collectState, id string, st protocol.State) {
+	t.Helper()
+	key, _ := protocol.ReplicaKey(s.sweep.ID, id)
+	rs := protocol.ReplicaState{State: st, Attempt: 1, Worker: "w", Step: testSteps, Steps: testSteps, Updated: t0}
+	b, err := protocol.Encode(&rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.record(key, b)
+}
+
+// TestPruneActsOnlyOnStoredDecisions: a decision to prune is first only
+// stored; the replica is stopped once the store succeeded, a failed store
+// is retried and holds the end of the collection back.
+func TestPruneActsOnlyOnStoredDecisions(t *testing.T) {
+	s := pruneCollectState(t, 2)
+	cols := []string{"step", "val_loss"}
+	s.pruneRows("r0", cols, [][]float64{{100, 1}})
+	acts := s.pruneRows("r1", cols, [][]float64{{100, 2}})
+	var d *protocol.PruneDecision
+	for _, a := range acts {
+		switch a := a.(type) {
+		case storePrune:
+			d = &a.d
+		case stopPruned:
+			t.Fatal("replica stopped before its decision was stored")
+		}
+	}
+	if d == nil || !d.Prune || d.Replica != "r1" {
+		t.Fatalf("actions %+v: want the store of r1's decision to prune", acts)
+	}
+	if got := s.pruneStored(*d, nil, errors.New("bucket unavailable"), t0); len(got) != 1 {
+		t.Fatalf("failed store: %+v", got)
+	}
+	retry := s.pruneRetry(t0.Add(retryDelay))
+	if len(retry) != 2 { // both decisions (r0's keep and r1's prune) are still unstored
+		t.Fatalf("retry %+v, want the two stores", retry)
+	}
+	// Both replicas finished (cancelled: nothing else to collect).
+	for _, id := range []string{"r0", "r1"} {
+		recordState(t, s, id, protocol.StateCancelled)
+	}
+	if s.done() != nil {
+		t.Fatal("collection finished with decisions unstored")
+	}
+	for _, a := range retry {
+		sp := a.(storePrune)
+		got := s.pruneStored(sp.d, &sp.d, nil, t0)
+		stop := slices.ContainsFunc(got, func(a action) bool { _, ok := a.(stopPruned); return ok })
+		if stop != sp.d.Prune {
+			t.Errorf("decision %+v stored: actions %+v", sp.d, got)
+		}
+	}
+	if s.done() != nil {
+		t.Fatal("collection finished with a replica not yet recorded pruned")
+	}
+	s.pruneStopped("r1", nil, t0)
+	if s.done() == nil {
+		t.Fatal("collection did not finish")
+	}
+}
+
+// TestPruneSummarySaysWhenPruningDidNotRun: a collector that only ever
+// saw finished replicas (no coordinator followed the sweep while it ran)
+// says in summary.json that pruning did not run.
+func TestPruneSummarySaysWhenPruningDidNotRun(t *testing.T) {
+	s := pruneCollectState(t, 2)
+	for _, id := range []string{"r0", "r1"} {
+		recordState(t, s, id, protocol.StateDone)
+	}
+	p := s.summary().Prune
+	if p == nil || p.Ran || !strings.Contains(p.Note, "pruning did not run") {
+		t.Errorf("prune summary %+v", p)
+	}
+	s = pruneCollectState(t, 2)
+	recordState(t, s, "r0", protocol.StateRunning)
+	if p := s.summary().Prune; p == nil || !p.Ran || p.Note != "" {
+		t.Errorf("followed sweep: prune summary %+v", p)
+	}
+	if n, ok := s.summary().Counts[rundir.StatusPruned]; !ok || n != 0 {
+		t.Errorf("counts %v: want pruned among the statuses always present", s.summary().Counts)
 	}
 }
