@@ -134,6 +134,9 @@ func Resolve(cfg *protocol.ReplicaConfig) error {
 		if d.Train == 0 {
 			return fmt.Errorf("data.train: 0 points: nothing to train on")
 		}
+		if err := checkGenerator(d); err != nil {
+			return err
+		}
 		if err := generatorParams(d).validate(); err != nil {
 			return fmt.Errorf("data: %w", err)
 		}
@@ -227,6 +230,42 @@ func setDefaultInt(v *int, d int) {
 	if *v == 0 {
 		*v = d
 	}
+}
+
+// checkGenerator checks the parameters of a generated data set (trig,
+// spiral, rings) with errors that name the spec field and the value
+// ("data.turns: -1 must be a finite number ≥ 0"); the generator's own
+// Validate, run after it, names Go fields.
+func checkGenerator(d *protocol.DataConfig) error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	type rule struct {
+		field string
+		v     float64
+		ok    bool
+		want  string
+	}
+	var rules []rule
+	switch d.Kind {
+	case "trig":
+		rules = []rule{{"x_scale", d.XScale, finite(d.XScale) && d.XScale > 0, "a finite number > 0"},
+			{"freq", d.Freq, finite(d.Freq), "a finite number"}}
+	case "spiral":
+		rules = []rule{{"turns", d.Turns, finite(d.Turns) && d.Turns >= 0, "a finite number ≥ 0"},
+			{"radius", d.Radius, finite(d.Radius) && d.Radius > 0, "a finite number > 0"}}
+		if d.Form == dataset.SpiralPower {
+			rules = append(rules, rule{"power", d.Power, finite(d.Power) && d.Power > 0, "a finite number > 0 for form power"})
+		}
+	case "rings":
+		rules = []rule{{"inner", d.Inner, finite(d.Inner) && d.Inner > 0, "a finite number > 0"},
+			{"margin", d.Margin, finite(d.Margin) && d.Margin >= 0, "a finite number ≥ 0"},
+			{"outer", d.Outer, finite(d.Outer) && d.Outer >= d.Inner+d.Margin, fmt.Sprintf("a finite number ≥ inner + margin = %g", d.Inner+d.Margin)}}
+	}
+	for _, r := range rules {
+		if !r.ok {
+			return fmt.Errorf("data.%s: %g must be %s", r.field, r.v, r.want)
+		}
+	}
+	return nil
 }
 
 type genParams struct {

@@ -9,7 +9,8 @@ import (
 
 // TestEnumeratedValuesSuggest: a misspelt value of every enumerated field
 // Resolve checks gets the closest allowed value and the list of allowed
-// ones, in one line.
+// ones, in one line; a generator parameter out of range is named by its
+// spec field, not its Go name.
 func TestEnumeratedValuesSuggest(t *testing.T) {
 	cases := []struct {
 		name string
@@ -22,6 +23,10 @@ func TestEnumeratedValuesSuggest(t *testing.T) {
 			`data.preset: "author" is unknown for spiral; did you mean "authors"? (want authors or abstract)`},
 		{"spiral form", func(c *protocol.ReplicaConfig) { c.Data.Form = "powr" },
 			`data.form: "powr" is unknown; did you mean "power"? (want power or linear)`},
+		{"spiral turns", func(c *protocol.ReplicaConfig) { c.Data.Turns = -1 }, `data.turns: -1 must be a finite number ≥ 0`},
+		{"rings outer", func(c *protocol.ReplicaConfig) { c.Data = protocol.DataConfig{Kind: "rings", Inner: 2, Outer: 1} },
+			`data.outer: 1 must be a finite number ≥ inner + margin = 2.1`},
+		{"trig scale", func(c *protocol.ReplicaConfig) { c.Data = protocol.DataConfig{Kind: "trig", XScale: -1} }, `data.x_scale: -1 must be a finite number > 0`},
 		{"method name", func(c *protocol.ReplicaConfig) { c.Method.Name = "adlalla" }, `method.name: "adlalla" is unknown; did you mean "adlala"?`},
 		{"method case", func(c *protocol.ReplicaConfig) { c.Method.Name = "Adam" }, `method.name: "Adam" is unknown; did you mean "adam"?`},
 		{"activation", func(c *protocol.ReplicaConfig) { c.Model.Activation = "tahn" }, `model.activation: "tahn" is unknown; did you mean "tanh"? (want relu or tanh)`},
