@@ -249,6 +249,11 @@ func TestCollectPruneSurvivesRestart(t *testing.T) {
 	if sum.Counts[rundir.StatusPruned] != 2 || sum.Counts[rundir.StatusDone] != 4 {
 		t.Errorf("counts %v, want 4 done and 2 pruned", sum.Counts)
 	}
+	for _, r := range sum.Replicas {
+		if r.State == string(protocol.StatePruned) && r.Steps != 100 {
+			t.Errorf("pruned %s: %d steps in summary.json, want 100 (its last row)", r.ID, r.Steps)
+		}
+	}
 	if p := sum.Prune; p == nil || !p.Ran || p.Pruned != 2 || p.Decisions != 10 {
 		t.Errorf("summary's prune %+v", sum.Prune)
 	}

@@ -830,6 +830,11 @@ func (s *collectState) row(id string) rundir.SummaryReplica {
 		if st.ErrorCode != protocol.CodeUnknown {
 			rs.ErrorCode = st.ErrorCode.String()
 		}
+		if st.State == protocol.StatePruned {
+			// How far it ran, as far as the collector knows: its last
+			// checkpoint, or its last row.
+			rs.Steps = max(rs.Steps, s.lastStep[id])
+		}
 	}
 	if o := s.outcome[id]; o != nil && (st == nil || hasResult(st)) {
 		final, best := o.final, o.best
