@@ -73,3 +73,27 @@ func TestFieldWithoutFlag(t *testing.T) {
 		t.Errorf("train --method partitioned: exit %d, stderr %q; want exit %d, %q", r.code, r.stderr, exitUsage, want)
 	}
 }
+
+// TestRunRefusesTrainDirectory: a sweep is not written into the folder of
+// one chain of heatbath train (it has no sweep.json, which alone made a
+// run directory another sweep's): run says so in one line and writes
+// nothing there.
+func TestRunRefusesTrainDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "one")
+	if r := runArgs(t, "train", "-q", "--steps", "20", "--eval-every", "10", "--hidden", "4", "--train-size", "50",
+		"--test-size", "50", "--batch", "10", "--out", dir); r.code != exitOK {
+		t.Fatalf("train: exit %d, %s", r.code, r.stderr)
+	}
+	specFile := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(specFile, []byte("name: s\ndata: {kind: spiral, train: 50, test: 50}\nmodel: {hidden: [4]}\nsteps: 20\nbatch: 10\nmethods: [{name: adam, lr: 0.01}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runArgs(t, "run", specFile, "-q", "--out", dir)
+	if r.code != exitError || !strings.HasPrefix(r.stderr, "heatbath: "+dir+" holds one chain of heatbath train (replica.json), not sweep s-") ||
+		!strings.Contains(r.stderr, "choose another --out, or add --force") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("run --out a train directory: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sweep.json")); err == nil {
+		t.Error("run wrote sweep.json into the train directory")
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -39,6 +40,15 @@ func claimRunDir(out, sweepID string, force bool, log hclog.Logger) (*rundir.Dir
 		if err := rundir.CheckIdentity(out, sweepID); err != nil {
 			releaseRunDir(l, log)
 			return nil, err
+		}
+		// The folder of one chain of heatbath train has no sweep.json
+		// either; a sweep written into it would bury the chain's files.
+		chain, _ := rundir.Exists(filepath.Join(out, rundir.FileReplica))
+		sweep, _ := rundir.Exists(filepath.Join(out, rundir.FileSweep))
+		if chain && !sweep {
+			releaseRunDir(l, log)
+			return nil, fmt.Errorf("%s holds one chain of heatbath train (%s), not sweep %s: choose another --out, or add --force to start over (the old content is moved to %s.old-<UTC time>)",
+				out, rundir.FileReplica, sweepID, filepath.Clean(out))
 		}
 	}
 	return l, nil
