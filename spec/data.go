@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/heatbath/heatbath/dataset"
 	"github.com/heatbath/heatbath/protocol"
@@ -76,6 +77,8 @@ func fileProblem(path string, err error) string {
 		return path + " does not exist"
 	case errors.Is(err, fs.ErrPermission):
 		return path + " cannot be read (permission denied)"
+	case errors.Is(err, syscall.EISDIR):
+		return path + " is a folder, not a file"
 	}
 	return err.Error()
 }

@@ -52,3 +52,11 @@ func TestSweepScheduleErrorAtItsEntry(t *testing.T) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
+
+// TestLoadFolder: a folder given as the spec file is named as such.
+func TestLoadFolder(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil || err.Error() != "spec file "+dir+" is a folder, not a file" {
+		t.Errorf("Load(folder) = %v", err)
+	}
+}
