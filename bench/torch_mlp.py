@@ -166,22 +166,27 @@ def main():
     for ev in evals.values():
         ev()
     times = {k: [] for k in runners}
+    ctimes = {k: [] for k in runners}
     etimes = {k: [] for k in evals}
     for _ in range(args.reps):
         for k, r in runners.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(args.steps):
                 r.step()
             times[k].append((time.perf_counter() - t0) / args.steps)
+            ctimes[k].append((time.process_time() - c0) / args.steps)
         for k, ev in evals.items():
             t0 = time.perf_counter()
             for _ in range(args.eval_reps):
                 ev()
             etimes[k].append((time.perf_counter() - t0) / args.eval_reps)
+    # steps/s from wall time, and from the process's CPU time (less sensitive to
+    # other processes on a shared machine; one thread, so equal when idle).
     for (net, B, m), ts in times.items():
         med = statistics.median(ts)
+        cmed = statistics.median(ctimes[(net, B, m)])
         print(f"MLP={net} B={B} {m:11s} {1 / med:9.1f} steps/s  (median {med * 1e6:8.1f} us/step, "
-              f"min {min(ts) * 1e6:8.1f}, max {max(ts) * 1e6:8.1f})", flush=True)
+              f"min {min(ts) * 1e6:8.1f}, max {max(ts) * 1e6:8.1f}); cpu {1 / cmed:9.1f} steps/s", flush=True)
     for net, ts in etimes.items():
         med = statistics.median(ts)
         print(f"MLP={net} eval1000 {med * 1e6:9.1f} us/eval  (min {min(ts) * 1e6:8.1f}, max {max(ts) * 1e6:8.1f})",
