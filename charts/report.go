@@ -288,7 +288,13 @@ Only done replicas enter statistics. Every selection uses <code>best.{{.S.Chosen
 <tr><th class="l">A</th><th class="l">B</th><th>n A / B</th><th>Δ test acc</th><th>95% bootstrap CI</th><th>g</th><th>95% CI of g</th><th>sd A</th><th>sd B</th><th>F (df)</th><th>p</th></tr>
 {{range .S.Comparisons}}<tr><td class="l">{{.A}}</td><td class="l">{{.B}}</td><td>{{.NA}} / {{.NB}}</td><td>{{fix .Diff 4}}</td><td>{{ci .DiffLo .DiffHi 4}}</td><td>{{fix .G 2}}</td><td>{{ci .GLo .GHi 2}}</td><td>{{fix .SDA 4}}</td><td>{{fix .SDB 4}}</td><td>{{num .Levene.F 4}} ({{.Levene.DF1}}, {{.Levene.DF2}})</td><td>{{pval .Levene.P}}</td></tr>
 {{end}}</table>
-{{else}}<p>No comparisons (fewer than two groups with done replicas).</p>
+{{if (index .S.Comparisons 0).Reach}}<h3>Steps to reach, by pair</h3>
+<p>Restricted mean of the first step at which the test accuracy reached the threshold; a replica that never reached it counts as its last step (never: how many). Δ = A − B (negative: A is faster) with a 95% percentile bootstrap interval.</p>
+<table>
+<tr><th class="l">A</th><th class="l">B</th><th>test acc</th><th>mean steps A (never)</th><th>mean steps B (never)</th><th>Δ steps</th><th>95% bootstrap CI</th></tr>
+{{range .S.Comparisons}}{{$c := .}}{{range .Reach}}<tr><td class="l">{{$c.A}}</td><td class="l">{{$c.B}}</td><td>{{num .Threshold 4}}</td><td>{{fix .MeanA 0}} ({{.NeverA}} of {{.NA}})</td><td>{{fix .MeanB 0}} ({{.NeverB}} of {{.NB}})</td><td>{{fix .Diff 0}}</td><td>{{ci .DiffLo .DiffHi 0}}</td></tr>
+{{end}}{{end}}</table>
+{{end}}{{else}}<p>No comparisons (fewer than two groups with done replicas).</p>
 {{end}}{{with .S.Spread}}<h3>Spread over initializations, by method</h3>
 <p>Each method's best group; Brown–Forsythe test across them: F = {{num .Levene.F 4}} ({{.Levene.DF1}}, {{.Levene.DF2}}), p = {{pval .Levene.P}}.</p>
 <table>

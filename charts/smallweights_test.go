@@ -142,3 +142,26 @@ func TestWeightsCaptionGivesSmallFractions(t *testing.T) {
 		}
 	}
 }
+
+// TestReportStepsToReachByPair: report.html gives each comparison's steps
+// to reach per threshold (restricted means with never counts, Δ and its
+// interval).
+func TestReportStepsToReachByPair(t *testing.T) {
+	sum := &ensemble.Summary{Status: ensemble.StatusCounts{Total: 6, Done: 6}, Comparisons: []ensemble.Comparison{{
+		A: "method=adam", B: "method=sgd", NA: 3, NB: 3,
+		Reach: []ensemble.ReachComparison{{Threshold: 0.8, NA: 3, NB: 3, NeverB: 1, MeanA: 200, MeanB: 733.3, Diff: -533.3, DiffLo: -800, DiffHi: -400}},
+	}}}
+	dir := t.TempDir()
+	if err := WriteReport(dir, ReportInput{Summary: sum}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h3>Steps to reach, by pair</h3>", "<td>200 (0 of 3)</td><td>733 (1 of 3)</td>"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}

@@ -435,6 +435,7 @@ func (a *analysis) comparisons() {
 		}
 		c.Diff, c.DiffLo, c.DiffHi = BootstrapDiff(xa, xb, a.opts.Resamples, a.seedFor("compare\x00"+ga.name+"\x00"+gb.name))
 		c.G, c.GLo, c.GHi = BootstrapHedgesG(xa, xb, a.opts.Resamples, a.seedFor("hedges\x00"+ga.name+"\x00"+gb.name))
+		c.Reach = a.reachComparisons(ga, gb)
 		a.sum.Comparisons = append(a.sum.Comparisons, c)
 	}
 	if len(reps) >= 2 {

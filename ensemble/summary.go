@@ -202,6 +202,9 @@ type Comparison struct {
 	G   float64 `json:"hedges_g"`
 	GLo float64 `json:"hedges_g_lo"`
 	GHi float64 `json:"hedges_g_hi"`
+	// Reach compares the steps to reach each Options.Thresholds test
+	// accuracy (ReachComparison), in threshold order.
+	Reach []ReachComparison `json:"reach"`
 	// Levene is the Brown–Forsythe test of equal variance of the final test
 	// accuracy across initializations (seeds) in A and B.
 	Levene LeveneResult `json:"levene"`

@@ -319,6 +319,18 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 				FormatFixed(c.SDA, 4), FormatFixed(c.SDB, 4), fmt.Sprintf("%s (%d, %d)", FormatNum(c.Levene.F, 4), c.Levene.DF1, c.Levene.DF2), FormatP(c.Levene.P))
 		}
 		m.printf("\n")
+		if len(s.Comparisons[0].Reach) > 0 {
+			m.printf("### Steps to reach, by pair\n\n")
+			m.printf("Restricted mean of the first step at which the test accuracy reached the threshold; a replica that never reached it counts as its last step (never: how many). Δ = A − B (negative: A is faster) with a 95%% percentile bootstrap interval.\n\n")
+			m.header("A", "B", "test acc", "mean steps A (never)", "mean steps B (never)", "Δ steps", "95% bootstrap CI")
+			for _, c := range s.Comparisons {
+				for _, r := range c.Reach {
+					m.row(c.A, c.B, FormatNum(r.Threshold, 4), fmt.Sprintf("%s (%d of %d)", FormatFixed(r.MeanA, 0), r.NeverA, r.NA),
+						fmt.Sprintf("%s (%d of %d)", FormatFixed(r.MeanB, 0), r.NeverB, r.NB), FormatFixed(r.Diff, 0), FormatCI(r.DiffLo, r.DiffHi, 0))
+				}
+			}
+			m.printf("\n")
+		}
 	}
 	if sp := s.Spread; sp != nil {
 		m.printf("### Spread over initializations, by method\n\n")
