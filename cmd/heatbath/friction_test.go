@@ -97,3 +97,20 @@ func TestRunRefusesTrainDirectory(t *testing.T) {
 		t.Error("run wrote sweep.json into the train directory")
 	}
 }
+
+// TestReportOfOneChainTitles: the report of a train directory titles its
+// learning curves as one chain, not as a mean over seeds with a band.
+func TestReportOfOneChainTitles(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "one")
+	trainChain(t, out, 1)
+	if r := runArgs(t, "report", out); r.code != exitOK {
+		t.Fatalf("report: exit %d, %s", r.code, r.stderr)
+	}
+	svg, err := os.ReadFile(filepath.Join(out, "report", "learning-curves.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(svg); !strings.Contains(s, "Test loss (one chain)") || strings.Contains(s, "mean over seeds") {
+		t.Error("learning-curves.svg of one chain is not titled 'Test loss (one chain)', or speaks of a mean over seeds")
+	}
+}
