@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/heatbath/heatbath/coordinator"
+	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/worker"
 )
 
@@ -28,6 +29,11 @@ func workerCommand() *cli.Command {
 			}
 			if c.Int("slots") < 1 {
 				return usageErrorf("worker: --slots %d must be at least 1", c.Int("slots"))
+			}
+			for _, f := range []string{"name", "pool"} {
+				if v := c.String(f); (v != "" || f == "pool") && !protocol.ValidToken(v) {
+					return usageErrorf("worker: --%s %q may hold only letters, digits, - and _ (1 to %d of them)", f, v, protocol.MaxTokenLen)
+				}
 			}
 			log := newLogger(c)
 			nc, err := connect(c, log, "heatbath-worker")

@@ -114,3 +114,16 @@ func TestReportOfOneChainTitles(t *testing.T) {
 		t.Error("learning-curves.svg of one chain is not titled 'Test loss (one chain)', or speaks of a mean over seeds")
 	}
 }
+
+// TestWorkerNamesChecked: a worker --name or --pool that cannot be a NATS
+// subject token is a usage error naming the flag, before any connection
+// is tried (the --nats given would refuse it, exit 1).
+func TestWorkerNamesChecked(t *testing.T) {
+	for _, args := range [][]string{{"--name", "a.b"}, {"--pool", "gpu pool"}} {
+		r := runArgs(t, append([]string{"worker", "--nats", "nats://127.0.0.1:1"}, args...)...)
+		want := "heatbath: worker: " + args[0] + ` "` + args[1] + `" may hold only letters, digits, - and _ (1 to 128 of them)` + "\n"
+		if r.code != exitUsage || r.stderr != want {
+			t.Errorf("worker %v: exit %d, stderr %q; want exit %d, %q", args, r.code, r.stderr, exitUsage, want)
+		}
+	}
+}
