@@ -48,14 +48,17 @@
 //	events of a replica           hb.evt.<sweep>.<replica>.>                ReplicaEventFilter
 //	control request               hb.ctl.<verb>                             ControlSubject
 //	cancel broadcast              hb.ctl.cancel.<sweep>                     CancelSubject
+//	prune broadcast               hb.ctl.prune.<sweep>.<replica>            PruneSubject
 //	sweep record (hb_sweeps)      <sweep>                                   SweepKey
 //	replica record (hb_replicas)  <sweep>.<replica>                         ReplicaKey
+//	prune decision (hb_replicas)  <sweep>.<replica>.prune<milestone>        PruneKey
 //	checkpoint (hb_artifacts)     <sweep>/<replica>/ckpt                    CheckpointObject
 //	replica file (hb_artifacts)   <sweep>/<replica>/files/<file>            ArtifactObject
 //	Nats-Msg-Id header            <sweep>/<replica>/<attempt>/<kind>/<seq>  MsgID
 //
 // StreamTasks holds TaskSubjects and StreamEvents holds EventSubjects.
-// ParseTaskSubject, ParseEventSubject and ParseReplicaKey take names apart.
+// ParseTaskSubject, ParseEventSubject, ParseReplicaKey and ParsePruneSubject
+// take names apart.
 //
 // # Messages
 //
