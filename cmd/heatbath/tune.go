@@ -265,6 +265,15 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 				label, settingsLine(cand.Settings), cand.Status.Total-cand.Status.Done, cand.Status.Total, cand.Status.Done))
 		}
 	}
+	unfinished := 0
+	for _, r := range run.Replicas {
+		if r.Status == ensemble.StatusIncomplete {
+			unfinished++
+		}
+	}
+	if unfinished > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d of %d tuning replicas have not finished (no result yet): the choice is over the others and may change when they finish (heatbath resume)", unfinished, len(run.Replicas)))
+	}
 	if relPath(tf.Spec.Data.Path) || relPath(tf.Spec.Data.TestPath) || relPath(tf.Spec.Data.Dir) {
 		warnings = append(warnings, "data paths (data.path, data.test_path, data.dir) are copied from the tuning spec: they are relative to the folder of the spec file, so save the final spec beside the tuning spec or edit them")
 	}

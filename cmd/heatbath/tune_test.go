@@ -201,8 +201,11 @@ func fv(p *float64) float64 {
 // error naming it.
 func TestTuneSeedsAndErrors(t *testing.T) {
 	dir := writeTuneRun(t, false, func(group string, seed uint64) string {
-		if group == "method=adam,lr=0.01" && seed == 5 {
+		switch {
+		case group == "method=adam,lr=0.01" && seed == 5:
 			return "diverged"
+		case group == "method=adam,lr=0.001" && seed == 5:
+			return "" // not finished
 		}
 		return "done"
 	})
@@ -212,6 +215,9 @@ func TestTuneSeedsAndErrors(t *testing.T) {
 	}
 	if want := "adam: the chosen setting lr=0.01 has 1 of 5 tuning replicas not done"; !strings.Contains(r.stderr, want) || !strings.Contains(r.stdout, "# warning: "+want) {
 		t.Errorf("no warning %q in stderr %q or the spec", want, r.stderr)
+	}
+	if want := "1 of 105 tuning replicas have not finished"; !strings.Contains(r.stderr, want) {
+		t.Errorf("no warning %q in stderr %q", want, r.stderr)
 	}
 	if r := runArgs(t, "tune", dir, "--first-seed", "3"); r.code != exitUsage || !strings.Contains(r.stderr, "seed 3 was a tuning seed") {
 		t.Errorf("--first-seed 3: exit %d, stderr %q; want a usage error naming seed 3", r.code, r.stderr)
