@@ -123,7 +123,9 @@ func newPruneState(r pruneRule, s *Sweep) (*pruneState, error) {
 	return p, nil
 }
 
-// milestoneStep is the step of milestone m for a replica of steps steps.
+// milestoneStep is the step of milestone m for a replica of steps steps
+// (as protocol.PruneConfig.MilestoneSteps, which tells the worker where to
+// publish its rows).
 func (p *pruneState) milestoneStep(steps int64, m int) int64 {
 	return int64(math.Ceil(p.rule.At[m] * float64(steps)))
 }

@@ -157,6 +157,9 @@ func (c *Coordinator) publishTask(ctx context.Context, s *Sweep, r *Replica, msg
 	task := &protocol.Task{Sweep: s.ID, Replica: r.ID, Index: r.Index, Group: r.Group, Config: r.Config,
 		CheckpointEvery: s.CheckpointEvery, CheckpointSeconds: s.CheckpointSeconds,
 		ProgressEvery: s.ProgressEvery, SpecHash: s.SpecHash}
+	if s.Prune != nil {
+		task.PublishAt = s.Prune.MilestoneSteps(r.Config.Steps)
+	}
 	if task.Group == "" {
 		task.Group = "all"
 	}

@@ -57,6 +57,11 @@ type Task struct {
 	// SpecHash is the hash of the sweep's canonical spec (a valid token). A
 	// worker must not resume from a checkpoint written under another hash.
 	SpecHash string `json:"spec_hash"`
+	// PublishAt lists steps (positive, increasing) at which the worker
+	// publishes its buffered trajectory rows at once: the milestones of
+	// successive halving (PruneConfig), so that the coordinator can decide
+	// there rather than at the next checkpoint or full chunk.
+	PublishAt []int64 `json:"publish_at,omitempty"`
 }
 
 func (*Task) kind() string  { return "task" }
@@ -86,6 +91,11 @@ func (m *Task) Validate() error {
 		return invalidf(what, "progress_every %d is negative", m.ProgressEvery)
 	case m.TrajChunkRows < 0:
 		return invalidf(what, "traj_chunk %d is negative", m.TrajChunkRows)
+	}
+	for i, p := range m.PublishAt {
+		if p < 1 || i > 0 && p <= m.PublishAt[i-1] {
+			return invalidf(what, "publish_at[%d] = %d: want positive, increasing steps", i, p)
+		}
 	}
 	return checkTokens(what, "spec_hash", m.SpecHash)
 }

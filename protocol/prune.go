@@ -34,6 +34,20 @@ var PruneAmong = []string{"group", "method", "all"}
 // better (accuracies).
 func (p *PruneConfig) HigherBetter() bool { return strings.HasSuffix(p.Metric, "_acc") }
 
+// MilestoneSteps returns the steps of p's milestones for a replica of
+// steps steps: ceil(at·steps) each, without repeats (a short replica may
+// round two milestones to one step).
+func (p *PruneConfig) MilestoneSteps(steps int64) []int64 {
+	var out []int64
+	for _, a := range p.At {
+		s := int64(math.Ceil(a * float64(steps)))
+		if s >= 1 && (len(out) == 0 || s > out[len(out)-1]) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Clone returns a deep copy of p (nil for nil).
 func (p *PruneConfig) Clone() *PruneConfig {
 	if p == nil {

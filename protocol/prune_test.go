@@ -116,3 +116,25 @@ func TestPruneNames(t *testing.T) {
 		t.Error("a dotted sweep makes a key")
 	}
 }
+
+// TestMilestoneSteps: ceil(at·steps), repeats dropped; a task's
+// publish_at must be positive and increasing.
+func TestMilestoneSteps(t *testing.T) {
+	c := PruneConfig{At: []float64{0.1, 0.3, 0.31}}
+	if got := c.MilestoneSteps(1000); len(got) != 3 || got[0] != 100 || got[1] != 300 || got[2] != 310 {
+		t.Errorf("1000 steps: %v", got)
+	}
+	if got := c.MilestoneSteps(7); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Errorf("7 steps: %v, want [1 3]", got)
+	}
+	task := Task{Sweep: "s", Replica: "r", Group: "g", Config: ReplicaConfig{Steps: 10}, SpecHash: "h", PublishAt: []int64{3, 5}}
+	if err := task.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]int64{{0}, {5, 5}, {5, 3}} {
+		task.PublishAt = bad
+		if err := task.Validate(); err == nil {
+			t.Errorf("publish_at %v accepted", bad)
+		}
+	}
+}

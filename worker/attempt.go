@@ -144,6 +144,13 @@ func (a *attempt) chain(ctx context.Context) bool {
 	if a.rep.Evals() > 0 {
 		a.prevRow = a.rep.Last().Step
 	}
+	// The milestones of successive halving (t.PublishAt): the rows are
+	// published as soon as the chain has evaluated at or past one, so that
+	// the coordinator decides there. pub indexes the next one.
+	pub := 0
+	for pub < len(t.PublishAt) && a.prevRow >= t.PublishAt[pub] {
+		pub++
+	}
 	collect := func(row []float64) error {
 		if len(a.rows) == 0 {
 			a.after = a.prevRow
@@ -173,6 +180,14 @@ func (a *attempt) chain(ctx context.Context) bool {
 		if t.CheckpointEvery > 0 {
 			next = min(next, a.ckptStep+t.CheckpointEvery)
 		}
+		if pub < len(t.PublishAt) {
+			// Stop at the first evaluation at or past the milestone.
+			at := t.PublishAt[pub]
+			if ev := a.rep.Config.EvalEvery; ev > 0 {
+				at = (at + ev - 1) / ev * ev
+			}
+			next = min(next, max(at, a.rep.Chain.Steps()+1))
+		}
 		t0 := time.Now()
 		if err := a.rep.RunUntil(next, collect); err != nil {
 			a.fail(protocol.CodeInternal, err.Error())
@@ -186,7 +201,12 @@ func (a *attempt) chain(ctx context.Context) bool {
 		}
 		a.hb.beatIfDue()
 		n := a.rep.Chain.Steps()
-		if len(a.rows) >= chunkRows {
+		milestone := false
+		for pub < len(t.PublishAt) && a.prevRow >= t.PublishAt[pub] {
+			pub++
+			milestone = true
+		}
+		if len(a.rows) >= chunkRows || milestone && len(a.rows) > 0 {
 			if err := a.flushRows(); err != nil {
 				if !errors.Is(err, errUnavailable) {
 					a.transient(err)

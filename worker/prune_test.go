@@ -19,19 +19,21 @@ import (
 )
 
 // pruneSpec: eight replicas run one after the other (one worker slot)
-// and reach the milestone (step 5,120 of 51,200, where the worker
-// publishes its first chunk of 256 rows) in the order their tasks were
-// queued, which Submit does not fix. No checkpoint and no lease renewal
-// falls within a replica's run, so only the prune signal can stop it:
-// without it a pruned replica runs to the end, all its rows published. With keep 0.01 only a replica that is the best so far goes
+// and reach the milestone (step 5,120 of 51,200; the first evaluation
+// past it is at 5,500) in the order their tasks were queued, which Submit
+// does not fix. A replica has 103 rows, fewer than a chunk, and no
+// checkpoint or lease renewal falls within its run: only the milestone
+// (Task.PublishAt) makes the worker publish rows before the end, and only
+// the prune signal can stop it. Without either, a pruned replica runs to
+// the end. With keep 0.01 only a replica that is the best so far goes
 // on, so some replica is pruned unless the eight arrive in strictly
 // improving order (1 in 8! = 40,320 orders).
 const pruneSpec = `
 name: prune
 data: {kind: spiral, train: 200, validation: 40, test: 100}
-model: {hidden: [16]}
+model: {hidden: [64]}
 steps: 51200
-eval_every: 20
+eval_every: 500
 batch: 10
 seeds: 4
 methods:
@@ -102,8 +104,8 @@ func TestWorkerStopsAPrunedReplica(t *testing.T) {
 		switch st.State {
 		case protocol.StatePruned:
 			pruned++
-			if first != 0 || last < 5120 || last >= 51200 {
-				t.Errorf("pruned %s: trajectory from step %d to %d, want from 0 to at least 5120 and before 51200", r.ID, first, last)
+			if first != 0 || last < 5500 || last >= 51200 {
+				t.Errorf("pruned %s: trajectory from step %d to %d, want from 0 to at least 5500 and before 51200", r.ID, first, last)
 			}
 			if st.Step >= 51200 {
 				t.Errorf("pruned %s ran to the end (step %d)", r.ID, st.Step)
