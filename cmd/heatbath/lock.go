@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -84,9 +86,23 @@ func claimFollowDir(c *cli.Context, id string) (release func(), err error) {
 		return func() {}, nil
 	}
 	log := newLogger(c)
-	l, err := claimRunDir(followOut(c, id), id, c.Bool("force"), log)
+	out := followOut(c, id)
+	_, statErr := os.Stat(out)
+	l, err := claimRunDir(out, id, c.Bool("force"), log)
 	if err != nil {
 		return nil, err
 	}
-	return func() { releaseRunDir(l, log) }, nil
+	return func() {
+		// A folder the claim created and nothing filled but the lock file
+		// (the sweep is not on the server, the connection failed) is not
+		// left behind; it is removed while the lock is held.
+		if errors.Is(statErr, fs.ErrNotExist) {
+			if ents, err := os.ReadDir(out); err == nil && len(ents) == 1 && ents[0].Name() == rundir.FileLock {
+				if os.Remove(filepath.Join(out, rundir.FileLock)) == nil {
+					os.Remove(out)
+				}
+			}
+		}
+		releaseRunDir(l, log)
+	}, nil
 }
