@@ -136,11 +136,11 @@ func DrawLearningCurves(loss, acc []Series, pal Palette) (*Figure, error) {
 // 95% interval over seeds as a band and the best τ circled.
 func DrawLadder(lines []LadderLine, pal Palette) (*Figure, error) {
 	what := "mean over seeds, 95% CI"
-	var acc []Series
+	var points []Series
 	for _, l := range lines {
-		acc = append(acc, l.Acc, l.Loss)
+		points = append(points, l.Acc, l.Loss)
 	}
-	if maxReplicas(acc) < 2 {
+	if maxReplicas(points) < 2 {
 		what = "one chain per τ, no band"
 	}
 	pa := newPlot("Final test accuracy ("+what+")", labelTau, labelTestAcc)
