@@ -371,3 +371,20 @@ func TestRunServesLiveView(t *testing.T) {
 	}
 	t.Logf("%d views while %d replicas ran (%d done in the last view, %d in the summary)", len(got), len(sw.Replicas), done, sum.Counts["done"])
 }
+
+// TestRunUITLSFlags: run's --ui-tls-cert and --ui-tls-key without --ui,
+// and a certificate without its key, are usage errors naming the flags,
+// before any sweep runs.
+func TestRunUITLSFlags(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	for _, args := range [][]string{
+		{"run", "--out", out, "--ui-tls-cert", "c.pem", "--ui-tls-key", "k.pem"},
+		{"run", "--out", out, "--ui", "127.0.0.1:0", "--ui-tls-cert", "c.pem"},
+	} {
+		err := runCLI(t, args...)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--ui-tls-cert") || !strings.Contains(err.Error(), "--ui-tls-key") {
+			t.Errorf("%v: %v, want a usage error naming --ui-tls-cert and --ui-tls-key", args, err)
+		}
+	}
+}
