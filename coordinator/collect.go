@@ -444,8 +444,8 @@ func (l *collectLoop) perform(ctx context.Context, acts []action, msg jetstream.
 				return sum, ok, err
 			}
 		case stopPruned:
-			err := l.stopPruned(ctx, a)
-			if sum, ok, err := l.perform(ctx, l.st.pruneStopped(a.replica, err, time.Now()), nil); ok {
+			wrote, err := l.stopPruned(ctx, a)
+			if sum, ok, err := l.perform(ctx, l.st.pruneStopped(a.replica, wrote, err, time.Now()), nil); ok {
 				return sum, ok, err
 			}
 		case finish:
@@ -744,19 +744,17 @@ func (l *collectLoop) storePrune(ctx context.Context, d protocol.PruneDecision) 
 
 // stopPruned records a replica pruned and tells the worker running it to
 // stop (a lost message is harmless: the worker's next write of the record
-// finds the attempt superseded).
-func (l *collectLoop) stopPruned(ctx context.Context, a stopPruned) error {
+// finds the attempt superseded). wrote is false when the replica was
+// finished already.
+func (l *collectLoop) stopPruned(ctx context.Context, a stopPruned) (wrote bool, err error) {
 	tctx, cancel := context.WithTimeout(ctx, apiTry)
 	defer cancel()
-	if _, err := l.c.recs().Prune(tctx, l.sweep, a.replica, a.reason); err != nil {
-		return err
+	if wrote, err = l.c.recs().Prune(tctx, l.sweep, a.replica, a.reason); err != nil || !wrote {
+		return wrote, err
 	}
-	subj, err := protocol.PruneSubject(l.sweep, a.replica)
-	if err != nil {
-		return err
-	}
+	subj, _ := protocol.PruneSubject(l.sweep, a.replica) // the ids are valid tokens: the record was written
 	if err := l.c.nc.Publish(subj, nil); err != nil {
 		l.log.Warn("cannot tell the worker of a pruned replica to stop; it stops at its next record write", "replica", a.replica, "error", err)
 	}
-	return nil
+	return true, nil
 }

@@ -48,6 +48,10 @@ type pruneCollect struct {
 	unstored map[string]protocol.PruneDecision
 	toStop   map[string]string
 	retryAt  time.Time
+	// stopped holds the replicas this collector recorded pruned: a result
+	// of theirs that comes later (the chain finished as it was pruned) is
+	// not collected, so that the run directory agrees with the record.
+	stopped map[string]bool
 	// followed is true once a replica record was seen not finished: a
 	// coordinator followed the sweep while it ran.
 	followed bool
@@ -73,7 +77,7 @@ func (s *collectState) enablePrune(log []protocol.PruneDecision) ([]action, erro
 		return nil, fmt.Errorf("coordinator: sweep %s: %w", s.sweep.ID, err)
 	}
 	p := &pruneCollect{cfg: cfg, state: ps, unstored: map[string]protocol.PruneDecision{}, toStop: map[string]string{},
-		noColumn: map[string]bool{}}
+		stopped: map[string]bool{}, noColumn: map[string]bool{}}
 	s.prune = p
 	log = slices.Clone(log)
 	slices.SortStableFunc(log, func(a, b protocol.PruneDecision) int { return a.Seq - b.Seq })
@@ -92,7 +96,7 @@ func (s *collectState) enablePrune(log []protocol.PruneDecision) ([]action, erro
 	var acts []action
 	for _, d := range p.log {
 		if d.Prune {
-			acts = append(acts, p.stop(d))
+			acts = append(acts, s.stop(d)...)
 		}
 	}
 	if len(log) > 0 {
@@ -176,13 +180,26 @@ func (s *collectState) pruneStored(d protocol.PruneDecision, stored *protocol.Pr
 	p.log = append(p.log, *stored)
 	s.tableDirty = true
 	if stored.Prune {
-		acts = append(acts, p.stop(*stored))
+		acts = append(acts, s.stop(*stored)...)
 	}
 	return acts
 }
 
-// stop returns the stopPruned of a stored decision to prune.
-func (p *pruneCollect) stop(d protocol.PruneDecision) action {
+// finishedFirst reports whether replica id's result is collected or being
+// collected: its chain finished before a decision to prune it was acted
+// on, and it stays done.
+func (s *collectState) finishedFirst(id string) bool {
+	return s.busy[id] > 0 || s.wrote[id] > 0 || s.outcome[id] != nil || hasResult(s.records[id])
+}
+
+// stop returns the stopPruned of a stored decision to prune, or nothing
+// when the replica finished first.
+func (s *collectState) stop(d protocol.PruneDecision) []action {
+	p := s.prune
+	if s.finishedFirst(d.Replica) {
+		return []action{logf(hclog.Info, "replica finished before its decision to prune was acted on; it stays done",
+			"replica", d.Replica, "milestone", d.Milestone)}
+	}
 	value := fmt.Sprint(d.Value)
 	if d.NaN {
 		value = "NaN"
@@ -190,12 +207,13 @@ func (p *pruneCollect) stop(d protocol.PruneDecision) action {
 	reason := fmt.Sprintf("pruned at milestone %d (step %d): %s %s ranked %d of %d, %d kept", d.Milestone, d.Step,
 		p.cfg.Metric, value, d.Rank, d.Reached, d.Kept)
 	p.toStop[d.Replica] = reason
-	return stopPruned{replica: d.Replica, reason: reason}
+	return []action{stopPruned{replica: d.Replica, reason: reason}}
 }
 
-// pruneStopped reports a stopPruned (err: the record could not be
-// written; it is tried again).
-func (s *collectState) pruneStopped(replica string, err error, now time.Time) []action {
+// pruneStopped reports a stopPruned: wrote says the record became pruned
+// (false: it was finished already); err that it could not be written, and
+// is tried again.
+func (s *collectState) pruneStopped(replica string, wrote bool, err error, now time.Time) []action {
 	p := s.prune
 	if p == nil {
 		return nil
@@ -205,7 +223,20 @@ func (s *collectState) pruneStopped(replica string, err error, now time.Time) []
 		return []action{logf(hclog.Warn, "cannot record a replica pruned; will retry", "replica", replica, "error", err)}
 	}
 	delete(p.toStop, replica)
+	if wrote {
+		p.stopped[replica] = true
+	}
 	return nil
+}
+
+// prunedResult reports whether a result of replica id must not be
+// collected: this collector recorded the replica pruned, or its record
+// says so.
+func (s *collectState) prunedResult(id string) bool {
+	if st := s.records[id]; st != nil && st.State == protocol.StatePruned {
+		return true
+	}
+	return s.prune != nil && s.prune.stopped[id]
 }
 
 // pruneRetry returns the stores and stops to try again at time now.
@@ -230,6 +261,10 @@ func (s *collectState) pruneRetry(now time.Time) []action {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
+		if s.finishedFirst(id) {
+			delete(p.toStop, id)
+			continue
+		}
 		acts = append(acts, stopPruned{replica: id, reason: p.toStop[id]})
 	}
 	return acts

@@ -341,7 +341,7 @@ func TestPruneActsOnlyOnStoredDecisions(t *testing.T) {
 	if s.done() != nil {
 		t.Fatal("collection finished with a replica not yet recorded pruned")
 	}
-	s.pruneStopped("r1", nil, t0)
+	s.pruneStopped("r1", true, nil, t0)
 	if s.done() == nil {
 		t.Fatal("collection did not finish")
 	}
@@ -366,5 +366,64 @@ func TestPruneSummarySaysWhenPruningDidNotRun(t *testing.T) {
 	}
 	if n, ok := s.summary().Counts[rundir.StatusPruned]; !ok || n != 0 {
 		t.Errorf("counts %v: want pruned among the statuses always present", s.summary().Counts)
+	}
+}
+
+// TestPruneRacesTheFinish: a replica whose chain finishes as it is
+// pruned ends one way in both the record and the run directory. Its
+// result, arriving after the collector recorded it pruned, is not
+// collected; and a decision to prune a replica whose result is being
+// collected is not acted on (it stays done).
+func TestPruneRacesTheFinish(t *testing.T) {
+	s := pruneCollectState(t, 3)
+	cols := []string{"step", "val_loss"}
+	s.pruneRows("r0", cols, [][]float64{{100, 1}})
+	for _, id := range []string{"r1", "r2"} {
+		recordState(t, s, id, protocol.StateRunning)
+	}
+	// r1 is pruned and recorded so; then its result comes.
+	var d protocol.PruneDecision
+	for _, a := range s.pruneRows("r1", cols, [][]float64{{100, 2}}) {
+		if sp, ok := a.(storePrune); ok {
+			d = sp.d
+		}
+	}
+	acts := s.pruneStored(d, &d, nil, t0)
+	if !slices.ContainsFunc(acts, func(a action) bool { _, ok := a.(stopPruned); return ok }) {
+		t.Fatalf("stored decision to prune r1: %+v", acts)
+	}
+	s.pruneStopped("r1", true, nil, t0)
+	res := &protocol.Result{Sweep: "s1", Replica: "r1", Attempt: 1, Worker: "w", Status: protocol.ResultDone,
+		Files: []protocol.InlineFile{{File: rundir.FileResult, Data: resultJSON("done", 0)}}}
+	b, err := protocol.Encode(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := protocol.EventSubject("s1", "r1", protocol.EventResult)
+	for _, a := range s.event(subj, b, 1) {
+		if _, ok := a.(writeResult); ok {
+			t.Fatal("the result of a replica recorded pruned is collected")
+		}
+	}
+	// r2's result is being written when its decision to prune is stored.
+	res.Replica = "r2"
+	b, _ = protocol.Encode(res)
+	subj, _ = protocol.EventSubject("s1", "r2", protocol.EventResult)
+	if !slices.ContainsFunc(s.event(subj, b, 1), func(a action) bool { _, ok := a.(writeResult); return ok }) {
+		t.Fatal("r2's result is not collected")
+	}
+	for _, a := range s.pruneRows("r2", cols, [][]float64{{100, 3}}) {
+		if sp, ok := a.(storePrune); ok {
+			d = sp.d
+		}
+	}
+	if !d.Prune || d.Replica != "r2" {
+		t.Fatalf("decision %+v, want r2 pruned", d)
+	}
+	if slices.ContainsFunc(s.pruneStored(d, &d, nil, t0), func(a action) bool { _, ok := a.(stopPruned); return ok }) {
+		t.Error("a replica whose result is being collected is pruned")
+	}
+	if _, ok := s.prune.toStop["r2"]; ok {
+		t.Error("the decision that came too late waits to be acted on")
 	}
 }

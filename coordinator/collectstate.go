@@ -390,6 +390,9 @@ func (s *collectState) fence(res *protocol.Result, st *protocol.ReplicaState, re
 		// the result again shortly.
 		return []action{logf(hclog.Debug, "result ahead of its record; taking it later", "replica", id,
 			"attempt", res.Attempt, "record", st.Attempt), nak{gapDelay}}
+	case s.prunedResult(id):
+		return []action{logf(hclog.Info, "result of a pruned replica not collected (its chain finished as it was pruned)",
+			"replica", id, "attempt", res.Attempt), ack{}}
 	case st.Attempt > res.Attempt:
 		return []action{logf(hclog.Warn, "stale result ignored", "replica", id, "attempt", res.Attempt,
 			"current", st.Attempt, "worker", res.Worker), ack{}}
