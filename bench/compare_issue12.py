@@ -37,6 +37,7 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -144,6 +145,7 @@ def main():
     finally:
         if args.rev:
             subprocess.run(["git", "worktree", "remove", "--force", src], cwd=ROOT)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def compare(args, tmp, src):
