@@ -44,14 +44,20 @@ func openCoordinator(c *cli.Context) (co *coordinator.Coordinator, close func(),
 	return co, nc.Close, nil
 }
 
-// stateOrder is the order in which states are counted on a line.
+// stateOrder is the order in which states are counted on a line and in
+// the columns of list. StatePruned, last, is shown on a line only when
+// some replica is pruned (only a sweep with a prune rule has any).
 var stateOrder = []protocol.State{protocol.StateDone, protocol.StateRunning, protocol.StatePending,
-	protocol.StatePreempted, protocol.StateFailed, protocol.StateCancelled}
+	protocol.StatePreempted, protocol.StateFailed, protocol.StateCancelled, protocol.StatePruned}
 
-// counts formats counts by state: "3 done, 2 running, 0 pending, ...".
+// counts formats counts by state: "3 done, 2 running, 0 pending, ...",
+// with "N pruned" only when N > 0.
 func counts(m map[protocol.State]int) string {
 	parts := make([]string, 0, len(stateOrder))
 	for _, st := range stateOrder {
+		if st == protocol.StatePruned && m[st] == 0 {
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%d %s", m[st], st))
 	}
 	return strings.Join(parts, ", ")
