@@ -16,12 +16,12 @@ type Workspace struct {
 	maxBatch int
 
 	// General path (general.go), sizes in brackets, B = maxBatch,
-	// P = pad4(B), d = Inputs, W = the widest layer, C = generalChunk:
+	// P = pad8(B), d = Inputs, W = the widest layer, C = generalChunk:
 	gx   []float64   // [B·d] the minibatch rows, row-major
 	gxt  []float64   // [d·P] the minibatch rows, feature-major
-	acts [][]float64 // per layer: [out·P] activations, feature-major (training), or [C·pad4(out)], row-major (evaluation)
-	wt   [][]float64 // per layer: [in·pad4(out)] Wᵀ, for evaluation
-	bias [][]float64 // per layer: [pad4(out)] b, for evaluation
+	acts [][]float64 // per layer: [out·P] activations, feature-major (training), or [C·pad8(out)], row-major (evaluation)
+	wt   [][]float64 // per layer: [in·pad8(out)] Wᵀ, for evaluation
+	bias [][]float64 // per layer: [pad8(out)] b, for evaluation
 	hs   []float64   // [B·W] a hidden layer's activations, row-major
 	d0   []float64   // [P·W] deltas, feature-major
 	d1   []float64   // [P·W] deltas of the layer below
