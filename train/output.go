@@ -194,8 +194,10 @@ func (r *Replica) WriteArtifacts(dir string, res rundir.Result) error {
 // that a resumed chain never mixes two kernels' arithmetic. HBREPL02 added
 // the best parameters; HBREPL01 checkpoints (without them) are refused,
 // since a replica restored from one could not write
-// best_params.safetensors. On a refusal the worker starts the chain again
-// from step 0.
+// best_params.safetensors. A worker refused a checkpoint for its numerics
+// version hands the task back (a worker of that version may continue it);
+// for any other unreadable checkpoint it starts the chain again from
+// step 0.
 const checkpointMagic = "HBREPL03"
 
 // MarshalBinary encodes the full state of the replica (chain, minibatch

@@ -111,7 +111,18 @@ func (a *attempt) chain(ctx context.Context) bool {
 	rep.ID = t.Replica // into the parameter files' metadata
 	a.rep = rep
 	if a.state.Checkpoint != "" {
-		if err := a.restore(); err != nil {
+		if err := a.restore(); errors.Is(err, train.ErrNumerics) {
+			// The checkpoint was computed by kernels of another numerics
+			// version. Starting again from step 0 here would leave the
+			// rows already collected from the old kernels in front of
+			// this worker's in trajectory.csv: hand the task back instead,
+			// so that a worker of the checkpoint's version (a fleet in the
+			// middle of an upgrade) can continue it. It counts as an error
+			// of the replica, which fails after a few such attempts with
+			// the message naming both versions.
+			a.transient(fmt.Errorf("worker %s cannot continue %s: %w", a.w.cfg.Name, t.Replica, err))
+			return false
+		} else if err != nil {
 			a.log.Warn("cannot restore the checkpoint; starting from step 0", "error", err)
 			if rep, err = train.Build(t.Config); err != nil {
 				a.fail(protocol.CodeInvalidConfig, err.Error())
