@@ -8,7 +8,7 @@ ratios of medians.
 Per round:
   PyTorch  bench/torch_mlp.py (784-100-10 and 784-256-256-10, B = 50, 100:
            BAOAB flat-buffer steps/s and eval of 1,000 rows), float32 then float64;
-           ../shared/bench/torch_ref.py (SHLP 2-H-1, H = 100, 500, B = 50: BAOAB
+           bench/torch_shlp.py (SHLP 2-H-1, H = 100, 500, B = 50: BAOAB
            flat and per-tensor steps/s, eval of 1,000 points), float32 and float64.
   Go       whole `heatbath train` processes, wall time (start-up, evaluations
            every 200 steps and end-of-run work included):
@@ -131,7 +131,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--shlp-steps", type=int, default=20000)
-    ap.add_argument("--torch-ref", default=os.path.join(ROOT, "..", "shared", "bench", "torch_ref.py"))
+    ap.add_argument("--torch-ref", default=os.path.join(HERE, "torch_shlp.py"))
     ap.add_argument("--rev", help="git revision to build in a temporary worktree (default: the working tree)")
     ap.add_argument("--out")
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Side-by-side speed comparison of Heatbath's step against the PyTorch
-reference (../shared/bench/torch_ref.py), run in one session so that machine
+reference (bench/torch_shlp.py), run in one session so that machine
 drift hits both alike.
 
 For each round it runs torch_ref.py (1 thread, float32 and float64) and then
@@ -58,7 +58,7 @@ def go_round(benchtime):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--torch-ref", default=os.path.join(ROOT, "..", "shared", "bench", "torch_ref.py"))
+    ap.add_argument("--torch-ref", default=os.path.join(HERE, "torch_shlp.py"))
     ap.add_argument("--torch-steps", type=int, default=1000)
     ap.add_argument("--go-benchtime", default="3000x")
     ap.add_argument("--out")

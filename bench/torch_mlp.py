@@ -8,7 +8,7 @@ minibatch), PyTorch's default nn.Linear initialisation. Data: 10,000 rows of
 scaled as heatbath scales it (x/255); the content does not change the cost.
 Methods (one gradient per step):
   baoab_flat  BAOAB on one flat parameter buffer (each of B/A/O one vector op),
-              h = 0.05, gamma = 1, tau = 1e-4, as ../shared/bench/torch_ref.py
+              h = 0.05, gamma = 1, tau = 1e-4, as bench/torch_shlp.py
   sgd         torch.optim.SGD (zero_grad, backward, step)
 Minibatches: a fresh permutation per epoch, contiguous slices. Timing: wall clock
 per block of --steps steps, blocks of all configurations interleaved round-robin
