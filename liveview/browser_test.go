@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -65,10 +66,18 @@ window.addEventListener("liveview", function () {
   rows.forEach(function (r) { states[r.id.slice(2)] = r.getAttribute("data-state"); });
   var drawn = 0;
   document.querySelectorAll("#curves svg.chart path").forEach(function (p) { if (p.getAttribute("d")) drawn++; });
+  var panels = [];
+  document.querySelectorAll("#curves svg.chart").forEach(function (c) {
+    var lines = [];
+    c.querySelectorAll("path title").forEach(function (t) { lines.push(t.textContent); });
+    panels.push({method: c.getAttribute("data-method"), metric: c.getAttribute("data-metric"), lines: lines});
+  });
+  var legends = [];
+  document.querySelectorAll("#curves .legend").forEach(function (l) { legends.push(l.textContent); });
   fetch("probe", {method: "POST", body: JSON.stringify({
     done: +document.getElementById("count-done").textContent,
     running: +document.getElementById("count-running").textContent,
-    states: states, paths: drawn,
+    states: states, paths: drawn, panels: panels, legends: legends,
     ladder: !document.getElementById("ladder-section").hidden,
     links: document.querySelectorAll("#rows a").length,
     resources: performance.getEntriesByType("resource").map(function (e) { return e.name; })
@@ -82,9 +91,19 @@ type probe struct {
 	Running   int               `json:"running"`
 	States    map[string]string `json:"states"`
 	Paths     int               `json:"paths"`
+	Panels    []panel           `json:"panels"`
+	Legends   []string          `json:"legends"`
 	Ladder    bool              `json:"ladder"`
 	Links     int               `json:"links"`
 	Resources []string          `json:"resources"`
+}
+
+// panel is a learning-curve chart of the page: its method and metric and
+// its lines' titles (the groups' names).
+type panel struct {
+	Method string   `json:"method"`
+	Metric string   `json:"metric"`
+	Lines  []string `json:"lines"`
 }
 
 // probedPage wraps the live view's handler for the browser: the page gets
@@ -176,6 +195,21 @@ func TestPageInChromium(t *testing.T) {
 	pr := wait("the running sweep", func(p probe) bool { return p.Running == n && p.Paths > 0 })
 	if pr.Done != 0 || len(pr.States) != n || pr.States["r0"] != "running" || !pr.Ladder || pr.Links != 0 {
 		t.Errorf("running sweep: %+v", pr)
+	}
+	// The curves are grouped per method: a panel per method and metric
+	// with that method's groups only, and a legend of adlala's settings.
+	want := []panel{
+		{"adam", "train_loss", []string{"method=adam"}},
+		{"adam", "val_loss", []string{"method=adam"}},
+		{"adlala", "train_loss", []string{"method=adlala,tau=0.0001", "method=adlala,tau=0.001"}},
+		{"adlala", "val_loss", []string{"method=adlala,tau=0.0001", "method=adlala,tau=0.001"}},
+	}
+	if !reflect.DeepEqual(pr.Panels, want) {
+		t.Errorf("curve panels: %+v, want %+v", pr.Panels, want)
+	}
+	if len(pr.Legends) != 1 || !strings.Contains(pr.Legends[0], "tau=0.0001") || !strings.Contains(pr.Legends[0], "tau=0.001") ||
+		strings.Contains(pr.Legends[0], "method=") {
+		t.Errorf("legends: %q, want adlala's temperatures", pr.Legends)
 	}
 
 	setRecord(t, ctx, co, js, sw.ID, "r0", protocol.ReplicaState{State: protocol.StateDone, Attempt: 1, Worker: "w1", Step: 400, Steps: 400})

@@ -9,7 +9,11 @@
 // mid-sweep), and turns each into a View (view.go): the
 // curves are accumulated with ensemble.CurveAccumulator, the statistic of
 // the report's learning curves (mean over seeds with a Student-t 95% band),
-// and methods take the report's colours (charts.NewPalette).
+// each point at the step of the evaluation its progress event carries (on
+// the replica's eval_every grid), and methods take the report's colours
+// (charts.NewPalette). The page draws one row of panels per method, its
+// groups in shades of the method's colour, every panel of a metric on the
+// same axes.
 //
 // The page (assets/, embedded) draws its charts as SVG itself and follows
 // the views through server-sent events (text/event-stream over net/http: a
@@ -20,4 +24,8 @@
 //
 // Listen refuses an address that is not loopback unless credentials are
 // given; with credentials every request needs them (HTTP basic auth).
+// With Options.TLS (LoadTLS) the page is served over HTTPS, so that the
+// credentials do not cross the network in the clear. URLs gives the
+// addresses to print for a listener, usable from another machine also
+// when it listens on every interface.
 package liveview

@@ -50,10 +50,9 @@
     return out.length > 7 ? decades : out;
   }
 
-  // chart returns an SVG line chart: lines [{color, label, xs, ys, lo, hi}]
-  // with their bands, x on a log scale when logx.
-  function chart(title, xlabel, lines, logx) {
-    var fx = logx ? function (x) { return Math.log10(x); } : function (x) { return x; };
+  // extent returns the ranges [x0, x1, y0, y1] of lines' points and bands
+  // (x through fx); infinite when they have none.
+  function extent(lines, fx) {
     var x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     lines.forEach(function (l) {
       l.xs.forEach(function (x, i) {
@@ -65,7 +64,20 @@
         });
       });
     });
-    var svg = ["<svg class=\"chart\" width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\">",
+    return [x0, x1, y0, y1];
+  }
+
+  // chart returns an SVG line chart: lines [{color, label, xs, ys, lo, hi}]
+  // with their bands, x on a log scale when logx. opt.x and opt.y, when
+  // set, are the axes' ranges (shared by small multiples), opt.attrs the
+  // svg element's extra attributes, opt.band the bands' opacity.
+  function chart(title, xlabel, lines, logx, opt) {
+    opt = opt || {};
+    var fx = logx ? function (x) { return Math.log10(x); } : function (x) { return x; };
+    var e = extent(lines, fx), x0 = e[0], x1 = e[1], y0 = e[2], y1 = e[3];
+    if (isFinite(x0) && opt.x) { x0 = opt.x[0]; x1 = opt.x[1]; }
+    if (isFinite(y0) && opt.y) { y0 = opt.y[0]; y1 = opt.y[1]; }
+    var svg = ["<svg class=\"chart\" width=\"" + W + "\" height=\"" + H + "\" viewBox=\"0 0 " + W + " " + H + "\"" + (opt.attrs || "") + ">",
       "<text x=\"" + W / 2 + "\" y=\"14\" text-anchor=\"middle\">" + esc(title) + "</text>"];
     if (!isFinite(x0)) {
       svg.push("<text x=\"" + W / 2 + "\" y=\"" + H / 2 + "\" text-anchor=\"middle\">no evaluations yet</text></svg>");
@@ -94,7 +106,7 @@
           if (run.length > 1) {
             var up = run.map(function (i) { return px(l.xs[i]) + "," + py(l.hi[i]); });
             var down = run.slice().reverse().map(function (i) { return px(l.xs[i]) + "," + py(l.lo[i]); });
-            svg.push("<polygon points=\"" + up.concat(down).join(" ") + "\" fill=\"" + l.color + "\" fill-opacity=\"0.15\" stroke=\"none\"/>");
+            svg.push("<polygon points=\"" + up.concat(down).join(" ") + "\" fill=\"" + l.color + "\" fill-opacity=\"" + (opt.band || 0.15) + "\" stroke=\"none\"/>");
           }
           run = [];
         };
@@ -129,19 +141,101 @@
     return "<div class=\"legend\">" + out.join("") + "</div>";
   }
 
+  // legendSVG is legend as one SVG, in columns: with a method's many groups
+  // one element is much cheaper to lay out than an element per entry.
+  function legendSVG(items) {
+    var longest = 0;
+    items.forEach(function (it) { longest = Math.max(longest, String(it.label).length); });
+    var colW = Math.min(Math.ceil(longest * 6.2) + 24, 2 * W), cols = Math.max(1, Math.floor(2 * W / colW));
+    var rows = Math.ceil(items.length / cols), rowH = 15;
+    var svg = ["<svg class=\"keys\" width=\"" + cols * colW + "\" height=\"" + rows * rowH + "\">"];
+    items.forEach(function (it, i) {
+      var x = (i % cols) * colW, y = Math.floor(i / cols) * rowH;
+      svg.push("<rect x=\"" + x + "\" y=\"" + (y + 2) + "\" width=\"14\" height=\"10\" fill=\"" + it.color + "\"/>" +
+        "<text x=\"" + (x + 18) + "\" y=\"" + (y + 11) + "\">" + esc(it.label) + "</text>");
+    });
+    svg.push("</svg>");
+    return "<div class=\"legend\">" + svg.join("") + "</div>";
+  }
+
+  // shade returns colour c (#rrggbb) darkened (t < 0) or lightened (t > 0)
+  // by |t|, toward black or white.
+  function shade(c, t) {
+    var out = "#";
+    for (var i = 1; i < 7; i += 2) {
+      var x = parseInt(c.slice(i, i + 2), 16);
+      x = Math.round(t < 0 ? x * (1 + t) : x + (255 - x) * t);
+      out += (x < 16 ? "0" : "") + x.toString(16);
+    }
+    return out;
+  }
+
+  // byMethod returns the methods of v's groups in the order of their first
+  // group: [{method, color, groups}], each group with its own shade of the
+  // method's colour (dark to light in grid order) and its label without
+  // the method.
+  function byMethod(v) {
+    var out = [], index = {};
+    v.groups.forEach(function (g) {
+      if (!(g.method in index)) {
+        index[g.method] = out.length;
+        out.push({method: g.method, color: g.color, groups: []});
+      }
+      out[index[g.method]].groups.push(g);
+    });
+    out.forEach(function (m) {
+      var n = m.groups.length;
+      m.groups = m.groups.map(function (g, k) {
+        var label = g.name.split(",").filter(function (kv) { return kv !== "method=" + g.method; }).join(", ");
+        return {g: g, label: label || g.name, color: n === 1 ? g.color : shade(g.color, -0.45 + 0.9 * k / (n - 1))};
+      });
+    });
+    return out;
+  }
+
+  // renderCurves draws one small multiple per method and metric: a
+  // method's groups in shades of its colour, every panel of a metric on
+  // the same axes, so that methods compare across panels and a method's
+  // settings within one.
   function renderCurves(v) {
-    var html = [];
-    (v.metrics || []).forEach(function (m) {
+    var metrics = v.metrics || [];
+    if (!metrics.length) {
+      $("curves").innerHTML = "<p class=\"note\">No evaluation has been reported yet.</p>";
+      return;
+    }
+    var methods = byMethod(v);
+    var linesOf = function (m, metric) {
       var lines = [];
-      v.groups.forEach(function (g) {
-        g.series.forEach(function (s) {
-          if (s.name === m) lines.push({color: g.color, label: g.name, xs: g.steps, ys: s.mean, lo: s.lo, hi: s.hi});
+      m.groups.forEach(function (mg) {
+        mg.g.series.forEach(function (s) {
+          if (s.name === metric) lines.push({color: mg.color, label: mg.g.name, xs: mg.g.steps, ys: s.mean, lo: s.lo, hi: s.hi});
         });
       });
-      html.push(chart(m, "step", lines, false));
+      return lines;
+    };
+    var ranges = {};
+    metrics.forEach(function (metric) {
+      var all = [];
+      methods.forEach(function (m) { all = all.concat(linesOf(m, metric)); });
+      var e = extent(all, function (x) { return x; });
+      ranges[metric] = {x: [e[0], e[1]], y: [e[2], e[3]]};
     });
-    $("curves").innerHTML = html.length ? html.join("") + legend(v.groups.map(function (g) { return {color: g.color, label: g.method}; }))
-      : "<p class=\"note\">No evaluation has been reported yet.</p>";
+    var html = [];
+    methods.forEach(function (m) {
+      var n = m.groups.length;
+      html.push("<div class=\"method\"><h3><svg width=\"14\" height=\"10\"><rect width=\"14\" height=\"10\" fill=\"" + m.color + "\"/></svg> " +
+        esc(m.method) + " <span class=\"note\">" + n + (n === 1 ? " group" : " groups") + "</span></h3><div class=\"charts\">");
+      metrics.forEach(function (metric) {
+        var r = ranges[metric];
+        html.push(chart(metric + ": " + m.method, "step", linesOf(m, metric), false,
+          {x: r.x, y: r.y, band: Math.max(0.04, 0.15 / Math.sqrt(n)),
+            attrs: " data-method=\"" + esc(m.method) + "\" data-metric=\"" + esc(metric) + "\""}));
+      });
+      html.push("</div>");
+      if (n > 1) html.push(legendSVG(m.groups.map(function (mg) { return {color: mg.color, label: mg.label}; })));
+      html.push("</div>");
+    });
+    $("curves").innerHTML = html.join("");
   }
 
   function renderLadder(v) {
