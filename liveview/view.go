@@ -240,7 +240,10 @@ func (b *Builder) View(s *coordinator.FeedSnapshot) *View {
 		g := accs[name]
 		c := g.a.Curves()
 		gi := b.groups[name]
-		vg := ViewGroup{Name: name, Method: gi.method, Color: b.color(gi.method), Replicas: g.replicas, Done: g.done}
+		// Empty, not null, for a group without evaluations yet: the page
+		// reads them as arrays.
+		vg := ViewGroup{Name: name, Method: gi.method, Color: b.color(gi.method), Replicas: g.replicas, Done: g.done,
+			Steps: []int64{}, Series: []ViewSeries{}}
 		idx := thin(len(c.Steps), maxCurvePoints)
 		for _, i := range idx {
 			vg.Steps = append(vg.Steps, c.Steps[i])

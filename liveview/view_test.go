@@ -153,3 +153,28 @@ func TestViewCurvesAtEvaluationSteps(t *testing.T) {
 		t.Errorf("with r0 cyclical: steps %v, want r0's own steps beside r1's evaluations", got)
 	}
 }
+
+// TestViewGroupWithoutEvaluations: a group whose replicas have reported no
+// evaluation yet, beside groups that have, has empty steps and series in
+// the JSON (arrays, not null: the page iterates them).
+func TestViewGroupWithoutEvaluations(t *testing.T) {
+	sw := testSweep(1, 400)
+	snap := snapshotOf(sw, protocol.StateRunning, 100, []int64{100}, func(r, k int) float64 { return 1 })
+	snap.Replicas[1].Curve = nil
+	b, err := NewBuilder(sw, false).View(snap).encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Groups []map[string]json.RawMessage `json:"groups"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if g := v.Groups[1]; string(g["steps"]) != "[]" || string(g["series"]) != "[]" {
+		t.Errorf("group without evaluations: steps %s, series %s, want []", g["steps"], g["series"])
+	}
+	if g := v.Groups[0]; string(g["steps"]) != "[100]" {
+		t.Errorf("group with one evaluation: steps %s", g["steps"])
+	}
+}

@@ -207,7 +207,7 @@
     var linesOf = function (m, metric) {
       var lines = [];
       m.groups.forEach(function (mg) {
-        mg.g.series.forEach(function (s) {
+        (mg.g.series || []).forEach(function (s) {
           if (s.name === metric) lines.push({color: mg.color, label: mg.g.name, xs: mg.g.steps, ys: s.mean, lo: s.lo, hi: s.hi});
         });
       });
