@@ -146,7 +146,7 @@
   function legendSVG(items) {
     var longest = 0;
     items.forEach(function (it) { longest = Math.max(longest, String(it.label).length); });
-    var colW = Math.min(Math.ceil(longest * 6.2) + 24, 2 * W), cols = Math.max(1, Math.floor(2 * W / colW));
+    var colW = Math.min(Math.ceil(longest * 7) + 28, 2 * W), cols = Math.max(1, Math.floor(2 * W / colW));
     var rows = Math.ceil(items.length / cols), rowH = 15;
     var svg = ["<svg class=\"keys\" width=\"" + cols * colW + "\" height=\"" + rows * rowH + "\">"];
     items.forEach(function (it, i) {
