@@ -54,8 +54,9 @@ type Chain struct {
 	theta, p, g, v []float64
 	groups         []groupState
 
-	src *rand.PCG
-	rng *rand.Rand
+	src   *pcg
+	rng   *rand.Rand // src for detmath.NormalSlow
+	noise []float64  // normals' buffer: min(n, noiseChunk) variates
 
 	step   int64
 	loss   float64
@@ -91,7 +92,8 @@ func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Ch
 		theta: append([]float64(nil), theta0...),
 		p:     make([]float64, n),
 		g:     make([]float64, n),
-		src:   rand.NewPCG(seed1, seed2),
+		src:   &pcg{seed1, seed2},
+		noise: make([]float64, min(n, noiseChunk)),
 	}
 	c.rng = rand.New(c.src)
 	for _, g := range c.set.Groups {
@@ -309,10 +311,14 @@ func (c *Chain) move(i int, n int64) {
 	case SGLD:
 		s := math.Sqrt(2 * h * tau)
 		for _, t := range g.Tensors {
-			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
-			gr = gr[:len(th)]
-			for j := range th {
-				th[j] += float64(-h*gr[j]) + float64(s*detmath.Normal(c.rng))
+			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
+				th, gr := c.theta[o:min(o+len(c.noise), t.Off+t.Len)], c.g[o:]
+				r := c.noise[:len(th)]
+				c.normals(r)
+				gr = gr[:len(th)]
+				for j := range th {
+					th[j] += float64(-h*gr[j]) + float64(s*r[j])
+				}
 			}
 		}
 		return
@@ -320,13 +326,17 @@ func (c *Chain) move(i int, n int64) {
 		// A_{h/2} O∞ A_{h/2}: θ ← θ + (h/2)p; p ← √τ·R; θ ← θ + (h/2)p.
 		s := math.Sqrt(tau)
 		for _, t := range g.Tensors {
-			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
-			p = p[:len(th)]
-			for j := range th {
-				q := float64(s * detmath.Normal(c.rng))
-				th[j] += float64(h / 2 * (p[j] + q))
-				p[j] = q
-				pp += float64(q * q)
+			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
+				th, p := c.theta[o:min(o+len(c.noise), t.Off+t.Len)], c.p[o:]
+				r := c.noise[:len(th)]
+				c.normals(r)
+				p = p[:len(th)]
+				for j := range th {
+					q := float64(s * r[j])
+					th[j] += float64(h / 2 * (p[j] + q))
+					p[j] = q
+					pp += float64(q * q)
+				}
 			}
 		}
 	case Langevin:
@@ -334,14 +344,18 @@ func (c *Chain) move(i int, n int64) {
 		cc := detmath.Exp(-g.Gamma * h)
 		d := math.Sqrt((1 - float64(cc*cc)) * tau)
 		for _, t := range g.Tensors {
-			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
-			p = p[:len(th)]
-			for j := range th {
-				th[j] += float64(h / 2 * p[j])
-				q := float64(cc*p[j]) + float64(d*detmath.Normal(c.rng))
-				p[j] = q
-				th[j] += float64(h / 2 * q)
-				pp += float64(q * q)
+			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
+				th, p := c.theta[o:min(o+len(c.noise), t.Off+t.Len)], c.p[o:]
+				r := c.noise[:len(th)]
+				c.normals(r)
+				p = p[:len(th)]
+				for j := range th {
+					th[j] += float64(h / 2 * p[j])
+					q := float64(cc*p[j]) + float64(d*r[j])
+					p[j] = q
+					th[j] += float64(h / 2 * q)
+					pp += float64(q * q)
+				}
 			}
 		}
 	case Adaptive:
@@ -355,19 +369,31 @@ func (c *Chain) move(i int, n int64) {
 			p = p[:len(th)]
 			e := detmath.Exp(-gs.xi[k] * h / 2)
 			var sq float64
-			for j := range th {
-				th[j] += float64(h / 2 * p[j])
-				q := float64(e*p[j]) + float64(s*detmath.Normal(c.rng))
-				p[j] = q
-				sq += float64(q * q)
+			for o := 0; o < len(th); o += len(c.noise) {
+				th, p := th[o:min(o+len(c.noise), len(th))], p[o:]
+				r := c.noise[:len(th)]
+				c.normals(r)
+				p = p[:len(th)]
+				for j := range th {
+					th[j] += float64(h / 2 * p[j])
+					q := float64(e*p[j]) + float64(s*r[j])
+					p[j] = q
+					sq += float64(q * q)
+				}
 			}
 			gs.xi[k] += float64(eh * (sq - float64(float64(t.Len)*tau)))
 			pp += sq
 			e = detmath.Exp(-gs.xi[k] * h / 2)
-			for j := range th {
-				q := e * (p[j] + float64(s*detmath.Normal(c.rng)))
-				p[j] = q
-				th[j] += float64(h / 2 * q)
+			for o := 0; o < len(th); o += len(c.noise) {
+				th, p := th[o:min(o+len(c.noise), len(th))], p[o:]
+				r := c.noise[:len(th)]
+				c.normals(r)
+				p = p[:len(th)]
+				for j := range th {
+					q := e * (p[j] + float64(s*r[j]))
+					p[j] = q
+					th[j] += float64(h / 2 * q)
+				}
 			}
 		}
 	}

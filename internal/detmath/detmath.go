@@ -575,32 +575,54 @@ var mPi4 = [...]uint64{
 // and Log from this package and its float32 acceptance test rounded
 // explicitly.
 func Normal(r *rand.Rand) float64 {
-	const rn = 3.442619855899
 	for {
 		u := r.Uint64()
-		j := int32(u) // possibly negative
-		i := u >> 32 & 0x7F
-		x := float64(j) * float64(wn[i])
-		if absInt32(j) < kn[i] {
+		if x, ok := NormalFast(u); ok {
 			return x
 		}
-		if i == 0 {
-			for {
-				x = float64(-Log(r.Float64()) * (1.0 / rn))
-				y := -Log(r.Float64())
-				if y+y >= float64(x*x) {
-					break
-				}
-			}
-			if j > 0 {
-				return rn + x
-			}
-			return -rn - x
-		}
-		if fn[i]+float32(float32(r.Float64())*(fn[i-1]-fn[i])) < float32(Exp(float64(-.5*x)*x)) {
+		if x, ok := NormalSlow(u, r); ok {
 			return x
 		}
 	}
+}
+
+// NormalFast is the first test of one round of Normal on the draw u (the
+// next r.Uint64()): the variate and true when u lands inside the
+// ziggurat's rectangles (about 98.8% of draws), else false, and the round
+// goes on with NormalSlow(u, r). It is small enough to inline, so a loop
+// drawing many variates from a concrete source pays no call on that path.
+func NormalFast(u uint64) (float64, bool) {
+	j := int32(u) // possibly negative
+	i := u >> 32 & 0x7F
+	return float64(j) * float64(wn[i&0x7F]), absInt32(j) < kn[i&0x7F]
+}
+
+// NormalSlow finishes a round of Normal whose draw u NormalFast rejected,
+// drawing from r as Normal does: the variate and true when the round
+// accepts, else false and Normal starts a new round with the next
+// r.Uint64().
+func NormalSlow(u uint64, r *rand.Rand) (float64, bool) {
+	const rn = 3.442619855899
+	j := int32(u)
+	i := u >> 32 & 0x7F
+	x := float64(j) * float64(wn[i])
+	if i == 0 {
+		for {
+			x = float64(-Log(r.Float64()) * (1.0 / rn))
+			y := -Log(r.Float64())
+			if y+y >= float64(x*x) {
+				break
+			}
+		}
+		if j > 0 {
+			return rn + x, true
+		}
+		return -rn - x, true
+	}
+	if fn[i]+float32(float32(r.Float64())*(fn[i-1]-fn[i])) < float32(Exp(float64(-.5*x)*x)) {
+		return x, true
+	}
+	return 0, false
 }
 
 func absInt32(i int32) uint32 {

@@ -1,0 +1,61 @@
+package sampler
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/heatbath/heatbath/internal/detmath"
+)
+
+// TestPCGMatchesMathRand: the chain's PCG draws the stream of rand.PCG
+// from the same seeds and encodes its state in the same bytes, both ways.
+func TestPCGMatchesMathRand(t *testing.T) {
+	for _, seed := range [][2]uint64{{0, 0}, {1, 0x6e6f6973}, {^uint64(0), 12345}} {
+		ref, p := rand.NewPCG(seed[0], seed[1]), &pcg{seed[0], seed[1]}
+		for i := range 100000 {
+			if a, b := ref.Uint64(), p.Uint64(); a != b {
+				t.Fatalf("seed %v: draw %d = %#x, rand.PCG %#x", seed, i, b, a)
+			}
+		}
+		a, _ := ref.MarshalBinary()
+		b, _ := p.MarshalBinary()
+		if string(a) != string(b) {
+			t.Fatalf("seed %v: state %x, rand.PCG %x", seed, b, a)
+		}
+		q := &pcg{}
+		if err := q.UnmarshalBinary(a); err != nil || *q != *p {
+			t.Fatalf("seed %v: unmarshal of rand.PCG's state = %v, %v; want %v", seed, *q, err, *p)
+		}
+	}
+	if err := (&pcg{}).UnmarshalBinary([]byte("pcg:short")); err == nil {
+		t.Fatal("a 9-byte state was accepted")
+	}
+}
+
+// TestNormalsMatchDetmath: the buffered normals are the numbers of
+// detmath.Normal on a rand.PCG of the same seeds, in the same order, over
+// enough draws to take the slow paths (the wedges and the tail) many
+// times, with buffers of several lengths in a row.
+func TestNormalsMatchDetmath(t *testing.T) {
+	c := &Chain{src: &pcg{7, 0x6e6f6973}}
+	c.rng = rand.New(c.src)
+	ref := rand.New(rand.NewPCG(7, 0x6e6f6973))
+	buf := make([]float64, noiseChunk)
+	var tails int
+	for k := 0; k < 2000; k++ {
+		b := buf[:1+k%noiseChunk]
+		c.normals(b)
+		for i, x := range b {
+			want := detmath.Normal(ref)
+			if x != want {
+				t.Fatalf("buffer %d, variate %d = %v, detmath.Normal %v", k, i, x, want)
+			}
+			if x > 3.442619855899 || x < -3.442619855899 {
+				tails++
+			}
+		}
+	}
+	if tails == 0 {
+		t.Fatal("no variate from the tail: the test does not cover it")
+	}
+}
