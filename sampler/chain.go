@@ -403,12 +403,25 @@ func (c *Chain) move(i int, n int64) {
 	gs.tkinSeen = true
 }
 
+// sum returns Σx in four interleaved partial sums (x[4k], x[4k+1], …,
+// then the remainder), added as (s0+s1)+(s2+s3): the chain only asks
+// whether it is finite, and four independent chains of additions run about
+// four times faster than one. The order is fixed, so the answer is the
+// same on every machine.
 func sum(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += v[0]
+		s1 += v[1]
+		s2 += v[2]
+		s3 += v[3]
 	}
-	return s
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -57,5 +58,31 @@ func TestNormalsMatchDetmath(t *testing.T) {
 	}
 	if tails == 0 {
 		t.Fatal("no variate from the tail: the test does not cover it")
+	}
+}
+
+// TestSumSeesEveryElement: the partial sums cover every element (a NaN or
+// an Inf anywhere in slices of every length up to 9 makes the sum not
+// finite) and add exactly on small integers.
+func TestSumSeesEveryElement(t *testing.T) {
+	for n := 1; n <= 9; n++ {
+		x := make([]float64, n)
+		want := 0.0
+		for i := range x {
+			x[i] = float64(i + 1)
+			want += x[i]
+		}
+		if got := sum(x); got != want {
+			t.Fatalf("sum of 1..%d = %v, want %v", n, got, want)
+		}
+		for i := range x {
+			for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
+				y := append([]float64(nil), x...)
+				y[i] = bad
+				if isFinite(sum(y)) {
+					t.Fatalf("n = %d: %v at %d unseen", n, bad, i)
+				}
+			}
+		}
 	}
 }
