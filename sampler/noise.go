@@ -62,17 +62,42 @@ const noiseChunk = 512
 
 // normals fills buf with the next len(buf) variates of detmath.Normal on
 // the chain's source, in order: the same numbers as len(buf) calls of
-// detmath.Normal(c.rng), with the common path inlined.
+// detmath.Normal(c.rng), with the common path inlined and the PCG state
+// in registers (stored back before the slow path, which draws through
+// c.rng).
 func (c *Chain) normals(buf []float64) {
-	for k := range buf {
-		u := c.src.Uint64()
-		x, ok := detmath.NormalFast(u)
-		for !ok {
-			if x, ok = detmath.NormalSlow(u, c.rng); !ok {
-				u = c.src.Uint64()
-				x, ok = detmath.NormalFast(u)
+	for k := 0; k < len(buf); {
+		// A run of accepted draws, with no call inside the loop so that the
+		// state stays in registers; it stops at the first rejection.
+		st := *c.src
+		var u uint64
+		rejected := false
+		for ; k < len(buf); k++ {
+			u = st.Uint64()
+			x, ok := detmath.NormalFast(u)
+			if !ok {
+				rejected = true
+				break
 			}
+			buf[k] = x
 		}
-		buf[k] = x
+		*c.src = st
+		if rejected {
+			buf[k] = c.normalSlow(u)
+			k++
+		}
+	}
+}
+
+// normalSlow finishes detmath.Normal after NormalFast rejected the draw u.
+func (c *Chain) normalSlow(u uint64) float64 {
+	for {
+		if x, ok := detmath.NormalSlow(u, c.rng); ok {
+			return x
+		}
+		u = c.src.Uint64()
+		if x, ok := detmath.NormalFast(u); ok {
+			return x
+		}
 	}
 }
