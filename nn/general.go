@@ -239,25 +239,33 @@ func (m *MLP) evaluateGeneral(ws *Workspace, theta, X []float64, y []int) (sum f
 	for start := 0; start < n; start += generalChunk {
 		cnt := min(generalChunk, n-start)
 		z := m.forwardRows(ws, X[start*d:(start+cnt)*d], cnt)
-		for i, c := range y[start : start+cnt] {
-			if uint(c) >= uint(m.cfg.Classes) {
-				panic(badLabel(start+i, c, m.cfg.Classes))
+		sum, correct = m.addLosses(sum, correct, z, ld, y, start, cnt)
+	}
+	return sum, correct
+}
+
+// addLosses adds to sum the losses of rows start … start+cnt−1, whose
+// logits are the rows of z (row-major, leading dimension ld), in row order,
+// and to correct the number of them classified right; it overwrites z.
+func (m *MLP) addLosses(sum float64, correct int, z []float64, ld int, y []int, start, cnt int) (float64, int) {
+	for i, c := range y[start : start+cnt] {
+		if uint(c) >= uint(m.cfg.Classes) {
+			panic(badLabel(start+i, c, m.cfg.Classes))
+		}
+		zi := z[i*ld : i*ld+m.out]
+		var l float64
+		var pred int
+		if m.out == 1 {
+			l, _ = bce(zi[0], c)
+			if zi[0] > 0 {
+				pred = 1
 			}
-			zi := z[i*ld : i*ld+m.out]
-			var l float64
-			var pred int
-			if m.out == 1 {
-				l, _ = bce(zi[0], c)
-				if zi[0] > 0 {
-					pred = 1
-				}
-			} else {
-				l, pred = softmaxXent(zi, c)
-			}
-			sum += l
-			if pred == c {
-				correct++
-			}
+		} else {
+			l, pred = softmaxXent(zi, c)
+		}
+		sum += l
+		if pred == c {
+			correct++
 		}
 	}
 	return sum, correct
