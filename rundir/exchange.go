@@ -3,7 +3,6 @@ package rundir
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -80,19 +79,20 @@ type ExchangeChain struct {
 // Encode returns the JSON of exchange.json.
 func (s *ExchangeSummary) Encode() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }
 
-// ReadExchange reads exchange.json of a replica directory.
+// ReadExchange reads exchange.json of a replica directory (ReadJSON: a
+// *FileError, fs.ErrNotExist when there is none) and checks its version
+// and that it has one pair per adjacent rungs of a ladder of at least 2.
 func ReadExchange(dir string) (*ExchangeSummary, error) {
 	path := filepath.Join(dir, FileExchange)
-	b, err := os.ReadFile(path)
-	if err != nil {
+	var s ExchangeSummary
+	if err := ReadJSON(path, &s); err != nil {
 		return nil, err
 	}
-	var s ExchangeSummary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	if s.Version != ExchangeVersion {
-		return nil, fmt.Errorf("%s: version %d, want %d", path, s.Version, ExchangeVersion)
+		return nil, &FileError{path, fmt.Errorf("version %d, want %d", s.Version, ExchangeVersion)}
+	}
+	if len(s.Ladder) < 2 || len(s.Pairs) != len(s.Ladder)-1 {
+		return nil, &FileError{path, fmt.Errorf("%d pairs for a ladder of %d rungs, want rungs ≥ 2 and one pair fewer", len(s.Pairs), len(s.Ladder))}
 	}
 	return &s, nil
 }

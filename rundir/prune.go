@@ -1,6 +1,7 @@
 package rundir
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/heatbath/heatbath/protocol"
@@ -39,11 +40,16 @@ func WritePruneLog(run string, l *PruneLog) error {
 	return WriteJSON(filepath.Join(run, FilePrune), l)
 }
 
-// ReadPruneLog reads the run directory's prune.json.
+// ReadPruneLog reads the run directory's prune.json (ReadJSON: a
+// *FileError, fs.ErrNotExist when there is none) and checks its version.
 func ReadPruneLog(run string) (*PruneLog, error) {
+	path := filepath.Join(run, FilePrune)
 	var l PruneLog
-	if err := ReadJSON(filepath.Join(run, FilePrune), &l); err != nil {
+	if err := ReadJSON(path, &l); err != nil {
 		return nil, err
+	}
+	if l.Version != PruneVersion {
+		return nil, &FileError{path, fmt.Errorf("version %d, want %d", l.Version, PruneVersion)}
 	}
 	return &l, nil
 }
