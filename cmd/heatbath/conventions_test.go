@@ -216,3 +216,18 @@ func TestTrainResultShowsTauOnlyWhereThereIsOne(t *testing.T) {
 		t.Errorf("group lines %q and %q; want adam without tau, langevin with tau 0.0002", adam, langevin)
 	}
 }
+
+// TestOneDefaultPerFlag: no command's help gives a flag two defaults (a
+// default written in the usage text of a flag whose zero value the help
+// prints as well: "(default: …) (default: 0)"); such a flag says its
+// default with DefaultText.
+func TestOneDefaultPerFlag(t *testing.T) {
+	for _, cmd := range newApp().Commands {
+		r := runArgs(t, cmd.Name, "--help")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.Count(line, "(default:") > 1 {
+				t.Errorf("heatbath %s --help: two defaults in %q", cmd.Name, strings.TrimSpace(line))
+			}
+		}
+	}
+}

@@ -91,7 +91,8 @@ func coordinatorFor(c *cli.Context, setup bool) (*coordinator.Coordinator, func(
 // chooses the cluster's size up to 3, or 1 on a single server; set, it
 // must match the streams that exist (it never changes them).
 var streamReplicasFlag = &cli.IntFlag{Name: "stream-replicas", EnvVars: []string{"HEATBATH_STREAM_REPLICAS"},
-	Usage: "JetStream replicas of the streams and buckets submit creates (default: keep what exists, else the cluster's size up to 3, else 1); never changes existing ones"}
+	DefaultText: "keep what exists, else the cluster's size up to 3, else 1",
+	Usage:       "JetStream replicas of the streams and buckets submit creates; never changes existing ones"}
 
 // onSweep is the action of the commands that take a sweep id and talk to
 // a coordinator: it checks the argument, connects, and runs do.

@@ -39,7 +39,7 @@ func tuneCommand() *cli.Command {
 			"    heatbath run final.yaml --out runs/final && heatbath report runs/final",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "seeds", Value: 20, Usage: "number of fresh seeds of the final run"},
-			&cli.Uint64Flag{Name: "first-seed", Usage: "first seed of the final run (default: one more than the largest tuning seed)"},
+			&cli.Uint64Flag{Name: "first-seed", DefaultText: "one more than the largest tuning seed", Usage: "first seed of the final run"},
 			&cli.StringFlag{Name: "select", Value: ensemble.SelectValLoss, Usage: "selection metric: " + strings.Join(ensemble.SelectMetrics, ", ")},
 			&cli.StringFlag{Name: "name", Usage: "name of the final sweep (default: the tuning sweep's name with -final)"},
 			&cli.StringFlag{Name: "keep", Usage: "settings whose whole axis the final run keeps, comma separated (e.g. tau for a ladder, schedule);\n" +
