@@ -86,3 +86,14 @@ func TestSumSeesEveryElement(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNormals times the integrator's noise: one buffer of noiseChunk
+// standard normal variates (ns/op ÷ 512 is the cost of one variate).
+func BenchmarkNormals(b *testing.B) {
+	c := &Chain{src: &pcg{7, 0x6e6f6973}}
+	c.rng = rand.New(c.src)
+	buf := make([]float64, noiseChunk)
+	for b.Loop() {
+		c.normals(buf)
+	}
+}
