@@ -33,6 +33,8 @@ const (
 	EventSubjects = Prefix + ".evt.>"
 	// CancelFilter matches CancelSubject of every sweep.
 	CancelFilter = Prefix + ".ctl.cancel.*"
+	// PruneFilter matches PruneSubject of every replica.
+	PruneFilter = Prefix + ".ctl.prune.*.*"
 )
 
 // MaxTokenLen is the maximum length of an id (pool, sweep, replica, worker,
@@ -235,6 +237,30 @@ func CancelSubject(sweep string) (string, error) {
 		return "", err
 	}
 	return Prefix + ".ctl.cancel." + sweep, nil
+}
+
+// PruneSubject returns the broadcast subject that tells the worker running
+// a replica that it was pruned, "hb.ctl.prune.<sweep>.<replica>".
+func PruneSubject(sweep, replica string) (string, error) {
+	if err := checkTokens("prune subject", "sweep", sweep, "replica", replica); err != nil {
+		return "", err
+	}
+	return Prefix + ".ctl.prune." + sweep + "." + replica, nil
+}
+
+// ParsePruneSubject splits a subject made by PruneSubject.
+func ParsePruneSubject(subject string) (sweep, replica string, err error) {
+	rest, ok := strings.CutPrefix(subject, Prefix+".ctl.prune.")
+	if ok {
+		sweep, replica, ok = strings.Cut(rest, ".")
+	}
+	if !ok {
+		return "", "", invalidf("prune subject", "%s is not of the form %s.ctl.prune.<sweep>.<replica>", quote(subject), Prefix)
+	}
+	if err := checkTokens("prune subject", "sweep", sweep, "replica", replica); err != nil {
+		return "", "", err
+	}
+	return sweep, replica, nil
 }
 
 // SweepKey returns the key of a sweep's SweepRecord in BucketSweeps: the

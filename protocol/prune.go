@@ -162,32 +162,5 @@ func PruneKeyFilter(sweep string) (string, error) {
 	return sweep + ".*.*", nil
 }
 
-// PruneFilter matches PruneSubject of every replica.
-const PruneFilter = Prefix + ".ctl.prune.*.*"
-
-// PruneSubject returns the broadcast subject that tells the worker running
-// a replica that it was pruned, "hb.ctl.prune.<sweep>.<replica>".
-func PruneSubject(sweep, replica string) (string, error) {
-	if err := checkTokens("prune subject", "sweep", sweep, "replica", replica); err != nil {
-		return "", err
-	}
-	return Prefix + ".ctl.prune." + sweep + "." + replica, nil
-}
-
-// ParsePruneSubject splits a subject made by PruneSubject.
-func ParsePruneSubject(subject string) (sweep, replica string, err error) {
-	rest, ok := strings.CutPrefix(subject, Prefix+".ctl.prune.")
-	if ok {
-		sweep, replica, ok = strings.Cut(rest, ".")
-	}
-	if !ok {
-		return "", "", invalidf("prune subject", "%s is not of the form %s.ctl.prune.<sweep>.<replica>", quote(subject), Prefix)
-	}
-	if err := checkTokens("prune subject", "sweep", sweep, "replica", replica); err != nil {
-		return "", "", err
-	}
-	return sweep, replica, nil
-}
-
 // DecodePruneDecision decodes and validates a PruneDecision.
 func DecodePruneDecision(data []byte) (*PruneDecision, error) { return decode[PruneDecision](data) }
