@@ -187,3 +187,13 @@ func FuzzDecodeSweepRecord(f *testing.F) {
 	)
 	fuzzDecoder(f, DecodeSweepRecord)
 }
+
+func FuzzDecodePruneDecision(f *testing.F) {
+	fuzzSeeds(f, &PruneDecision{Sweep: "s1", Replica: "r0002", Seq: 3, Cohort: "group=method=adlala", Milestone: 1, Step: 30,
+		Value: 0.25, Reached: 4, Rank: 3, Kept: 2, Prune: true},
+		`{"v":2,"sweep":"s","replica":"r","seq":0,"cohort":"all","milestone":0,"step":0,"value":0,"nan":true,"reached":1,"rank":1,"kept":1,"prune":false}`,
+		`{"v":2,"sweep":"s","replica":"r","seq":0,"cohort":"","milestone":0,"step":0,"value":1e400,"reached":1,"rank":1,"kept":1,"prune":false}`,
+		`{"v":2,"sweep":"s","replica":"r","seq":-1,"cohort":"all","milestone":0,"step":0,"value":0,"reached":0,"rank":0,"kept":0,"prune":true}`,
+	)
+	fuzzDecoder(f, DecodePruneDecision)
+}
