@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -107,7 +108,10 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 	specPath := filepath.Join(dir, rundir.FileSpec)
 	src, err := os.ReadFile(specPath)
 	if err != nil {
-		return "", nil, fmt.Errorf("tune: %s is not a run directory: %w", dir, errors.Unwrap(err))
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil, fmt.Errorf("tune: %s is not a run directory (no %s)", dir, rundir.FileSpec)
+		}
+		return "", nil, fmt.Errorf("tune: %w", err)
 	}
 	tf, err := spec.Parse(specPath, src)
 	if err != nil {

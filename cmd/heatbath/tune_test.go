@@ -234,7 +234,7 @@ func TestTuneSeedsAndErrors(t *testing.T) {
 	if r := runArgs(t, "tune", none); r.code != exitError || !strings.Contains(r.stderr, "method lol (methods[3]) has no done replica") {
 		t.Errorf("no done lol replica: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if r := runArgs(t, "tune", t.TempDir()); r.code != exitError || !strings.Contains(r.stderr, "is not a run directory") {
+	if r := runArgs(t, "tune", t.TempDir()); r.code != exitError || !strings.Contains(r.stderr, "is not a run directory (no spec.yaml)") {
 		t.Errorf("empty folder: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
