@@ -53,6 +53,15 @@ func (f *File) checkPrune() error {
 	c := p.Config()
 	err := c.Check()
 	if err == nil {
+		if strings.HasPrefix(c.Metric, "val_") && f.Spec.Data.Validation == 0 {
+			// Every value would be NaN (an empty split): all tie and
+			// nothing is ever pruned.
+			field, given := "prune.metric", c.Metric
+			if p.Metric == "" {
+				field, given = "prune", c.Metric+" (the default metric)"
+			}
+			return f.errorf(field, "%s needs a validation split, and data.validation is 0: give data.validation points, or metric: train_loss", given)
+		}
 		return nil
 	}
 	field, msg, _ := strings.Cut(err.Error(), ": ")
