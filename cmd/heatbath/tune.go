@@ -129,6 +129,10 @@ func tuneSpec(dir string, opts tuneOptions) (string, []string, error) {
 		return "", nil, fmt.Errorf("tune: %w", err)
 	}
 	tu, err := ensemble.Tune(run, opts.Select)
+	var nv *ensemble.NoValidationError
+	if errors.As(err, &nv) {
+		return "", nil, fmt.Errorf("tune: --select %s: %d of %d done replicas have no validation split (give --select %s)", nv.Select, nv.Missing, nv.Done, ensemble.SelectTrainLoss)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("tune: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,5 +284,35 @@ func TestTuneKeep(t *testing.T) {
 	}
 	if r := runArgs(t, "tune", dir, "--keep", "gamma"); r.code != exitUsage || !strings.Contains(r.stderr, "--keep gamma: no group") {
 		t.Errorf("--keep gamma: exit %d, stderr %q; want a usage error", r.code, r.stderr)
+	}
+}
+
+// TestTuneWithoutValidationSplit: on a tuning run whose replicas have no
+// validation split, tune's default --select val_loss is a one-line error
+// naming the flag and the metric to give instead (not ensemble's
+// Options.Select), and --select train_loss works.
+func TestTuneWithoutValidationSplit(t *testing.T) {
+	dir := writeTuneRun(t, false, nil)
+	files, err := filepath.Glob(filepath.Join(dir, rundir.DirReplicas, "*", rundir.FileResult))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("result files: %v, %v", files, err)
+	}
+	for _, f := range files {
+		var res rundir.Result
+		if err := rundir.ReadJSON(f, &res); err != nil {
+			t.Fatal(err)
+		}
+		res.BestBy, res.Best.ValLoss, res.Best.ValAcc, res.Final.ValLoss, res.Final.ValAcc = "train_loss", nil, nil, nil, nil
+		if err := rundir.WriteJSON(f, &res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runArgs(t, "tune", dir)
+	want := fmt.Sprintf("heatbath: tune: --select val_loss: %d of %d done replicas have no validation split (give --select train_loss)\n", len(files), len(files))
+	if r.code != exitError || r.stderr != want {
+		t.Errorf("tune without a validation split: exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, exitError, want)
+	}
+	if r := runArgs(t, "tune", dir, "--select", "train_loss"); r.code != exitOK {
+		t.Errorf("tune --select train_loss: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
