@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,9 +56,12 @@ func uiTLSFlags() []cli.Flag {
 // With certFile and keyFile (both or neither) the page is served over
 // HTTPS.
 func listenUI(flag, addr, certFile, keyFile string) (*uiListener, error) {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, usageErrorf("%s %q: want host:port, e.g. 127.0.0.1:8080", flag, addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return nil, usageErrorf("%s %q: port %q is not a number from 0 to 65535", flag, addr, port)
 	}
 	l := &uiListener{}
 	switch {

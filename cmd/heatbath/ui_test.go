@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -385,6 +386,21 @@ func TestRunUITLSFlags(t *testing.T) {
 		var ue *usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--ui-tls-cert") || !strings.Contains(err.Error(), "--ui-tls-key") {
 			t.Errorf("%v: %v, want a usage error naming --ui-tls-cert and --ui-tls-key", args, err)
+		}
+	}
+}
+
+// TestUIAddrPort: a --ui or --addr whose port is not a number from 0 to
+// 65535 is a usage error naming the flag and the port, before anything
+// listens (was the listener's "listen tcp: address 99999: invalid port",
+// exit 1).
+func TestUIAddrPort(t *testing.T) {
+	for _, c := range []struct{ flag, addr string }{{"--addr", ":99999"}, {"--addr", "127.0.0.1:http"}, {"--ui", "127.0.0.1:-1"}} {
+		_, err := listenUI(c.flag, c.addr, "", "")
+		var ue *usageError
+		want := fmt.Sprintf("%s %q: port", c.flag, c.addr)
+		if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "0 to 65535") {
+			t.Errorf("%s %s: %v, want a usage error starting %q", c.flag, c.addr, err, want)
 		}
 	}
 }
