@@ -122,13 +122,19 @@ func smallFractionsText(run *ensemble.Run, sum *ensemble.Summary, warns *warning
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s %.3f [%.3f, %.3f] (n = %d)", f.Method, f.Mean, f.Lo, f.Hi, len(f.Fractions))
+		// FormatCI: "–" for the undefined interval of one replica.
+		fmt.Fprintf(&b, "%s %.3f %s (n = %d)", f.Method, f.Mean, ensemble.FormatCI(f.Lo, f.Hi, 3), len(f.Fractions))
 	}
 	if len(diffs) > 0 {
 		b.WriteString(". Differences with 95% bootstrap intervals: ")
 		for i, d := range diffs {
 			if i > 0 {
 				b.WriteString("; ")
+			}
+			if d.NA < 2 || d.NB < 2 || math.IsNaN(d.Lo) || math.IsNaN(d.Hi) {
+				// A bootstrap of one replica has no spread: no interval.
+				fmt.Fprintf(&b, "%s − %s %+.3f –", d.A, d.B, d.Diff)
+				continue
 			}
 			fmt.Fprintf(&b, "%s − %s %+.3f [%+.3f, %+.3f]", d.A, d.B, d.Diff, d.Lo, d.Hi)
 		}

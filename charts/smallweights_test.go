@@ -133,7 +133,7 @@ func TestWeightsCaptionGivesSmallFractions(t *testing.T) {
 	}
 	want := []string{"Fraction of parameters with |θ| < 10⁻³ per replica"}
 	for _, f := range fr {
-		want = append(want, fmt.Sprintf("%s %.3f [", f.Method, f.Mean))
+		want = append(want, fmt.Sprintf("%s %.3f %s (n = %d)", f.Method, f.Mean, ensemble.FormatCI(f.Lo, f.Hi, 3), len(f.Fractions)))
 	}
 	want = append(want, fmt.Sprintf("%s − %s %+.3f [", diffs[0].A, diffs[0].B, diffs[0].Diff))
 	for _, w := range want {
@@ -163,5 +163,22 @@ func TestReportStepsToReachByPair(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+}
+
+// TestSmallFractionsTextOneSeed: with one done replica per method the
+// interval of a mean is undefined and that of a difference degenerate
+// (a bootstrap of one value): the caption shows "–" for both, not
+// "[NaN, NaN]" or "[+0.325, +0.325]".
+func TestSmallFractionsTextOneSeed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	cfg.Seeds, cfg.Diverged, cfg.Incomplete = 1, nil, nil
+	writeSynthRun(t, dir, cfg)
+	run, sum := mustLoad(t, dir)
+	var warns warnings
+	text := smallFractionsText(run, sum, &warns)
+	if !strings.Contains(text, "(n = 1)") || strings.Contains(text, "NaN") || strings.Count(text, "–") != 6 || strings.Contains(text, ", +") {
+		t.Errorf("caption with one replica per method: %q; want n = 1 and no NaN", text)
 	}
 }
