@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -95,5 +96,50 @@ func BenchmarkNormals(b *testing.B) {
 	buf := make([]float64, noiseChunk)
 	for b.Loop() {
 		c.normals(buf)
+	}
+}
+
+// TestInfiniteMomentumStops: a gradient that turns one momentum infinite
+// (the loss and θ still finite at that step) stops the chain with a
+// "momenta" divergence at that step, wherever the element lies (in the
+// four-wide part of the sum or its remainder), whether the groups with
+// momenta hold every parameter or an SGD group sits beside them.
+func TestInfiniteMomentumStops(t *testing.T) {
+	const n = 11
+	settings := map[string]Settings{
+		"covered": {H: 0.1, Groups: []Group{
+			{Name: "a", Tensors: []Tensor{{Name: "a", Off: 0, Len: 6}}, Kind: Langevin, Gamma: 1, Tau: 0.01},
+			{Name: "b", Tensors: []Tensor{{Name: "b", Off: 6, Len: 5}}, Kind: Langevin, Gamma: 1, Tau: 0.01},
+		}},
+		"sgd beside": {H: 0.1, Groups: []Group{
+			{Name: "a", Tensors: []Tensor{{Name: "a", Off: 0, Len: 6}}, Kind: SGD},
+			{Name: "b", Tensors: []Tensor{{Name: "b", Off: 6, Len: 5}}, Kind: Langevin, Gamma: 1, Tau: 0.01},
+		}},
+	}
+	for name, set := range settings {
+		for _, at := range []int{6, 9, 10} {
+			calls := 0
+			prob := Problem{Grad: func(g, x []float64) float64 {
+				calls++
+				for i := range g {
+					g[i] = x[i]
+				}
+				if calls == 4 { // the gradient of step 3
+					g[at] = math.Inf(1)
+				}
+				return 1
+			}}
+			c := mustChain(t, set, make([]float64, n), prob, 1)
+			var err error
+			for range 10 {
+				if err = c.Step(); err != nil {
+					break
+				}
+			}
+			var de *DivergenceError
+			if !errors.As(err, &de) || de.What != "momenta" || de.Step != 3 {
+				t.Errorf("%s, element %d: err = %v, want a momenta divergence at step 3", name, at, err)
+			}
+		}
 	}
 }
