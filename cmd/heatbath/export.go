@@ -168,8 +168,11 @@ func whyNoResult(dir, id string) string {
 				if r.Status == rundir.StatusFailed {
 					what = "it failed"
 				}
-				if r.Error == "" {
+				switch {
+				case r.Error == "":
 					return what
+				case r.ErrorCode == "": // a pruned replica's record has none
+					return fmt.Sprintf("%s: %s", what, oneLine(r.Error))
 				}
 				return fmt.Sprintf("%s: %s: %s", what, r.ErrorCode, oneLine(r.Error))
 			}

@@ -65,3 +65,29 @@ func TestExportSelect(t *testing.T) {
 		}
 	}
 }
+
+// TestWhyNoResult: the reason export gives for a replica without
+// result.json is one line from summary.json: the status, then the error
+// code and the error when there are; a pruned replica, whose record has
+// no error code, gets no empty code (was "it is pruned: : pruned at ...").
+func TestWhyNoResult(t *testing.T) {
+	dir := t.TempDir()
+	sum := &rundir.Summary{Version: 2, Sweep: "s", Name: "s", Counts: map[string]int{}, Replicas: []rundir.SummaryReplica{
+		{ID: "r0", Status: rundir.StatusPruned, State: "pruned", Error: "pruned at milestone 0 (step 200): train_loss 0.68 ranked 5 of 6, 2 kept"},
+		{ID: "r1", Status: rundir.StatusCancelled, State: "cancelled", ErrorCode: "cancelled", Error: "sweep cancelled"},
+		{ID: "r2", Status: rundir.StatusCancelled, State: "cancelled"},
+	}}
+	if err := rundir.WriteSummary(dir, sum); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{
+		"r0": "it is pruned: pruned at milestone 0 (step 200): train_loss 0.68 ranked 5 of 6, 2 kept",
+		"r1": "it is cancelled: cancelled: sweep cancelled",
+		"r2": "it is cancelled",
+		"r3": "it has not finished",
+	} {
+		if got := whyNoResult(dir, id); got != want {
+			t.Errorf("%s: %q, want %q", id, got, want)
+		}
+	}
+}
