@@ -97,6 +97,29 @@ func (im *Images) Split(sizes []int, src rand.Source) ([]*Set, error) {
 	return parts, nil
 }
 
+// FilterClasses returns the images FilterClasses(im.Set(), digits) keeps,
+// relabelled the same way (digits[k] → k, Classes = len(digits)), in the
+// same order and with the same errors, still as bytes.
+func (im *Images) FilterClasses(digits []int) (*Images, error) {
+	// FilterClasses on the labels alone (Dim 0) checks digits and
+	// relabels; the kept images are those whose label is in digits.
+	labels, err := FilterClasses(&Set{Y: im.y, Classes: im.Classes}, digits)
+	if err != nil {
+		return nil, err
+	}
+	keep := make(map[int]bool, len(digits))
+	for _, d := range digits {
+		keep[d] = true
+	}
+	out := &Images{pix: make([]byte, 0, labels.Len()*im.Dim), y: labels.Y, Dim: im.Dim, Classes: labels.Classes}
+	for i, y := range im.y {
+		if keep[y] {
+			out.pix = append(out.pix, im.pix[i*im.Dim:(i+1)*im.Dim]...)
+		}
+	}
+	return out, nil
+}
+
 // pixelValue[v] is v/255, the feature of pixel byte v.
 var pixelValue = func() (t [256]float64) {
 	for v := range t {

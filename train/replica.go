@@ -214,18 +214,15 @@ func (r *Replica) loadData() error {
 		if err != nil {
 			return fmt.Errorf("data.dir: %w", err)
 		}
-		if len(d.Digits) == 0 {
-			return r.splitParts(tri.Len(), tri.Split, tei.Len(), tei.Split, splitSrc)
+		if len(d.Digits) > 0 {
+			if tri, err = tri.FilterClasses(d.Digits); err != nil {
+				return fmt.Errorf("data.digits: %w", err)
+			}
+			if tei, err = tei.FilterClasses(d.Digits); err != nil {
+				return fmt.Errorf("data.digits: %w", err)
+			}
 		}
-		tr, err := dataset.FilterClasses(tri.Set(), d.Digits)
-		if err != nil {
-			return fmt.Errorf("data.digits: %w", err)
-		}
-		te, err := dataset.FilterClasses(tei.Set(), d.Digits)
-		if err != nil {
-			return fmt.Errorf("data.digits: %w", err)
-		}
-		return r.splitSeparate(tr, te, splitSrc)
+		return r.splitParts(tri.Len(), tri.Split, tei.Len(), tei.Split, splitSrc)
 	case "csv":
 		tr, err := dataset.LoadCSV(d.Path)
 		if err != nil {
