@@ -3,7 +3,7 @@
 // HTML; nothing is fetched but the stream and the files the rows link to.
 "use strict";
 (function () {
-  var STATES = ["done", "running", "pending", "preempted", "failed", "cancelled"];
+  var STATES = ["done", "running", "pending", "preempted", "failed", "cancelled", "pruned"];
   var W = 460, H = 270, M = {l: 58, r: 26, t: 22, b: 34};
 
   function $(id) { return document.getElementById(id); }
@@ -251,9 +251,12 @@
   }
 
   function files(v, r) {
-    if (!v.files || ["done", "failed", "cancelled"].indexOf(r.state) < 0) return "";
+    if (!v.files || ["done", "failed", "cancelled", "pruned"].indexOf(r.state) < 0) return "";
     var base = "files/" + encodeURIComponent(r.id) + "/";
-    var names = r.state === "done" ? ["trajectory.csv", "result.json", "replica.json"] : ["failure.json", "trajectory.csv", "replica.json"];
+    // A pruned replica keeps its partial trajectory, without result.json
+    // or failure.json.
+    var names = r.state === "done" ? ["trajectory.csv", "result.json", "replica.json"] :
+      r.state === "pruned" ? ["trajectory.csv", "replica.json"] : ["failure.json", "trajectory.csv", "replica.json"];
     return names.map(function (n) { return "<a href=\"" + base + n + "\">" + n.replace(/\.[a-z]+$/, "") + "</a>"; }).join(" ");
   }
 
