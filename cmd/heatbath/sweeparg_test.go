@@ -31,3 +31,14 @@ func TestSweepArgument(t *testing.T) {
 		}
 	}
 }
+
+// TestUISweepFlag: ui --sweep with a value that cannot be a sweep id is a
+// usage error of one line, before anything listens or connects (the --nats
+// given would refuse it, exit 1).
+func TestUISweepFlag(t *testing.T) {
+	r := runArgs(t, "ui", "--nats", "nats://127.0.0.1:1", "--addr", "127.0.0.1:0", "--sweep", "a.b")
+	want := "heatbath: ui: --sweep \"a.b\" is not a sweep id (heatbath list shows the sweeps on the server)\n"
+	if r.code != exitUsage || r.stderr != want {
+		t.Errorf("ui --sweep a.b: exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, exitUsage, want)
+	}
+}

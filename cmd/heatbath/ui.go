@@ -192,6 +192,10 @@ func uiAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("ui: no arguments expected (the sweep is --sweep), got %d", c.NArg())
 	}
+	if id := c.String("sweep"); strings.ContainsAny(id, ". *>") {
+		// As sweepArg, before anything listens or connects.
+		return usageErrorf("ui: --sweep %q is not a sweep id (heatbath list shows the sweeps on the server)", id)
+	}
 	l, err := listenUI("--addr", c.String("addr"), c.String(flagUITLSCert), c.String(flagUITLSKey))
 	if err != nil {
 		return err
