@@ -120,18 +120,23 @@ func (t *Tuning) Table(prefix string) string {
 	return b.String()
 }
 
-// settingsText lists the settings but method and seed as k=v, sorted by
-// key; "(single setting)" when there are none.
-func settingsText(s map[string]string) string {
+// SettingsText lists a replica's settings but method and seed as k=v,
+// sorted by key and joined by ", "; "" when there are none.
+func SettingsText(s map[string]string) string {
 	var parts []string
 	for k, v := range s {
 		if k != "method" && k != "seed" {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	if len(parts) == 0 {
-		return "(single setting)"
-	}
 	slices.Sort(parts)
 	return strings.Join(parts, ", ")
+}
+
+// settingsText is SettingsText, "(single setting)" when there are none.
+func settingsText(s map[string]string) string {
+	if t := SettingsText(s); t != "" {
+		return t
+	}
+	return "(single setting)"
 }

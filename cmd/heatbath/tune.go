@@ -468,19 +468,13 @@ func paramField(ps *spec.ParamSpec, name string) *spec.Floats {
 	return nil
 }
 
-// settingsLine lists the settings but method and seed, sorted.
+// settingsLine lists the settings but method and seed, sorted
+// (ensemble.SettingsText), "its single setting" when there are none.
 func settingsLine(s map[string]string) string {
-	var parts []string
-	for k, v := range s {
-		if k != "method" && k != "seed" {
-			parts = append(parts, k+"="+v)
-		}
+	if t := ensemble.SettingsText(s); t != "" {
+		return t
 	}
-	if len(parts) == 0 {
-		return "its single setting"
-	}
-	slices.Sort(parts)
-	return strings.Join(parts, ", ")
+	return "its single setting"
 }
 
 // seedRange writes sorted seeds as "1–5" when consecutive, else as a list.
