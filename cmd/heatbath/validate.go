@@ -56,7 +56,7 @@ func printGrid(w io.Writer, f *spec.File, reps []spec.Replica, all bool) {
 		}
 		groups[r.Group]++
 	}
-	fmt.Fprintf(w, "%s: sweep %s, %d replicas in %d groups, %d steps each\n", f.Path, f.SweepID(), len(reps), len(order), f.Spec.Steps)
+	fmt.Fprintf(w, "%s: sweep %s, %s in %s, %d steps each\n", f.Path, f.SweepID(), plural(len(reps), "replica"), plural(len(order), "group"), f.Spec.Steps)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if all {
 		fmt.Fprintln(tw, "replica\tseed\tgroup")
@@ -154,4 +154,12 @@ func printDataSets(w io.Writer, f *spec.File, reps []spec.Replica) error {
 			name, r.Config.DataSeed, built.Train.Dim, built.Train.Classes, built.Train.Len(), val, built.Test.Len())
 	}
 	return nil
+}
+
+// plural writes "1 replica", "2 replicas".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

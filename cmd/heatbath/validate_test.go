@@ -113,3 +113,16 @@ func TestValidateMNIST(t *testing.T) {
 		t.Errorf("validate printed\n%s", out)
 	}
 }
+
+// TestPlural: validate's summary line says "1 replica in 1 group", not
+// "1 replicas in 1 groups".
+func TestPlural(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 groups"}, {1, "1 group"}, {2, "2 groups"}} {
+		if got := plural(c.n, "group"); got != c.want {
+			t.Errorf("plural(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
