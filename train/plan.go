@@ -41,10 +41,14 @@ func resolveExtras(cfg *protocol.ReplicaConfig, set *sampler.Settings) error {
 	if err := sampler.ValidateLadder(x.Ladder); err != nil {
 		return fmt.Errorf("exchange.ladder: %s", trimSampler(err))
 	}
-	if x.Every == 0 {
+	defaulted := x.Every == 0
+	if defaulted {
 		x.Every = DefaultExchangeEvery
 	}
 	if x.Every < 0 || x.Every > cfg.Steps {
+		if defaulted {
+			return fmt.Errorf("exchange.every: the default %d is more than steps = %d: set exchange.every to at most %d", x.Every, cfg.Steps, cfg.Steps)
+		}
 		return fmt.Errorf("exchange.every: %d must lie in [1, steps = %d]", x.Every, cfg.Steps)
 	}
 	switch x.Energy {
