@@ -404,26 +404,8 @@ func (r *Replica) unmarshalExchange(data []byte) error {
 	if !bytes.HasPrefix(data, []byte(exchangeMagic)) {
 		return errors.New("train: not an exchange-set checkpoint (bad magic)")
 	}
-	rd := bytes.NewReader(data[len(exchangeMagic):])
-	var err error
-	read := func(v any) {
-		if err == nil {
-			err = binary.Read(rd, binary.LittleEndian, v)
-		}
-	}
-	blob := func() []byte {
-		var n uint64
-		read(&n)
-		if err != nil || n > uint64(rd.Len()) {
-			if err == nil {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil
-		}
-		p := make([]byte, n)
-		_, _ = io.ReadFull(rd, p)
-		return p
-	}
+	cr := newCkptReader(data[len(exchangeMagic):])
+	read, blob := cr.read, cr.blob
 	xb := blob()
 	subs := make([][]byte, len(ex.subs))
 	for i := range subs {
@@ -432,7 +414,7 @@ func (r *Replica) unmarshalExchange(data []byte) error {
 	rb := blob()
 	var hasEB bool
 	read(&hasEB)
-	if err == nil && hasEB != (ex.eb != nil) {
+	if cr.err == nil && hasEB != (ex.eb != nil) {
 		return errors.New("train: exchange checkpoint is for another energy criterion")
 	}
 	var eb []byte
@@ -447,20 +429,20 @@ func (r *Replica) unmarshalExchange(data []byte) error {
 	readRows := func() [][]float64 {
 		var n uint64
 		read(&n)
-		if err == nil && n > maxCheckpointRows {
-			err = fmt.Errorf("%d rows", n)
+		if cr.err == nil && n > maxCheckpointRows {
+			cr.err = fmt.Errorf("%d rows", n)
 		}
-		if err != nil {
+		if cr.err != nil {
 			return nil
 		}
 		rows := make([][]float64, 0, n)
-		for j := uint64(0); j < n && err == nil; j++ {
+		for j := uint64(0); j < n && cr.err == nil; j++ {
 			var m uint64
 			read(&m)
-			if err == nil && m > uint64(rd.Len()/8) {
-				err = io.ErrUnexpectedEOF
+			if cr.err == nil && m > uint64(cr.rd.Len()/8) {
+				cr.err = io.ErrUnexpectedEOF
 			}
-			if err != nil {
+			if cr.err != nil {
 				return nil
 			}
 			row := make([]float64, m)
@@ -474,11 +456,11 @@ func (r *Replica) unmarshalExchange(data []byte) error {
 		chainRows[i] = readRows()
 	}
 	path := readRows()
-	if err != nil {
-		return fmt.Errorf("train: truncated exchange checkpoint: %w", err)
+	if cr.err != nil {
+		return fmt.Errorf("train: truncated exchange checkpoint: %w", cr.err)
 	}
-	if rd.Len() != 0 {
-		return fmt.Errorf("train: exchange checkpoint has %d trailing bytes", rd.Len())
+	if cr.rd.Len() != 0 {
+		return fmt.Errorf("train: exchange checkpoint has %d trailing bytes", cr.rd.Len())
 	}
 	if err := ex.x.UnmarshalBinary(xb); err != nil {
 		return err

@@ -272,26 +272,8 @@ func (r *Replica) unmarshalChain(data []byte) error {
 	if v := int(binary.LittleEndian.Uint32(rest)); v != nn.NumericsVersion {
 		return &NumericsError{What: "the checkpoint", Version: v}
 	}
-	rd := bytes.NewReader(rest[4:])
-	var err error
-	read := func(v any) {
-		if err == nil {
-			err = binary.Read(rd, binary.LittleEndian, v)
-		}
-	}
-	blob := func() []byte {
-		var n uint64
-		read(&n)
-		if err != nil || n > uint64(rd.Len()) {
-			if err == nil {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil
-		}
-		b := make([]byte, n)
-		_, _ = io.ReadFull(rd, b)
-		return b
-	}
+	cr := newCkptReader(rest[4:])
+	read, blob := cr.read, cr.blob
 	cb, bb := blob(), blob()
 	var evals, predN int64
 	var hasBest, done bool
@@ -304,29 +286,29 @@ func (r *Replica) unmarshalChain(data []byte) error {
 	read(&best)
 	var np, ng uint64
 	read(&np)
-	if err == nil && np != uint64(len(r.predAcc)) {
+	if cr.err == nil && np != uint64(len(r.predAcc)) {
 		return errors.New("train: checkpoint is for another test set")
 	}
 	pred := make([]float64, len(r.predAcc))
 	read(pred)
 	read(&ng)
-	if err == nil && ng != uint64(len(r.gridAcc)) {
+	if cr.err == nil && ng != uint64(len(r.gridAcc)) {
 		return errors.New("train: checkpoint is for another grid")
 	}
 	grid := make([]float64, len(r.gridAcc))
 	read(grid)
 	var nb uint64
 	read(&nb)
-	if err == nil && nb != uint64(len(r.bestTheta)) {
+	if cr.err == nil && nb != uint64(len(r.bestTheta)) {
 		return fmt.Errorf("train: checkpoint holds %d best parameters, the network has %d", nb, len(r.bestTheta))
 	}
 	bestTheta := make([]float64, len(r.bestTheta))
 	read(bestTheta)
-	if err != nil {
-		return fmt.Errorf("train: truncated checkpoint: %w", err)
+	if cr.err != nil {
+		return fmt.Errorf("train: truncated checkpoint: %w", cr.err)
 	}
-	if rd.Len() != 0 {
-		return fmt.Errorf("train: checkpoint has %d trailing bytes", rd.Len())
+	if cr.rd.Len() != 0 {
+		return fmt.Errorf("train: checkpoint has %d trailing bytes", cr.rd.Len())
 	}
 	if err := r.Chain.UnmarshalBinary(cb); err != nil {
 		return err
@@ -339,4 +321,37 @@ func (r *Replica) unmarshalChain(data []byte) error {
 	copy(r.gridAcc, grid)
 	copy(r.bestTheta, bestTheta)
 	return nil
+}
+
+// ckptReader reads a little-endian checkpoint body: fixed-size values and
+// uint64-length-prefixed blobs. The first error sticks in err and makes every
+// later read a no-op, so a caller checks err once after its reads.
+type ckptReader struct {
+	rd  *bytes.Reader
+	err error
+}
+
+func newCkptReader(b []byte) *ckptReader { return &ckptReader{rd: bytes.NewReader(b)} }
+
+// read decodes v with binary.Read unless an earlier read failed.
+func (c *ckptReader) read(v any) {
+	if c.err == nil {
+		c.err = binary.Read(c.rd, binary.LittleEndian, v)
+	}
+}
+
+// blob reads a uint64 length and that many bytes; a length beyond the
+// remaining input is io.ErrUnexpectedEOF.
+func (c *ckptReader) blob() []byte {
+	var n uint64
+	c.read(&n)
+	if c.err != nil || n > uint64(c.rd.Len()) {
+		if c.err == nil {
+			c.err = io.ErrUnexpectedEOF
+		}
+		return nil
+	}
+	b := make([]byte, n)
+	_, _ = io.ReadFull(c.rd, b)
+	return b
 }
