@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // HedgesG is the standardized difference of means of a and b, Hedges' g:
@@ -17,26 +19,14 @@ func HedgesG(a, b []float64) float64 {
 	if na < 2 || nb < 2 {
 		return math.NaN()
 	}
-	ma, va := meanVar(a)
-	mb, vb := meanVar(b)
+	ma, va := stat.MeanVariance(a, nil)
+	mb, vb := stat.MeanVariance(b, nil)
 	sp2 := (float64(na-1)*va + float64(nb-1)*vb) / float64(na+nb-2)
 	if !(sp2 > 0) {
 		return math.NaN()
 	}
 	j := 1 - 3/(4*float64(na+nb)-9)
 	return (ma - mb) / math.Sqrt(sp2) * j
-}
-
-// meanVar returns the mean and the unbiased variance of xs (len ≥ 2).
-func meanVar(xs []float64) (mean, variance float64) {
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	for _, x := range xs {
-		variance += (x - mean) * (x - mean)
-	}
-	return mean, variance / float64(len(xs)-1)
 }
 
 // BootstrapHedgesG returns Hedges' g of a and b with its 95% percentile
