@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
 	"github.com/heatbath/heatbath/spec"
 	"github.com/heatbath/heatbath/train"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // exchangeSpec is one AdLaLa exchange set of 4 chains (issue 13) with
@@ -58,39 +55,7 @@ func TestWorkerKilledMidExchangeSetResumesIdentically(t *testing.T) {
 	if _, err := co.Submit(context.Background(), sw); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "HEATBATH_TEST_WORKER_URL="+c.srv.ClientURL())
-	var stderr logBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(c.conn())
-	kv, err := js.KeyValue(context.Background(), protocol.BucketReplicas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := protocol.ReplicaKey(sw.ID, sw.Replicas[0].ID)
-	read := func() *protocol.ReplicaState {
-		e, err := kv.Get(context.Background(), key)
-		if err != nil {
-			return nil
-		}
-		st, _ := protocol.DecodeReplicaState(e.Value())
-		return st
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		st := read()
-		if st != nil && st.State == protocol.StateRunning && st.Step >= 3000 && st.Checkpoint != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the subprocess never checkpointed past step 3000; state %+v; its log:\n%s", st, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, _, read := checkpointedWorker(t, c, sw, 3000, 2*time.Minute)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

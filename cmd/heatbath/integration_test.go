@@ -390,44 +390,11 @@ func interruptWorker(t *testing.T, sig syscall.Signal) protocol.ReplicaState {
 	if _, err := co.Submit(context.Background(), sw); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "HEATBATH_TEST_WORKER_URL="+c.srv.ClientURL())
-	var stderr logBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	nc := c.conn()
-	js, _ := jetstream.New(nc)
-	kv, err := js.KeyValue(context.Background(), protocol.BucketReplicas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := protocol.ReplicaKey(sw.ID, sw.Replicas[0].ID)
-	read := func() *protocol.ReplicaState {
-		e, err := kv.Get(context.Background(), key)
-		if err != nil {
-			return nil
-		}
-		st, _ := protocol.DecodeReplicaState(e.Value())
-		return st
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st := read()
-		if st != nil && st.State == protocol.StateRunning && st.Step >= 4000 && st.Checkpoint != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the subprocess never checkpointed; state %+v; its log:\n%s", st, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, stderr, read := checkpointedWorker(t, c, sw, 4000, 60*time.Second)
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if sig == syscall.SIGTERM && err != nil {
 		t.Errorf("worker exit after SIGTERM: %v (want status 0); log:\n%s", err, stderr.String())
 	}
@@ -446,6 +413,48 @@ func interruptWorker(t *testing.T, sig syscall.Signal) protocol.ReplicaState {
 	}
 	checkRunMatchesLocal(t, sw, dir)
 	return after
+}
+
+// checkpointedWorker starts a worker subprocess against c's server and
+// waits until sw's first replica runs on it with a checkpoint at step
+// minStep or later. It returns the process, its log and a reader of the
+// replica's record.
+func checkpointedWorker(t *testing.T, c *cluster, sw *coordinator.Sweep, minStep int64, within time.Duration) (*exec.Cmd, *logBuffer, func() *protocol.ReplicaState) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HEATBATH_TEST_WORKER_URL="+c.srv.ClientURL())
+	stderr := new(logBuffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(c.conn())
+	kv, err := js.KeyValue(context.Background(), protocol.BucketReplicas)
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatal(err)
+	}
+	key, _ := protocol.ReplicaKey(sw.ID, sw.Replicas[0].ID)
+	read := func() *protocol.ReplicaState {
+		e, err := kv.Get(context.Background(), key)
+		if err != nil {
+			return nil
+		}
+		st, _ := protocol.DecodeReplicaState(e.Value())
+		return st
+	}
+	deadline := time.Now().Add(within)
+	for {
+		st := read()
+		if st != nil && st.State == protocol.StateRunning && st.Step >= minStep && st.Checkpoint != "" {
+			return cmd, stderr, read
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the subprocess never checkpointed past step %d; state %+v; its log:\n%s", minStep, st, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestCoordinatorRestartLosesNothing stops the collecting coordinator in
