@@ -65,36 +65,13 @@ type Images struct {
 func (im *Images) Len() int { return len(im.y) }
 
 // Set returns every image as a Set: the result of ReadIDX.
-func (im *Images) Set() *Set {
-	idx := make([]int, im.Len())
-	for i := range idx {
-		idx[i] = i
-	}
-	return im.subset(idx)
-}
+func (im *Images) Set() *Set { return im.subset(identity(im.Len())) }
 
 // Split returns the parts SplitSet(im.Set(), sizes, src) returns, the same
 // points in the same order with the same bits, drawing the same numbers
 // from src, while converting only the images of the parts.
 func (im *Images) Split(sizes []int, src rand.Source) ([]*Set, error) {
-	total := 0
-	for k, n := range sizes {
-		if n < 0 {
-			return nil, fmt.Errorf("dataset: SplitSet: sizes[%d] = %d is negative", k, n)
-		}
-		total += n
-		if total > im.Len() {
-			return nil, fmt.Errorf("dataset: SplitSet: sizes %v sum past Len = %d", sizes, im.Len())
-		}
-	}
-	perm := permutation(src, im.Len())
-	parts := make([]*Set, len(sizes))
-	off := 0
-	for k, n := range sizes {
-		parts[k] = im.subset(perm[off : off+n])
-		off += n
-	}
-	return parts, nil
+	return splitBy(im.Len(), sizes, src, im.subset)
 }
 
 // FilterClasses returns the images FilterClasses(im.Set(), digits) keeps,

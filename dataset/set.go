@@ -137,22 +137,28 @@ func FilterClasses(s *Set, digits []int) (*Set, error) {
 //
 // It fails if a size is negative or the sizes sum to more than Len().
 func SplitSet(s *Set, sizes []int, src rand.Source) ([]*Set, error) {
+	return splitBy(s.Len(), sizes, src, s.Subset)
+}
+
+// splitBy is SplitSet on n points whose parts subset builds from their
+// indices (Set.Subset, or Images.subset, which converts only those).
+func splitBy(n int, sizes []int, src rand.Source, subset func(idx []int) *Set) ([]*Set, error) {
 	total := 0
-	for k, n := range sizes {
-		if n < 0 {
-			return nil, fmt.Errorf("dataset: SplitSet: sizes[%d] = %d is negative", k, n)
+	for k, m := range sizes {
+		if m < 0 {
+			return nil, fmt.Errorf("dataset: SplitSet: sizes[%d] = %d is negative", k, m)
 		}
-		total += n
-		if total > s.Len() {
-			return nil, fmt.Errorf("dataset: SplitSet: sizes %v sum past Len = %d", sizes, s.Len())
+		total += m
+		if total > n {
+			return nil, fmt.Errorf("dataset: SplitSet: sizes %v sum past Len = %d", sizes, n)
 		}
 	}
-	perm := permutation(src, s.Len())
+	perm := permutation(src, n)
 	parts := make([]*Set, len(sizes))
 	off := 0
-	for k, n := range sizes {
-		parts[k] = s.Subset(perm[off : off+n])
-		off += n
+	for k, m := range sizes {
+		parts[k] = subset(perm[off : off+m])
+		off += m
 	}
 	return parts, nil
 }
