@@ -32,42 +32,8 @@ func TestCollectRecordsEveryOutcome(t *testing.T) {
 	defer cancel()
 	co, nc := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(4)
-	sw.Spec = "name: test\n"
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	// Take the tasks away: no worker runs here.
-	if err := co.tasks.Purge(ctx); err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	publish := func(id string, kind protocol.EventKind, m protocol.Message) {
-		t.Helper()
-		subj, _ := protocol.EventSubject(sw.ID, id, kind)
-		b, err := protocol.Encode(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.Publish(ctx, subj, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	set := func(id string, st protocol.ReplicaState) {
-		t.Helper()
-		key, _ := protocol.ReplicaKey(sw.ID, id)
-		e, err := co.kv.Get(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st.Steps, st.Updated = testSteps, time.Now()
-		b, err := protocol.Encode(&st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := co.kv.Update(ctx, key, b, e.Revision()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitNoWorkers(t, ctx, co, sw)
+	publish, set := playWorkers(t, ctx, co, nc, sw.ID)
 	chunk := func(id string, after int64, steps ...int64) *protocol.TrajChunk {
 		ch := &protocol.TrajChunk{Sweep: sw.ID, Replica: id, Attempt: 1, After: after, Columns: []string{"step", "train_loss"}}
 		for _, s := range steps {
@@ -211,6 +177,55 @@ func embeddedCoordinator(t *testing.T, ctx context.Context, cfg Config) (*Coordi
 	return co, nc
 }
 
+// submitNoWorkers submits sw (with a minimal spec) through co and takes
+// its tasks away: no worker runs here, the test plays the workers by hand.
+func submitNoWorkers(t *testing.T, ctx context.Context, co *Coordinator, sw *Sweep) {
+	t.Helper()
+	sw.Spec = "name: test\n"
+	if _, err := co.Submit(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.tasks.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// playWorkers returns the hands of the workers of sweep: publish sends
+// replica id's event m of the given kind, set writes replica id's record
+// (with testSteps steps, updated now) over its current revision.
+func playWorkers(t *testing.T, ctx context.Context, co *Coordinator, nc *nats.Conn, sweep string) (
+	publish func(id string, kind protocol.EventKind, m protocol.Message), set func(id string, st protocol.ReplicaState)) {
+	js, _ := jetstream.New(nc)
+	publish = func(id string, kind protocol.EventKind, m protocol.Message) {
+		t.Helper()
+		subj, _ := protocol.EventSubject(sweep, id, kind)
+		b, err := protocol.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, subj, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set = func(id string, st protocol.ReplicaState) {
+		t.Helper()
+		key, _ := protocol.ReplicaKey(sweep, id)
+		e, err := co.kv.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Steps, st.Updated = testSteps, time.Now()
+		b, err := protocol.Encode(&st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := co.kv.Update(ctx, key, b, e.Revision()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return publish, set
+}
+
 // hangingWatchKV is a replica bucket whose first n watches are never
 // answered, as when the node serving the watch's consumer create request
 // dies: the call blocks until its context ends.
@@ -238,13 +253,7 @@ func TestCollectSurvivesAnUnansweredWatch(t *testing.T) {
 	defer cancel()
 	co, nc := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(1)
-	sw.Spec = "name: test\n"
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	if err := co.tasks.Purge(ctx); err != nil {
-		t.Fatal(err)
-	}
+	submitNoWorkers(t, ctx, co, sw)
 	js, _ := jetstream.New(nc)
 	tsubj, _ := protocol.EventSubject(sw.ID, "r0", protocol.EventTraj)
 	chunk := &protocol.TrajChunk{Sweep: sw.ID, Replica: "r0", Attempt: 1, After: -1, Columns: []string{"step", "train_loss"}}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heatbath/heatbath/protocol"
 	"github.com/heatbath/heatbath/rundir"
@@ -38,14 +37,8 @@ func TestCollectPruneSurvivesRestart(t *testing.T) {
 	defer cancel()
 	co, nc := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(6)
-	sw.Spec = "name: test\n"
 	sw.Prune = &protocol.PruneConfig{Metric: "val_loss", At: []float64{0.25, 0.5}, Keep: 0.5, Among: "all"}
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	if err := co.tasks.Purge(ctx); err != nil {
-		t.Fatal(err)
-	}
+	submitNoWorkers(t, ctx, co, sw)
 	var mu sync.Mutex
 	told := map[string]int{}
 	sub, err := nc.Subscribe(protocol.PruneFilter, func(m *nats.Msg) {
@@ -60,34 +53,7 @@ func TestCollectPruneSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
-	js, _ := jetstream.New(nc)
-	publish := func(id string, kind protocol.EventKind, m protocol.Message) {
-		t.Helper()
-		subj, _ := protocol.EventSubject(sw.ID, id, kind)
-		b, err := protocol.Encode(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.Publish(ctx, subj, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	set := func(id string, st protocol.ReplicaState) {
-		t.Helper()
-		key, _ := protocol.ReplicaKey(sw.ID, id)
-		e, err := co.kv.Get(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st.Steps, st.Updated = testSteps, time.Now()
-		b, err := protocol.Encode(&st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := co.kv.Update(ctx, key, b, e.Revision()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish, set := playWorkers(t, ctx, co, nc, sw.ID)
 	// rows publishes replica id's rows at steps after..., val_loss v.
 	rows := func(id string, after int64, v float64, steps ...int64) {
 		t.Helper()

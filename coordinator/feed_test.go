@@ -28,13 +28,7 @@ func TestFeedLeavesCollectorAlone(t *testing.T) {
 	defer cancel()
 	co, _ := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(2)
-	sw.Spec = "name: test\n"
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	if err := co.tasks.Purge(ctx); err != nil { // no worker runs here
-		t.Fatal(err)
-	}
+	submitNoWorkers(t, ctx, co, sw)
 	// The collector's durable consumer, as Collect makes it.
 	durable, _ := protocol.CollectorConsumer(sw.ID)
 	efilter, _ := protocol.EventFilter(sw.ID)
@@ -155,13 +149,7 @@ func TestFeedSurvivesNodeKill(t *testing.T) {
 	fco := open(others[1], hclog.New(&hclog.LoggerOptions{Output: testWriter{t}}))
 
 	sw := testSweep(2)
-	sw.Spec = "name: test\n"
-	if _, err := ctl.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	if err := ctl.tasks.Purge(ctx); err != nil { // no worker runs here
-		t.Fatal(err)
-	}
+	submitNoWorkers(t, ctx, ctl, sw)
 
 	next, feedErr, stopFeed := followFeed(t, ctx, fco, sw.ID)
 	defer stopFeed()
@@ -251,13 +239,7 @@ func TestFeedSurvivesLostBucket(t *testing.T) {
 	lost := &lineCounter{t: t, text: "live feed lost its source", seen: make(chan struct{})}
 	co, _ := embeddedCoordinator(t, ctx, Config{Logger: hclog.New(&hclog.LoggerOptions{Output: lost})})
 	sw := testSweep(2)
-	sw.Spec = "name: test\n"
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	if err := co.tasks.Purge(ctx); err != nil { // no worker runs here
-		t.Fatal(err)
-	}
+	submitNoWorkers(t, ctx, co, sw)
 	next, feedErr, stopFeed := followFeed(t, ctx, co, sw.ID)
 	defer stopFeed()
 	if s := next(); s.Counts[protocol.StatePending] != 2 {
@@ -300,13 +282,7 @@ func TestFeedHistory(t *testing.T) {
 	defer cancel()
 	co, _ := embeddedCoordinator(t, ctx, Config{})
 	sw := testSweep(1)
-	sw.Spec = "name: test\n"
-	if _, err := co.Submit(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	if err := co.tasks.Purge(ctx); err != nil { // no worker runs here
-		t.Fatal(err)
-	}
+	submitNoWorkers(t, ctx, co, sw)
 	subj, _ := protocol.EventSubject(sw.ID, "r0", protocol.EventProgress)
 	for _, step := range []int64{100, 200, 300} {
 		p := &protocol.Progress{Sweep: sw.ID, Replica: "r0", Attempt: 1, Worker: "w1", Step: step, Steps: testSteps,
