@@ -236,9 +236,7 @@ func (r *Replica) swapRound() error {
 		return err
 	}
 	for i, s := range ex.subs {
-		if tau := ex.x.TauOf(i); s.Chain.Settings().Groups[firstTauGroup(s.Chain)].Tau != tau {
-			s.Chain.ExchangeTau(tau, nil)
-		}
+		s.Chain.ExchangeTau(ex.x.TauOf(i), nil) // a no-op for a chain that stays at its τ
 	}
 	r.setColdest()
 	return nil
@@ -485,15 +483,4 @@ func (r *Replica) unmarshalExchange(data []byte) error {
 	}
 	ex.chainRows, ex.path = chainRows, path
 	return nil
-}
-
-// firstTauGroup returns the index of the chain's first temperature-carrying
-// group (an exchange set's methods have one; Resolve checks it).
-func firstTauGroup(c *sampler.Chain) int {
-	for i, g := range c.Settings().Groups {
-		if g.Kind.HasTau() {
-			return i
-		}
-	}
-	return 0
 }
