@@ -2,67 +2,25 @@ package liveview
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-)
 
-// selfSigned writes a throwaway self-signed certificate for 127.0.0.1 and
-// its key to dir and returns their paths and the certificate.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cert *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "heatbath live view test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, cert
-}
+	"github.com/heatbath/heatbath/internal/testcert"
+)
 
 // TestServeTLS: with Options.TLS the page is served over HTTPS: a client
 // that trusts the certificate gets the page (with the credentials still
 // required), one that does not is refused with an unknown-authority
 // error, and a plain-HTTP request gets no page.
 func TestServeTLS(t *testing.T) {
-	certFile, keyFile, cert := selfSigned(t, t.TempDir())
+	certFile, keyFile, cert := testcert.SelfSigned(t, t.TempDir())
 	cfg, err := LoadTLS(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -133,9 +91,9 @@ func TestServeTLS(t *testing.T) {
 // certificate's is a one-line error naming both files.
 func TestLoadTLSErrors(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, _ := selfSigned(t, dir)
+	certFile, keyFile, _ := testcert.SelfSigned(t, dir)
 	other := t.TempDir()
-	_, otherKey, _ := selfSigned(t, other)
+	_, otherKey, _ := testcert.SelfSigned(t, other)
 	for _, c := range [][2]string{{filepath.Join(dir, "missing.pem"), keyFile}, {certFile, otherKey}, {keyFile, certFile}} {
 		_, err := LoadTLS(c[0], c[1])
 		if err == nil || !strings.Contains(err.Error(), c[0]) || !strings.Contains(err.Error(), c[1]) || strings.Contains(err.Error(), "\n") {

@@ -39,6 +39,7 @@ var allowed = map[string]struct {
 	"internal/embedded": {[]string{"protocol"}, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/jwt/v2", "github.com/nats-io/nats.go", "github.com/hashicorp/go-hclog"}},
 	// test support: imported by tests only (a negative rule below keeps it out of the binary)
 	"internal/testcluster": {nil, []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
+	"internal/testcert":    {nil, nil}, // self-signed certificates for TLS tests
 	"cmd/heatbath": {[]string{"protocol", "spec", "train", "worker", "coordinator", "ensemble", "charts", "nn", "dataset", "sampler", "rundir", "internal/embedded", "liveview", "internal/suggest"},
 		[]string{"github.com/urfave/cli/v2", "github.com/hashicorp/go-hclog", "github.com/nats-io/nats.go", "github.com/nats-io/nats-server/v2",
 			"github.com/mattn/go-isatty", "github.com/vbauerster/mpb/v8", "github.com/vbauerster/cupwriter"}},
@@ -65,7 +66,7 @@ var forbidden = []struct {
 		"analysis is pure and reads files through rundir"},
 	{"charts", []string{"coordinator", "worker", "train", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"charts draw what ensemble computed"},
-	{"cmd/heatbath", []string{"internal/testcluster", "internal/pyclient", "internal/fmacheck"}, "test support never ships in the binary"},
+	{"cmd/heatbath", []string{"internal/testcluster", "internal/testcert", "internal/pyclient", "internal/fmacheck"}, "test support never ships in the binary"},
 	{"records", []string{"rundir", "train", "coordinator", "worker", "ensemble", "charts", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"},
 		"the record store is protocol over JetStream: no files, logging or CLI, and neither NATS edge"},
 	{"protocol", []string{"rundir", "github.com/nats-io", "github.com/hashicorp/go-hclog", "github.com/urfave/cli"}, "the wire format is a leaf"},
