@@ -131,9 +131,16 @@ func (m *MLP) loadWeights(ws *Workspace, theta []float64) {
 // layer with the weights loadWeights left in ws and returns the logits,
 // row-major cnt×pad8(out) (a view into ws.acts).
 func (m *MLP) forwardRows(ws *Workspace, X []float64, cnt int) []float64 {
-	in, lda := X, m.cfg.Inputs
+	return m.forwardFrom(ws, 0, X, m.cfg.Inputs, cnt)
+}
+
+// forwardFrom is forwardRows from layer l0 on: in (cnt rows, leading
+// dimension lda) is the input of layer l0, the activated output of layer
+// l0−1 when l0 > 0.
+func (m *MLP) forwardFrom(ws *Workspace, l0 int, in []float64, lda, cnt int) []float64 {
 	last := len(m.layers) - 1
-	for l, ly := range m.layers {
+	for l := l0; l <= last; l++ {
+		ly := m.layers[l]
 		ld := pad8(ly.out)
 		out := ws.acts[l][:cnt*ld]
 		for i := range cnt {

@@ -66,24 +66,9 @@ func (m *MLP) LineLosses(ws *Workspace, dst, alphas, a, b, X []float64, y []int)
 					o[j] = bj + (float64((1-alpha)*pa[j]) + float64(alpha*pb[j]))
 				}
 			}
-			in, lda := out, ld0
-			if last > 0 {
-				m.cfg.Activation.activate(out)
-			}
-			for l := 1; l <= last; l++ {
-				ly := m.layers[l]
-				ld := pad8(ly.out)
-				o := ws.acts[l][:cnt*ld]
-				for r := range cnt {
-					copy(o[r*ld:r*ld+ld], ws.bias[l])
-				}
-				gemm(cnt, ld, ly.in, in, lda, 1, ws.wt[l], ld, o, ld)
-				if l < last {
-					m.cfg.Activation.activate(o)
-				}
-				in, lda = o, ld
-			}
-			sum, correct = m.addLosses(sum, correct, in, lda, y, start, cnt)
+			m.cfg.Activation.activate(out) // layer 0 is hidden: New wants one
+			z := m.forwardFrom(ws, 1, out, ld0, cnt)
+			sum, correct = m.addLosses(sum, correct, z, pad8(m.layers[last].out), y, start, cnt)
 		}
 		dst[i] = sum / float64(n)
 	}

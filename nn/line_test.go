@@ -9,7 +9,7 @@ import (
 
 // TestLineLossesMatchEvaluate: the loss along a line equals Evaluate at
 // θ(α) = (1−α)·a + α·b to rounding (relative 1e-12) on general networks
-// (deep, no hidden layer, binary and multi-class outputs, more rows than
+// (one and two hidden layers, binary and multi-class outputs, more rows than
 // a chunk), and exactly on the SHLP path, which evaluates θ(α) itself.
 func TestLineLossesMatchEvaluate(t *testing.T) {
 	cases := []struct {
