@@ -249,10 +249,13 @@ func (a *attempt) setRecord(next protocol.ReplicaState) (uint64, error) {
 		ctx, cancel := a.opctx()
 		defer cancel()
 		cur, rev, rerr := a.w.recs.GetLeader(ctx, a.task.Sweep, a.task.Replica)
-		if rerr == nil && rev > a.rev && cur.State == next.State && cur.Attempt == next.Attempt && cur.Worker == next.Worker &&
-			cur.Step == next.Step && cur.Checkpoint == next.Checkpoint && cur.ErrorCode == next.ErrorCode {
+		if rerr == nil && rev > a.rev && sameAttempt(*cur, next) {
+			a.renewed = time.Now()
 			return rev, nil
 		}
+	}
+	if err == nil {
+		a.renewed = time.Now() // the write renewed the lease
 	}
 	return nrev, err
 }

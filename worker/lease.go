@@ -105,7 +105,8 @@ func (a *attempt) settle(ctx context.Context) error {
 }
 
 // sameAttempt reports whether the records a and b say the same about the
-// attempt: state, attempt, worker, step and checkpoint (not the time).
+// attempt: state, attempt, worker, step, checkpoint and error code (not
+// the time).
 func sameAttempt(a, b protocol.ReplicaState) bool {
 	return a.State == b.State && a.Attempt == b.Attempt && a.Worker == b.Worker && a.Step == b.Step &&
 		a.Checkpoint == b.Checkpoint && a.ErrorCode == b.ErrorCode
