@@ -179,8 +179,11 @@ func leaderless(err error) bool { return records.Unavailable(err) }
 
 // opTimeout is the deadline of one NATS operation inside an attempt: a
 // quarter of the ack wait, at most 10 s.
-func (a *attempt) opTimeout() time.Duration {
-	return min(a.ackWait/4, 10*time.Second)
+func (a *attempt) opTimeout() time.Duration { return opTimeoutFor(a.ackWait) }
+
+// opTimeoutFor is opTimeout for an ack wait of ackWait.
+func opTimeoutFor(ackWait time.Duration) time.Duration {
+	return min(ackWait/4, 10*time.Second)
 }
 
 // retry runs op, each try under its own opTimeout deadline, with

@@ -295,7 +295,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg, tail chan struct{}
 	}
 	// The claim's reads and write must end well before the delivery's ack
 	// wait (no heartbeat runs yet).
-	opctx, cancel := w.bound(context.Background(), min(w.ackWait()/4, 10*time.Second))
+	opctx, cancel := w.bound(context.Background(), opTimeoutFor(w.ackWait()))
 	defer cancel()
 	st, rev, err := w.recs.Get(opctx, task.Sweep, task.Replica)
 	if err != nil {
