@@ -19,7 +19,7 @@ import (
 // it is acted on, and only a stored decision to prune is acted on: the
 // replica's record becomes pruned and its worker is told to stop
 // (protocol.PruneSubject). A restarted collector reads the stored log back
-// (loadPrune), acts again on its decisions to prune (idempotent), and
+// (startPrune, enablePrune), acts again on its decisions to prune (idempotent), and
 // feeds the rows already on disk that reach a milestone not decided yet:
 // a decision is neither repeated nor forgotten. A decision taken but not
 // stored when the coordinator stopped was never acted on; it is taken
