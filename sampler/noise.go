@@ -89,15 +89,12 @@ func (c *Chain) normals(buf []float64) {
 	}
 }
 
-// normalSlow finishes detmath.Normal after NormalFast rejected the draw u.
+// normalSlow finishes detmath.Normal after NormalFast rejected the draw u:
+// the round's slow test, then, if it rejects too, Normal's next rounds
+// (c.rng draws from c.src).
 func (c *Chain) normalSlow(u uint64) float64 {
-	for {
-		if x, ok := detmath.NormalSlow(u, c.rng); ok {
-			return x
-		}
-		u = c.src.Uint64()
-		if x, ok := detmath.NormalFast(u); ok {
-			return x
-		}
+	if x, ok := detmath.NormalSlow(u, c.rng); ok {
+		return x
 	}
+	return detmath.Normal(c.rng)
 }
