@@ -44,11 +44,6 @@ func (e *FieldError) Error() string {
 	return loc + ": " + e.Field + ": " + e.Msg
 }
 
-// Closest returns the name of names nearest to s, or "" when none is
-// near (suggest.Closest: a case slip, one edit, a prefix, two edits). It
-// serves the did-you-mean of unknown keys, commands and flags.
-func Closest(s string, names []string) string { return suggest.Closest(s, names) }
-
 // decodeError explains an error of the YAML decoder in terms of the spec:
 // the field (from the node at the error's position), what was given and
 // what the field takes. ok is false for errors it does not know (syntax
@@ -92,10 +87,7 @@ func (f *File) decodeError(err error) (*FieldError, bool) {
 		parent := parentPath(path, key)
 		keys := keysOf(typeAt(reflect.TypeOf(Spec{}), parent))
 		fe.Field = joinPath(parent, key)
-		fe.Msg = "unknown key"
-		if s := Closest(key, keys); s != "" {
-			fe.Msg += fmt.Sprintf("; did you mean %q?", s)
-		}
+		fe.Msg = "unknown key" + suggest.Hint(key, keys)
 		if len(keys) > 0 {
 			where := "here"
 			if parent != "" {

@@ -93,14 +93,3 @@ func TestResolveErrorsPointAtTheField(t *testing.T) {
 		}
 	}
 }
-
-// TestClosest: prefixes and near misses are suggested, far names are not.
-func TestClosest(t *testing.T) {
-	names := []string{"train", "validate", "run", "report", "step-size", "steps", "lr"}
-	for in, want := range map[string]string{"trian": "train", "val": "validate", "rpeort": "report", "xyzzy": "", "repot": "report", "xyz": "",
-		"rn": "run", "step": "steps", "z": "", "l": "", "rep": "report", "vali": "validate"} {
-		if got := Closest(in, names); got != want {
-			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/heatbath/heatbath/spec"
+	"github.com/heatbath/heatbath/internal/suggest"
 )
 
 // The messages of the standard flag package (go/src/flag/flag.go), the
@@ -37,7 +37,7 @@ func flagProblem(err error, flags []cli.Flag) string {
 			}
 		}
 		out := fmt.Sprintf("unknown flag %s", dashes(m[1]))
-		if s := spec.Closest(m[1], names); s != "" {
+		if s := suggest.Closest(m[1], names); s != "" {
 			out += fmt.Sprintf("; did you mean --%s?", s)
 		}
 		return out

@@ -26,7 +26,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/heatbath/heatbath/spec"
+	"github.com/heatbath/heatbath/internal/suggest"
 )
 
 // Exit statuses of the whole command line, every command alike. They are
@@ -292,11 +292,7 @@ func unknownCommandError(c *cli.Context, name string) error {
 	for _, cmd := range c.App.VisibleCommands() {
 		names = append(names, cmd.Name)
 	}
-	hint := ""
-	if s := spec.Closest(name, names); s != "" {
-		hint = fmt.Sprintf("; did you mean %q?", s)
-	}
-	return usageErrorf("unknown command %q%s (commands: %s; see heatbath --help)", name, hint, strings.Join(names, ", "))
+	return usageErrorf("unknown command %q%s (commands: %s; see heatbath --help)", name, suggest.Hint(name, names), strings.Join(names, ", "))
 }
 
 // flagsFirst moves a subcommand's positional arguments after its flags, so
