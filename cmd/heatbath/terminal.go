@@ -61,23 +61,9 @@ func checkLogLevel(c *cli.Context, v string) error {
 			return nil
 		}
 	}
-	from := typedFlag(c, "log-level")
-	if !onCommandLine(c, from) {
+	from, typed := flagAsTyped(c, "log-level")
+	if !typed {
 		from = "HEATBATH_LOG_LEVEL"
 	}
 	return usageErrorf("%s %q is not a level%s (want %s)", from, v, suggest.Hint(strings.ToLower(strings.TrimSpace(v)), logLevels), strings.Join(logLevels, ", "))
-}
-
-// onCommandLine reports whether the flag typed as flag ("--log-level")
-// is among the arguments of the command line.
-func onCommandLine(c *cli.Context, flag string) bool {
-	for _, a := range rawArgs(c) {
-		if a == "--" {
-			break
-		}
-		if typed, _, _ := strings.Cut(a, "="); typed == flag {
-			return true
-		}
-	}
-	return false
 }

@@ -208,6 +208,13 @@ func hasFlag(cmd *cli.Command, name string) bool {
 // typedFlag returns the flag called name as the user wrote it on the
 // command line ("--lr" for --step-size given as --lr), else "--name".
 func typedFlag(c *cli.Context, name string) string {
+	typed, _ := flagAsTyped(c, name)
+	return typed
+}
+
+// flagAsTyped returns the flag called name as the user wrote it and true
+// when it is on the command line, else "--name" and false.
+func flagAsTyped(c *cli.Context, name string) (string, bool) {
 	var names []string
 	for _, f := range c.Command.Flags {
 		if slices.Contains(f.Names(), name) {
@@ -223,10 +230,10 @@ func typedFlag(c *cli.Context, name string) string {
 		}
 		typed, _, _ := strings.Cut(a, "=")
 		if slices.Contains(names, strings.TrimLeft(typed, "-")) {
-			return typed
+			return typed, true
 		}
 	}
-	return "--" + name
+	return "--" + name, false
 }
 
 // rawArgs returns the command line after the program name as typed: the
