@@ -68,37 +68,37 @@ func dashes(name string) string {
 // anyValue is what flagTakes says of a flag whose type tells nothing.
 const anyValue = "a valid value"
 
+// findFlag returns the flag of flags called name, nil for none.
+func findFlag(name string, flags []cli.Flag) cli.Flag {
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
 // flagUsage returns the usage text of the flag called name, "" for none.
 func flagUsage(name string, flags []cli.Flag) string {
-	for _, f := range flags {
-		if d, ok := f.(cli.DocGenerationFlag); ok && slices.Contains(f.Names(), name) {
-			return d.GetUsage()
-		}
+	if d, ok := findFlag(name, flags).(cli.DocGenerationFlag); ok {
+		return d.GetUsage()
 	}
 	return ""
 }
 
 // flagTakes says what the flag called name takes, from its type.
 func flagTakes(name string, flags []cli.Flag) string {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n != name {
-				continue
-			}
-			switch f.(type) {
-			case *cli.IntFlag, *cli.Int64Flag:
-				return "a whole number"
-			case *cli.UintFlag, *cli.Uint64Flag:
-				return "a non-negative whole number"
-			case *cli.Float64Flag:
-				return "a number"
-			case *cli.DurationFlag:
-				return "a duration such as 500ms, 10s or 2m"
-			case *cli.BoolFlag:
-				return "true or false"
-			}
-			return anyValue
-		}
+	switch findFlag(name, flags).(type) {
+	case *cli.IntFlag, *cli.Int64Flag:
+		return "a whole number"
+	case *cli.UintFlag, *cli.Uint64Flag:
+		return "a non-negative whole number"
+	case *cli.Float64Flag:
+		return "a number"
+	case *cli.DurationFlag:
+		return "a duration such as 500ms, 10s or 2m"
+	case *cli.BoolFlag:
+		return "true or false"
 	}
 	return anyValue
 }

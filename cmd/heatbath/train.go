@@ -196,14 +196,7 @@ func loadFlagError(c *cli.Context, err error) error {
 }
 
 // hasFlag reports whether cmd has a flag called name.
-func hasFlag(cmd *cli.Command, name string) bool {
-	for _, f := range cmd.Flags {
-		if slices.Contains(f.Names(), name) {
-			return true
-		}
-	}
-	return false
-}
+func hasFlag(cmd *cli.Command, name string) bool { return findFlag(name, cmd.Flags) != nil }
 
 // typedFlag returns the flag called name as the user wrote it on the
 // command line ("--lr" for --step-size given as --lr), else "--name".
@@ -216,10 +209,8 @@ func typedFlag(c *cli.Context, name string) string {
 // when it is on the command line, else "--name" and false.
 func flagAsTyped(c *cli.Context, name string) (string, bool) {
 	var names []string
-	for _, f := range c.Command.Flags {
-		if slices.Contains(f.Names(), name) {
-			names = f.Names()
-		}
+	if f := findFlag(name, c.Command.Flags); f != nil {
+		names = f.Names()
 	}
 	for _, a := range rawArgs(c) {
 		if a == "--" {
