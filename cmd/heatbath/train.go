@@ -148,6 +148,15 @@ var fieldFlags = map[string]string{
 	"model.hidden": "hidden", "model.activation": "activation",
 }
 
+// flagOfField returns the name of the flag that sets the spec field: the
+// one fieldFlags gives, else the field's with '-' for '_'.
+func flagOfField(field string) string {
+	if name, ok := fieldFlags[field]; ok {
+		return name
+	}
+	return strings.ReplaceAll(field, "_", "-")
+}
+
 // flagError rewrites an error about a field of the spec that specFromFlags
 // built into one about the flag behind it, as the user typed it
 // ("--lr: -0.1 must be a positive step size"); a usage error (exit 2).
@@ -161,10 +170,7 @@ func flagError(c *cli.Context, err error) error {
 	if i := strings.IndexByte(field, '['); i >= 0 {
 		field = field[:i] // model.hidden[1] is --hidden
 	}
-	name, ok := fieldFlags[field]
-	if !ok {
-		name = strings.ReplaceAll(field, "_", "-")
-	}
+	name := flagOfField(field)
 	if !hasFlag(c.Command, name) && fe.File == flagsSource {
 		// A field no flag sets ("--method partitioned" without groups).
 		return usageErrorf("train: %s: %s (no flag sets %s: give it in a spec file)", field, fe.Msg, field)
@@ -185,10 +191,7 @@ func loadFlagError(c *cli.Context, err error) error {
 		return err // interrupted: exitStatus reads the context
 	}
 	field, msg, ok := strings.Cut(err.Error(), ": ")
-	name, known := fieldFlags[field]
-	if !known {
-		name = strings.ReplaceAll(field, "_", "-")
-	}
+	name := flagOfField(field)
 	if !ok || strings.ContainsAny(field, " /") || !hasFlag(c.Command, name) {
 		return err
 	}
