@@ -96,20 +96,11 @@ func (c *Coordinator) Collect(ctx context.Context, sweepID, dir string) (*rundir
 // while the cluster elects a leader (records.Unavailable) is repeated
 // after watchRetry until ctx ends; other errors are returned at once.
 func (c *Coordinator) eventsConsumer(ctx context.Context, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	for {
-		tctx, cancel := context.WithTimeout(ctx, apiTry)
-		cons, err := c.js.CreateOrUpdateConsumer(tctx, protocol.StreamEvents, cfg)
-		cancel()
-		if err == nil || ctx.Err() != nil || !records.Unavailable(err) {
-			return cons, err
-		}
-		c.log.Warn("cannot create the events consumer; trying again", "consumer", cfg.Durable, "retry", watchRetry, "error", err)
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(watchRetry):
-		}
-	}
+	return retryTries(ctx, c, apiTry, watchRetry, func(err error) bool { return !records.Unavailable(err) },
+		"cannot create the events consumer; trying again", []any{"consumer", cfg.Durable},
+		func(tctx context.Context) (jetstream.Consumer, error) {
+			return c.js.CreateOrUpdateConsumer(tctx, protocol.StreamEvents, cfg)
+		})
 }
 
 // prepareRunDir creates the run directory, writes spec.yaml and
@@ -696,24 +687,13 @@ func (c *Coordinator) startPrune(ctx context.Context, st *collectState, dir stri
 	if st.sweep.Prune == nil {
 		return nil, nil
 	}
-	var log []protocol.PruneDecision
-	for {
-		tctx, cancel := context.WithTimeout(ctx, apiTry)
-		var err error
-		log, err = c.recs().PruneLog(tctx, st.sweep.ID)
-		cancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		c.log.Warn("cannot read the prune decisions; trying again", "sweep", st.sweep.ID, "retry", watchRetry, "error", err)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(watchRetry):
-		}
+	log, err := retryTries(ctx, c, apiTry, watchRetry, func(error) bool { return false },
+		"cannot read the prune decisions; trying again", []any{"sweep", st.sweep.ID},
+		func(tctx context.Context) ([]protocol.PruneDecision, error) {
+			return c.recs().PruneLog(tctx, st.sweep.ID)
+		})
+	if err != nil { // only when ctx ended
+		return nil, ctx.Err()
 	}
 	acts, err := st.enablePrune(log)
 	if err != nil {

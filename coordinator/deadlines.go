@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,18 +29,30 @@ const objectGetRetry = 500 * time.Millisecond
 // fresh deadline after a read that failed or timed out, until ctx ends.
 // A missing object is reported at once (jetstream.ErrObjectNotFound).
 func (c *Coordinator) getObject(ctx context.Context, name string) ([]byte, error) {
+	return retryTries(ctx, c, objectGetTry, objectGetRetry, func(err error) bool { return errors.Is(err, jetstream.ErrObjectNotFound) },
+		"reading an object failed; trying again", []any{"object", name},
+		func(tctx context.Context) ([]byte, error) { return c.obs.GetBytes(tctx, name) })
+}
+
+// retryTries calls try, each time under a fresh deadline of per, until it
+// succeeds, final says its error is not worth another try, or ctx ends;
+// it returns the last try's outcome. Between tries it logs warn (with kv,
+// the pause and the error) and waits pause.
+func retryTries[T any](ctx context.Context, c *Coordinator, per, pause time.Duration, final func(error) bool,
+	warn string, kv []any, try func(context.Context) (T, error)) (T, error) {
 	for {
-		tctx, cancel := context.WithTimeout(ctx, objectGetTry)
-		b, err := c.obs.GetBytes(tctx, name)
+		tctx, cancel := context.WithTimeout(ctx, per)
+		v, err := try(tctx)
 		cancel()
-		if err == nil || errors.Is(err, jetstream.ErrObjectNotFound) || ctx.Err() != nil {
-			return b, err
+		if err == nil || final(err) || ctx.Err() != nil {
+			return v, err
 		}
-		c.log.Warn("reading an object failed; trying again", "object", name, "error", err)
+		c.log.Warn(warn, append(slices.Clone(kv), "retry", pause, "error", err)...)
 		select {
 		case <-ctx.Done():
-			return nil, err
-		case <-time.After(objectGetRetry):
+			var zero T
+			return zero, err
+		case <-time.After(pause):
 		}
 	}
 }
