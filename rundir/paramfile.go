@@ -274,5 +274,5 @@ func ResultFiles() []string {
 // two-dimensional; the exchange files of ExchangeResultFiles, for a
 // replica that is not an exchange set).
 func OptionalResultFile(name string) bool {
-	return name == FileGrid || name == FileExchange || name == FileExchangeChains || name == FileExchangePath
+	return name == FileGrid || slices.Contains(ExchangeResultFiles(), name)
 }
