@@ -376,7 +376,8 @@ func (b *bar) update(step int64, m train.Metrics, elapsed time.Duration) {
 	if elapsed > 0 && step > 0 {
 		r := float64(step) / elapsed.Seconds()
 		speed = fmt.Sprintf("%.0f", r)
-		eta = time.Duration(float64(b.total-step) / r * float64(time.Second)).Round(time.Second).String()
+		left := float64(b.total-step) / r
+		eta = duration(&left)
 	}
 	line := fmt.Sprintf("step %d/%d (%3d%%)  test acc %.3f  test loss %.4f  %s steps/s  ETA %s",
 		step, b.total, pct, m.TestAcc, m.TestLoss, speed, eta)
