@@ -527,6 +527,17 @@ func (g *ParamSpec) fields() []namedFloats {
 	}
 }
 
+// Field returns the hyperparameter of g whose YAML key is name ("gamma",
+// "sigma_a", ...), nil for none.
+func (g *ParamSpec) Field(name string) *Floats {
+	for _, f := range g.fields() {
+		if f.name == name {
+			return f.v
+		}
+	}
+	return nil
+}
+
 // Canonical returns the spec re-encoded as YAML in a fixed order with the
 // sweep-level defaults filled in; Hash is computed over it.
 func (f *File) Canonical() []byte { return canonical(f.Spec) }

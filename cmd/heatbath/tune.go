@@ -435,36 +435,11 @@ func applySetting(m *spec.MethodSpec, k, v string, cfg protocol.MethodConfig) er
 		}
 		ps, name = &m.Groups[i].ParamSpec, sm[2]
 	}
-	f := paramField(ps, name)
+	f := ps.Field(name)
 	if f == nil {
 		return fmt.Errorf("setting %s=%s is not a hyperparameter heatbath tune knows", k, v)
 	}
 	*f = one
-	return nil
-}
-
-// paramField is the field of ps whose YAML key is name, or nil.
-func paramField(ps *spec.ParamSpec, name string) *spec.Floats {
-	switch name {
-	case "gamma":
-		return &ps.Gamma
-	case "tau":
-		return &ps.Tau
-	case "sigma_a":
-		return &ps.SigmaA
-	case "epsilon":
-		return &ps.Epsilon
-	case "xi0":
-		return &ps.Xi0
-	case "momentum":
-		return &ps.Momentum
-	case "beta1":
-		return &ps.Beta1
-	case "beta2":
-		return &ps.Beta2
-	case "eps":
-		return &ps.Eps
-	}
 	return nil
 }
 
