@@ -55,7 +55,7 @@ type Chain struct {
 	groups         []groupState
 
 	src   *pcg
-	rng   *rand.Rand // src for detmath.NormalSlow
+	rng   *rand.Rand // src, for the slow path of the noise (normalSlow)
 	noise []float64  // normals' buffer: min(n, noiseChunk) variates
 
 	step   int64
