@@ -73,12 +73,7 @@ func (f *File) Expand(resolve Resolver) ([]Replica, error) {
 		src := fmt.Sprintf("methods[%d]", mi)
 		axes := methodAxes(m)
 		points := grid(axes)
-		usesTemp := temperatureKinds[m.Name]
-		if m.Name == "partitioned" {
-			for _, g := range m.Groups {
-				usesTemp = usesTemp || temperatureKinds[g.Integrator]
-			}
-		}
+		usesTemp := usesTemperature(m)
 		tauAxis := []float64{-1}
 		exchange := s.exchangeConfig(m, temps)
 		if usesTemp && len(temps) > 0 && !setsTau(m) && exchange == nil {
