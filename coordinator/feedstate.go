@@ -57,8 +57,13 @@ type FeedSnapshot struct {
 
 // Finished returns the number of replicas in a terminal state.
 func (s *FeedSnapshot) Finished() int {
-	return s.Counts[protocol.StateDone] + s.Counts[protocol.StateFailed] + s.Counts[protocol.StateCancelled] +
-		s.Counts[protocol.StatePruned]
+	n := 0
+	for st, k := range s.Counts {
+		if st.Terminal() {
+			n += k
+		}
+	}
+	return n
 }
 
 // FeedReplica is one replica in a FeedSnapshot.
