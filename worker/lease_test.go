@@ -129,8 +129,8 @@ func TestRedeliveryToTheRunningWorkerIsHandedBack(t *testing.T) {
 // TestAttemptRenewsItsLease: a running attempt rewrites its record once
 // a third of the ack wait has passed since its last write (and not
 // before), keeping its own revision; a renewal whose reply was lost is
-// recognised as its own by the next write; a record taken over by another
-// attempt ends the attempt (errStale).
+// recognised as its own by the next write, which renews the lease too; a
+// record taken over by another attempt ends the attempt (errStale).
 func TestAttemptRenewsItsLease(t *testing.T) {
 	ctx := context.Background()
 	r := newElectionRig(t, 0)
@@ -164,6 +164,9 @@ func TestAttemptRenewsItsLease(t *testing.T) {
 	next.Step = 100
 	if _, err := r.a.setRecord(next); err != nil {
 		t.Fatalf("write after a renewal with a lost reply: %v", err)
+	}
+	if time.Since(r.a.renewed) > time.Second {
+		t.Errorf("a checkpoint write did not renew the lease: renewed at %v", r.a.renewed)
 	}
 
 	// Another attempt takes the replica over: the next renewal says so.
