@@ -95,7 +95,7 @@ func buildExchange(cfg protocol.ReplicaConfig) (*Replica, error) {
 	xc.Ladder = append([]float64(nil), xc.Ladder...)
 	one := cfg
 	one.Exchange = nil
-	r, err := Build(one)
+	r, err := buildOn(one, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func buildExchange(cfg protocol.ReplicaConfig) (*Replica, error) {
 	for k, tau := range xc.Ladder {
 		c := one
 		c.Seed = ChainSeed(cfg.Seed, k)
-		sub, err := Build(c)
+		sub, err := buildOn(c, r) // the data set is loaded once, by r
 		if err != nil {
 			return nil, fmt.Errorf("exchange chain %d: %w", k, err)
 		}

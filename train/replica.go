@@ -118,8 +118,18 @@ func Build(cfg protocol.ReplicaConfig) (*Replica, error) {
 	if cfg.Exchange != nil {
 		return buildExchange(cfg)
 	}
+	return buildOn(cfg, nil)
+}
+
+// buildOn builds the replica of a resolved cfg (no exchange). With data
+// nil it loads the data set; else it shares data's splits, which are read
+// only (the chains of an exchange set, whose configs differ only in the
+// seed and so in nothing that generates, reads or splits the data).
+func buildOn(cfg protocol.ReplicaConfig, data *Replica) (*Replica, error) {
 	r := &Replica{Config: cfg}
-	if err := r.loadData(); err != nil {
+	if data != nil {
+		r.Train, r.Val, r.Test = data.Train, data.Val, data.Test
+	} else if err := r.loadData(); err != nil {
 		return nil, err
 	}
 	bs, err := dataset.BatchSize(r.Train.Len(), cfg.Batch, fractionIfNoBatch(&cfg))
