@@ -361,7 +361,7 @@ func KVStream(bucket string) (string, error) {
 	if err := checkTokens("kv stream", "bucket", bucket); err != nil {
 		return "", err
 	}
-	return "KV_" + bucket, nil
+	return kvStreamPrefix + bucket, nil
 }
 
 // KVKeySubject returns the subject under which a KV bucket stores a key,
@@ -379,7 +379,7 @@ func KVKeySubject(bucket, key string) (string, error) {
 			return "", err
 		}
 	}
-	return "$KV." + bucket + "." + key, nil
+	return kvSubjectPrefix + bucket + "." + key, nil
 }
 
 // StreamMsgGetSubject returns the JetStream API subject of a message get
@@ -391,7 +391,7 @@ func StreamMsgGetSubject(stream string) (string, error) {
 	if err := checkTokens("stream message get subject", "stream", stream); err != nil {
 		return "", err
 	}
-	return "$JS.API.STREAM.MSG.GET." + stream, nil
+	return jsStreamMsgGet + stream, nil
 }
 
 // MaxDeliveriesAdvisory returns the subject of the advisory a server
