@@ -16,10 +16,11 @@ import (
 // at most a few MB, read in milliseconds on a healthy cluster.
 const objectGetTry = 15 * time.Second
 
-// apiTry bounds a JetStream API request of the collection loop (a
-// consumer info): a request sent while a stream or consumer elects a
-// leader may never be answered, and the collector's context has no
-// deadline. A variable for tests.
+// apiTry bounds a JetStream API request of the collector (the events
+// consumer's creation and info, the records watch's creation, the prune
+// decisions' reads and writes): a request sent while a stream or consumer
+// elects a leader may never be answered, and the collector's context has
+// no deadline. A variable for tests.
 var apiTry = 10 * time.Second
 
 // objectGetRetry is the pause between two tries.
