@@ -200,7 +200,10 @@ type LeveneResult struct {
 //
 // and p = P(F(k−1, N−k) ≥ W). Groups with no values are ignored. F and P
 // are NaN when fewer than two groups remain, when N ≤ k, or when every z_ij
-// equals its group mean (no within-group spread). groups is not modified.
+// equals its group mean (no within-group spread): exactly, or to within
+// rounding (Σ (z_ij − z̄_i)² ≤ 1e-20 Σ z_ij², which is what groups of two
+// values always give with the median, |y − c| being the same for both).
+// groups is not modified.
 func Levene(groups [][]float64, center Center) LeveneResult {
 	if center != CenterMedian && center != CenterMean {
 		panic("ensemble: unknown Levene center")
@@ -242,16 +245,17 @@ func Levene(groups [][]float64, center Center) LeveneResult {
 		grand += means[i] * float64(len(z))
 	}
 	grand /= float64(n)
-	var between, within float64
+	var between, within, sumsq float64
 	for i, z := range zs {
 		d := means[i] - grand
 		between += float64(len(z)) * d * d
 		for _, v := range z {
 			e := v - means[i]
 			within += e * e
+			sumsq += v * v
 		}
 	}
-	if within == 0 {
+	if within <= 1e-20*sumsq {
 		return res
 	}
 	res.F = float64(n-k) / float64(k-1) * between / within

@@ -231,6 +231,13 @@ func TestLeveneHand(t *testing.T) {
 	if res := Levene([][]float64{{1, 2, 3}}, CenterMedian); !math.IsNaN(res.P) {
 		t.Errorf("one group: p = %v", res.P)
 	}
+	// Groups of two: both |y − median| are equal, so there is no
+	// within-group spread, only rounding (these values gave F ≈ 6e27 and
+	// p < 1e-4 before the relative threshold).
+	two := [][]float64{{0.576, 0.589}, {0.575, 0.5760}, {0.537, 0.557}}
+	if res := Levene(two, CenterMedian); !math.IsNaN(res.F) || !math.IsNaN(res.P) {
+		t.Errorf("groups of two: %+v, want F and p NaN", res)
+	}
 }
 
 func TestLeveneDetects(t *testing.T) {
