@@ -63,6 +63,14 @@ type Chain struct {
 	primed bool
 	err    error
 
+	// The finiteness check: move and kick OR finiteBits of every θ and p
+	// they write into thetaBad and pBad (bit 63 set: a value was not
+	// finite); fixedTheta and fixedP are the ranges no step writes (θ and
+	// p of parameters in no group, p of groups without momenta), checked
+	// by a pass of their own.
+	thetaBad, pBad     uint64
+	fixedTheta, fixedP []Tensor
+
 	fingerprint uint64
 }
 
@@ -115,6 +123,7 @@ func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Ch
 		}
 		gs.tau = g.Tau * g.Schedule.Factor(0)
 	}
+	c.fixedTheta, c.fixedP = fixedRanges(&c.set, n)
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%#v", n, c.set)
 	c.fingerprint = h.Sum64()
@@ -216,9 +225,13 @@ func (c *Chain) kick(f float64) {
 		for _, t := range g.Tensors {
 			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
 			gr = gr[:len(p)]
+			var bad uint64
 			for j := range p {
-				p[j] -= float64(f * gr[j])
+				q := p[j] - float64(f*gr[j])
+				p[j] = q
+				bad |= finiteBits(q)
 			}
+			c.pBad |= bad
 		}
 	}
 }
@@ -242,6 +255,7 @@ func (c *Chain) Step() error {
 		}
 	}
 	n := c.step
+	c.thetaBad, c.pBad = 0, 0
 	for i := range c.set.Groups {
 		c.move(i, n)
 	}
@@ -251,10 +265,10 @@ func (c *Chain) Step() error {
 	if !isFinite(c.loss) {
 		return c.fail("loss")
 	}
-	if !isFinite(sum(c.theta)) {
+	if notFinite(c.thetaBad | rangesBits(c.theta, c.fixedTheta)) {
 		return c.fail("parameters")
 	}
-	if !isFinite(sum(c.p)) {
+	if notFinite(c.pBad | rangesBits(c.p, c.fixedP)) {
 		return c.fail("momenta")
 	}
 	return nil
@@ -272,9 +286,13 @@ func (c *Chain) move(i int, n int64) {
 	case SGD:
 		for _, t := range g.Tensors {
 			th, gr := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
+			var bad uint64
 			for j := range th {
-				th[j] -= float64(h * gr[j])
+				x := th[j] - float64(h*gr[j])
+				th[j] = x
+				bad |= finiteBits(x)
 			}
+			c.thetaBad |= bad
 		}
 		return
 	case Momentum:
@@ -282,10 +300,17 @@ func (c *Chain) move(i int, n int64) {
 		for _, t := range g.Tensors {
 			th, gr, b := c.theta[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			gr, b = gr[:len(th)], b[:len(th)]
+			var tb, pb uint64
 			for j := range th {
-				b[j] = float64(mu*b[j]) + gr[j]
-				th[j] -= float64(h * b[j])
+				q := float64(mu*b[j]) + gr[j]
+				b[j] = q
+				x := th[j] - float64(h*q)
+				th[j] = x
+				pb |= finiteBits(q)
+				tb |= finiteBits(x)
 			}
+			c.thetaBad |= tb
+			c.pBad |= pb
 		}
 		return
 	case Adam:
@@ -301,11 +326,18 @@ func (c *Chain) move(i int, n int64) {
 			th, gr := c.theta[ts.Off:ts.Off+ts.Len], c.g[ts.Off:ts.Off+ts.Len]
 			m, v := c.p[ts.Off:ts.Off+ts.Len], c.v[ts.Off:ts.Off+ts.Len]
 			gr, m, v = gr[:len(th)], m[:len(th)], v[:len(th)]
+			var tb, pb uint64
 			for j := range th {
-				m[j] += float64((1 - b1) * (gr[j] - m[j]))
+				mj := m[j] + float64((1-b1)*(gr[j]-m[j]))
+				m[j] = mj
 				v[j] = float64(b2*v[j]) + float64((1-b2)*gr[j]*gr[j])
-				th[j] -= step * m[j] / (math.Sqrt(v[j])/bc2s + eps)
+				x := th[j] - step*mj/(math.Sqrt(v[j])/bc2s+eps)
+				th[j] = x
+				pb |= finiteBits(mj)
+				tb |= finiteBits(x)
 			}
+			c.thetaBad |= tb
+			c.pBad |= pb
 		}
 		return
 	case SGLD:
@@ -316,9 +348,13 @@ func (c *Chain) move(i int, n int64) {
 				r := c.noise[:len(th)]
 				c.normals(r)
 				gr = gr[:len(th)]
+				var bad uint64
 				for j := range th {
-					th[j] += float64(-h*gr[j]) + float64(s*r[j])
+					x := th[j] + (float64(-h*gr[j]) + float64(s*r[j]))
+					th[j] = x
+					bad |= finiteBits(x)
 				}
+				c.thetaBad |= bad
 			}
 		}
 		return
@@ -331,12 +367,16 @@ func (c *Chain) move(i int, n int64) {
 				r := c.noise[:len(th)]
 				c.normals(r)
 				p = p[:len(th)]
+				var bad uint64
 				for j := range th {
 					q := float64(s * r[j])
-					th[j] += float64(h / 2 * (p[j] + q))
+					x := th[j] + float64(h/2*(p[j]+q))
+					th[j] = x
 					p[j] = q
 					pp += float64(q * q)
+					bad |= finiteBits(x)
 				}
+				c.thetaBad |= bad
 			}
 		}
 	case Langevin:
@@ -349,13 +389,17 @@ func (c *Chain) move(i int, n int64) {
 				r := c.noise[:len(th)]
 				c.normals(r)
 				p = p[:len(th)]
+				var bad uint64
 				for j := range th {
-					th[j] += float64(h / 2 * p[j])
+					x := th[j] + float64(h/2*p[j])
 					q := float64(cc*p[j]) + float64(d*r[j])
 					p[j] = q
-					th[j] += float64(h / 2 * q)
+					x += float64(h / 2 * q)
+					th[j] = x
 					pp += float64(q * q)
+					bad |= finiteBits(x)
 				}
+				c.thetaBad |= bad
 			}
 		}
 	case Adaptive:
@@ -389,11 +433,15 @@ func (c *Chain) move(i int, n int64) {
 				r := c.noise[:len(th)]
 				c.normals(r)
 				p = p[:len(th)]
+				var bad uint64
 				for j := range th {
 					q := e * (p[j] + float64(s*r[j]))
 					p[j] = q
-					th[j] += float64(h / 2 * q)
+					x := th[j] + float64(h/2*q)
+					th[j] = x
+					bad |= finiteBits(x)
 				}
+				c.thetaBad |= bad
 			}
 		}
 	}
@@ -403,25 +451,68 @@ func (c *Chain) move(i int, n int64) {
 	gs.tkinSeen = true
 }
 
-// sum returns Σx in four interleaved partial sums (x[4k], x[4k+1], …,
-// then the remainder), added as (s0+s1)+(s2+s3): the chain only asks
-// whether it is finite, and four independent chains of additions run about
-// four times faster than one. The order is fixed, so the answer is the
-// same on every machine.
-func sum(x []float64) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v := x[i : i+4 : i+4]
-		s0 += v[0]
-		s1 += v[1]
-		s2 += v[2]
-		s3 += v[3]
+// finiteBits maps x to a word whose bit 63 is set exactly when x is not
+// finite: the exponent field, isolated, plus one unit of it carries into
+// bit 63 only when the field is all ones (±Inf, NaN). OR-ing it over a loop
+// costs the loop a dependency chain of one-cycle integer ORs (a float sum
+// would chain four-cycle adds, and could overflow on finite values).
+func finiteBits(x float64) uint64 {
+	const expMask, expOne = 0x7ff0000000000000, 0x0010000000000000
+	return math.Float64bits(x)&expMask + expOne
+}
+
+// notFinite reports whether finiteBits flagged a value in the OR of bits.
+func notFinite(bits uint64) bool { return bits>>63 != 0 }
+
+// rangesBits ORs finiteBits over x's entries in the given ranges.
+func rangesBits(x []float64, ranges []Tensor) uint64 {
+	var bad uint64
+	for _, t := range ranges {
+		for _, v := range x[t.Off : t.Off+t.Len] {
+			bad |= finiteBits(v)
+		}
 	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
+	return bad
+}
+
+// fixedRanges returns the ranges of θ (in no group) and of p (in no group,
+// or in a group whose kind writes no p: SGD, SGLD) that no step writes, in
+// order, adjacent ranges merged. Settings are valid for n parameters.
+func fixedRanges(set *Settings, n int) (theta, p []Tensor) {
+	const (
+		free = iota
+		noP
+		written
+	)
+	kind := make([]uint8, n)
+	for _, g := range set.Groups {
+		k := uint8(written)
+		if g.Kind == SGD || g.Kind == SGLD {
+			k = noP
+		}
+		for _, t := range g.Tensors {
+			for i := t.Off; i < t.Off+t.Len; i++ {
+				kind[i] = k
+			}
+		}
 	}
-	return (s0 + s1) + (s2 + s3)
+	ranges := func(match func(uint8) bool) []Tensor {
+		var out []Tensor
+		for i := 0; i < n; {
+			if !match(kind[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < n && match(kind[j]) {
+				j++
+			}
+			out = append(out, Tensor{Name: "fixed", Off: i, Len: j - i})
+			i = j
+		}
+		return out
+	}
+	return ranges(func(k uint8) bool { return k == free }), ranges(func(k uint8) bool { return k != written })
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -62,29 +63,105 @@ func TestNormalsMatchDetmath(t *testing.T) {
 	}
 }
 
-// TestSumSeesEveryElement: the partial sums cover every element (a NaN or
-// an Inf anywhere in slices of every length up to 9 makes the sum not
-// finite) and add exactly on small integers.
-func TestSumSeesEveryElement(t *testing.T) {
-	for n := 1; n <= 9; n++ {
-		x := make([]float64, n)
-		want := 0.0
-		for i := range x {
-			x[i] = float64(i + 1)
-			want += x[i]
+// TestFiniteBits: finiteBits flags exactly the values that are not
+// finite, and an OR of flags keeps one.
+func TestFiniteBits(t *testing.T) {
+	finite := []float64{0, math.Copysign(0, -1), 1, -1, math.MaxFloat64, -math.MaxFloat64,
+		math.SmallestNonzeroFloat64, 0x1p-1022, 1e300, -3.5}
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Float64frombits(0xfff8000000000001)}
+	var all uint64
+	for _, x := range finite {
+		if notFinite(finiteBits(x)) {
+			t.Errorf("%v flagged as not finite", x)
 		}
-		if got := sum(x); got != want {
-			t.Fatalf("sum of 1..%d = %v, want %v", n, got, want)
+		all |= finiteBits(x)
+	}
+	if notFinite(all) {
+		t.Errorf("the OR of finite values' flags %#x says not finite", all)
+	}
+	for _, x := range bad {
+		if !notFinite(finiteBits(x)) || !notFinite(all|finiteBits(x)) {
+			t.Errorf("%v not flagged", x)
 		}
-		for i := range x {
-			for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
-				y := append([]float64(nil), x...)
-				y[i] = bad
-				if isFinite(sum(y)) {
-					t.Fatalf("n = %d: %v at %d unseen", n, bad, i)
+	}
+}
+
+// TestFixedRanges: the ranges no step writes are θ and p of parameters in
+// no group and p of SGD and SGLD groups, adjacent ranges merged.
+func TestFixedRanges(t *testing.T) {
+	set := Settings{H: 0.1, Groups: []Group{
+		{Tensors: []Tensor{{Off: 2, Len: 3}}, Kind: SGD},
+		{Tensors: []Tensor{{Off: 5, Len: 2}}, Kind: SGLD},
+		{Tensors: []Tensor{{Off: 7, Len: 1}, {Off: 9, Len: 2}}, Kind: Langevin},
+	}}
+	theta, p := fixedRanges(&set, 12)
+	span := func(r []Tensor) [][2]int {
+		var out [][2]int
+		for _, t := range r {
+			out = append(out, [2]int{t.Off, t.Len})
+		}
+		return out
+	}
+	if got, want := fmt.Sprint(span(theta)), "[[0 2] [8 1] [11 1]]"; got != want {
+		t.Errorf("fixed θ ranges %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(span(p)), "[[0 7] [8 1] [11 1]]"; got != want {
+		t.Errorf("fixed p ranges %s, want %s", got, want)
+	}
+}
+
+// TestOverflowedParameterStops: for every kind, a parameter that the step's
+// own update carries past the largest float (the momenta and the loss still
+// finite) stops the chain with a "parameters" divergence in that step; a
+// parameter in no group that is not finite from the start stops the first
+// step; and a chain whose values all stay finite runs on.
+func TestOverflowedParameterStops(t *testing.T) {
+	const n, at = 6, 3
+	for _, kind := range []Kind{SGD, Momentum, Adam, SGLD, Overdamped, Langevin, Adaptive} {
+		h := 0.1
+		if kind == Adam {
+			h = 1e300 // Adam's step is about h whatever the gradient
+		}
+		g := Group{Tensors: []Tensor{{Off: 0, Len: 2}, {Off: 2, Len: 3}}, Kind: kind, Tau: 1e-4,
+			Gamma: 1, Momentum: 0.9, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, SigmaA: 0.01, Epsilon: 1, Xi0: 0.1}
+		set := Settings{H: h, Groups: []Group{g}} // parameter 5 in no group
+		calls := 0
+		prob := Problem{Grad: func(gr, x []float64) float64 {
+			calls++
+			clear(gr)
+			if calls == 4 { // the gradient of step 3, moving θ in step 4
+				gr[at] = -1
+				if kind != Adam {
+					gr[at] = -math.MaxFloat64
 				}
 			}
+			return 1
+		}}
+		theta0 := make([]float64, n)
+		theta0[at] = math.MaxFloat64
+		c := mustChain(t, set, theta0, prob, 1)
+		var err error
+		for range 10 {
+			if err = c.Step(); err != nil {
+				break
+			}
 		}
+		var de *DivergenceError
+		if !errors.As(err, &de) || de.What != "parameters" || de.Step != 4 {
+			t.Errorf("%v: err = %v, want a parameters divergence at step 4", kind, err)
+		}
+
+		calls = 0
+		theta0 = make([]float64, n)
+		theta0[5] = math.NaN()
+		c = mustChain(t, set, theta0, prob, 1)
+		if err := c.Step(); !errors.As(err, &de) || de.What != "parameters" || de.Step != 1 {
+			t.Errorf("%v, NaN in no group: err = %v, want a parameters divergence at step 1", kind, err)
+		}
+
+		calls = 0
+		c = mustChain(t, set, make([]float64, n), prob, 1)
+		mustStep(t, c, 10)
 	}
 }
 
@@ -101,8 +178,7 @@ func BenchmarkNormals(b *testing.B) {
 
 // TestInfiniteMomentumStops: a gradient that turns one momentum infinite
 // (the loss and θ still finite at that step) stops the chain with a
-// "momenta" divergence at that step, wherever the element lies (in the
-// four-wide part of the sum or its remainder), whether the groups with
+// "momenta" divergence at that step, wherever the element lies, whether the groups with
 // momenta hold every parameter or an SGD group sits beside them.
 func TestInfiniteMomentumStops(t *testing.T) {
 	const n = 11
