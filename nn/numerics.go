@@ -13,4 +13,7 @@ package nn
 //	1  per-sample general path, dot products with four partial sums
 //	2  batched general path (matrix products, one in-order chain per
 //	   element), no fused multiply-add anywhere; the SHLP kernel unchanged
-const NumericsVersion = 2
+//	3  the sampler's Gaussian noise from xoshiro256++ (seeded from the
+//	   chain's two seeds by SplitMix64) instead of math/rand/v2's PCG,
+//	   through the same ziggurat (sampler/noise.go); the kernels unchanged
+const NumericsVersion = 3

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"math/rand/v2"
 
 	"github.com/heatbath/heatbath/internal/detmath"
 )
@@ -54,9 +53,8 @@ type Chain struct {
 	theta, p, g, v []float64
 	groups         []groupState
 
-	src   *pcg
-	rng   *rand.Rand // src, for the slow path of the noise (normalSlow)
-	noise []float64  // normals' buffer: min(n, noiseChunk) variates
+	src   *xoshiro  // the noise's source (noise.go)
+	noise []float64 // normals' buffer: min(n, noiseChunk) variates
 
 	step   int64
 	loss   float64
@@ -85,7 +83,8 @@ type groupState struct {
 }
 
 // New returns a chain started at a copy of theta0, with zero momenta and ξ
-// at each adaptive group's Xi0. seed1 and seed2 seed the chain's PCG source.
+// at each adaptive group's Xi0. seed1 and seed2 seed the chain's
+// xoshiro256++ source (newXoshiro).
 func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Chain, error) {
 	if prob.Grad == nil {
 		return nil, errors.New("sampler: Problem.Grad is nil")
@@ -100,10 +99,9 @@ func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Ch
 		theta: append([]float64(nil), theta0...),
 		p:     make([]float64, n),
 		g:     make([]float64, n),
-		src:   &pcg{seed1, seed2},
+		src:   new(newXoshiro(seed1, seed2)),
 		noise: make([]float64, min(n, noiseChunk)),
 	}
-	c.rng = rand.New(c.src)
 	for _, g := range c.set.Groups {
 		if g.Kind == Adam && c.v == nil {
 			c.v = make([]float64, n)

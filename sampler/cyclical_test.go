@@ -69,7 +69,7 @@ func TestPlanVariableStepIsPalindromic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := rand.New(rand.NewPCG(5, 1))
+	ref := rand.New(new(newXoshiro(5, 1)))
 	q := append([]float64(nil), theta0...)
 	p := make([]float64, n)
 	for s := int64(0); s < 60; s++ {

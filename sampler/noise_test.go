@@ -5,44 +5,95 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/heatbath/heatbath/internal/detmath"
 )
 
-// TestPCGMatchesMathRand: the chain's PCG draws the stream of rand.PCG
-// from the same seeds and encodes its state in the same bytes, both ways.
-func TestPCGMatchesMathRand(t *testing.T) {
-	for _, seed := range [][2]uint64{{0, 0}, {1, 0x6e6f6973}, {^uint64(0), 12345}} {
-		ref, p := rand.NewPCG(seed[0], seed[1]), &pcg{seed[0], seed[1]}
-		for i := range 100000 {
-			if a, b := ref.Uint64(), p.Uint64(); a != b {
-				t.Fatalf("seed %v: draw %d = %#x, rand.PCG %#x", seed, i, b, a)
+// TestXoshiroReference: the generator gives the numbers of Blackman and
+// Vigna's xoshiro256plusplus.c from two states (the first from the test
+// data of DSCF-1224/xoshiro-fortran, test/README.md; the second checked by
+// hand from the algorithm: rotl(1+4, 23)+1 = 41943041, ...).
+func TestXoshiroReference(t *testing.T) {
+	for _, tc := range []struct {
+		x    xoshiro
+		want []uint64
+	}{
+		{xoshiro{0, 0, 0, 1}, []uint64{0x0000000000800000, 0x0000000000800011, 0x0002200000800011,
+			0x0002200044000020, 0x00022000448008A1, 0x01102100802208A0, 0x0114002284200880,
+			0x0402896644A64095, 0x8A14A0A244ACC891, 0x8C88BA4680B20495}},
+		{xoshiro{1, 2, 3, 4}, []uint64{41943041, 58720359}},
+	} {
+		x := tc.x
+		for i, want := range tc.want {
+			if got := x.Uint64(); got != want {
+				t.Fatalf("state %v: number %d = %#x, want %#x", tc.x, i+1, got, want)
 			}
 		}
-		a, _ := ref.MarshalBinary()
-		b, _ := p.MarshalBinary()
-		if string(a) != string(b) {
-			t.Fatalf("seed %v: state %x, rand.PCG %x", seed, b, a)
-		}
-		q := &pcg{}
-		if err := q.UnmarshalBinary(a); err != nil || *q != *p {
-			t.Fatalf("seed %v: unmarshal of rand.PCG's state = %v, %v; want %v", seed, *q, err, *p)
-		}
-	}
-	if err := (&pcg{}).UnmarshalBinary([]byte("pcg:short")); err == nil {
-		t.Fatal("a 9-byte state was accepted")
 	}
 }
 
-// TestNormalsMatchDetmath: the buffered normals are the numbers of
-// detmath.Normal on a rand.PCG of the same seeds, in the same order, over
-// enough draws to take the slow paths (the wedges and the tail) many
-// times, with buffers of several lengths in a row.
+// TestXoshiroSeeding: newXoshiro takes the first two outputs of SplitMix64
+// from each seed (SplitMix64 from 1234567 starts 6457827717110365317,
+// 3203168211198807973, the published test values); distinct seed pairs give
+// distinct states.
+func TestXoshiroSeeding(t *testing.T) {
+	x := newXoshiro(1234567, 1234567)
+	want := xoshiro{6457827717110365317, 3203168211198807973, 6457827717110365317, 3203168211198807973}
+	if x != want {
+		t.Fatalf("newXoshiro(1234567, 1234567) = %v, want %v", x, want)
+	}
+	seen := map[xoshiro][2]uint64{}
+	for _, s := range [][2]uint64{{0, 0}, {0, 1}, {1, 0}, {1, 1}, {^uint64(0), 0}, {0, ^uint64(0)}, {7, 0x6e6f6973}} {
+		x := newXoshiro(s[0], s[1])
+		if x == (xoshiro{}) {
+			t.Fatalf("seeds %v give the all-zero state", s)
+		}
+		if p, ok := seen[x]; ok {
+			t.Fatalf("seeds %v and %v give the same state", p, s)
+		}
+		seen[x] = s
+	}
+}
+
+// TestXoshiroEncoding: the state round-trips through its "xo256pp:"
+// encoding, and every other encoding (a math/rand/v2 PCG's among them), a
+// truncated one and the all-zero state are refused with the state unchanged.
+func TestXoshiroEncoding(t *testing.T) {
+	x := newXoshiro(3, 4)
+	x.Uint64()
+	blob, err := x.MarshalBinary()
+	if err != nil || len(blob) != 40 || string(blob[:8]) != "xo256pp:" {
+		t.Fatalf("MarshalBinary = %q, %v", blob, err)
+	}
+	var y xoshiro
+	if err := y.UnmarshalBinary(blob); err != nil || y != x {
+		t.Fatalf("round trip: %v, %v != %v", err, y, x)
+	}
+	pcgState, _ := rand.NewPCG(1, 2).MarshalBinary()
+	zero := append([]byte("xo256pp:"), make([]byte, 32)...)
+	wrongTag := append([]byte("xo256p+:"), blob[8:]...)
+	for name, b := range map[string][]byte{"pcg": pcgState, "truncated": blob[:39], "long": append(blob[:40:40], 0),
+		"wrong tag": wrongTag, "zero state": zero, "empty": nil} {
+		z := y
+		err := z.UnmarshalBinary(b)
+		if err == nil || z != y {
+			t.Errorf("%s: err = %v, state %v (was %v)", name, err, z, y)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error of more than one line: %q", name, err)
+		}
+	}
+}
+
+// TestNormalsMatchDetmath: the buffered normals, slow path on the concrete
+// generator included, are the numbers of detmath.Normal drawing through
+// rand.Rand from a xoshiro256++ of the same seeds, in the same order, over
+// enough draws to take the wedges and the tail many times, with buffers of
+// several lengths in a row.
 func TestNormalsMatchDetmath(t *testing.T) {
-	c := &Chain{src: &pcg{7, 0x6e6f6973}}
-	c.rng = rand.New(c.src)
-	ref := rand.New(rand.NewPCG(7, 0x6e6f6973))
+	c := &Chain{src: new(newXoshiro(7, 0x6e6f6973))}
+	ref := rand.New(new(newXoshiro(7, 0x6e6f6973)))
 	buf := make([]float64, noiseChunk)
 	var tails int
 	for k := 0; k < 2000; k++ {
@@ -60,6 +111,102 @@ func TestNormalsMatchDetmath(t *testing.T) {
 	}
 	if tails == 0 {
 		t.Fatal("no variate from the tail: the test does not cover it")
+	}
+}
+
+// normalStats checks n variates of next against the standard normal: the
+// mean and the variance, the lag-1 correlation, and P(X > k) for k from
+// −4.5 to 4.5 in steps of 0.25 (the ziggurat's tail starts at 3.44), each
+// within 5 standard errors (binomial for the probabilities). It returns the
+// first failure.
+func normalStats(n int, next func() float64) error {
+	var ks []float64
+	for k := -4.5; k <= 4.5; k += 0.25 {
+		ks = append(ks, k)
+	}
+	above := make([]int, len(ks))
+	var sum, sum2, lag, prev float64
+	for range n {
+		x := next()
+		sum += x
+		sum2 += x * x
+		lag += x * prev
+		prev = x
+		for j, k := range ks {
+			if x > k {
+				above[j]++
+			}
+		}
+	}
+	fn := float64(n)
+	if m := sum / fn; math.Abs(m) > 5/math.Sqrt(fn) {
+		return fmt.Errorf("mean %g of %d variates, want 0 within %g", m, n, 5/math.Sqrt(fn))
+	}
+	if v := sum2 / fn; math.Abs(v-1) > 5*math.Sqrt(2/fn) {
+		return fmt.Errorf("second moment %g of %d variates, want 1 within %g", v, n, 5*math.Sqrt(2/fn))
+	}
+	if r := lag / fn; math.Abs(r) > 5/math.Sqrt(fn) {
+		return fmt.Errorf("lag-1 correlation %g of %d variates, want 0 within %g", r, n, 5/math.Sqrt(fn))
+	}
+	for j, k := range ks {
+		p := math.Erfc(k/math.Sqrt2) / 2
+		if sd := math.Sqrt(fn * p * (1 - p)); math.Abs(float64(above[j])-fn*p) > 5*sd {
+			return fmt.Errorf("%d of %d variates above %g, want %.1f within %.1f", above[j], n, k, fn*p, 5*sd)
+		}
+	}
+	return nil
+}
+
+// brokenSource is a rand.Source that is not random enough: its numbers
+// repeat with period 997 (a xoshiro reseeded every 997 draws).
+type brokenSource struct {
+	x xoshiro
+	i int
+}
+
+func (b *brokenSource) Uint64() uint64 {
+	if b.i%997 == 0 {
+		b.x = newXoshiro(1, 2)
+	}
+	b.i++
+	return b.x.Uint64()
+}
+
+// lowZeroSource is a xoshiro whose low 32 bits are cleared: the ziggurat
+// takes its sign and position from them.
+type lowZeroSource struct{ x xoshiro }
+
+func (l *lowZeroSource) Uint64() uint64 { return l.x.Uint64() &^ 0xffffffff }
+
+// TestNormalsDistribution: 4·10⁶ of the chain's normals (seeds 1, 2) pass
+// normalStats, and the same test fails on normals from broken generators,
+// so it can tell.
+func TestNormalsDistribution(t *testing.T) {
+	if testing.Short() {
+		t.Skip("4·10⁶ variates")
+	}
+	const n = 4_000_000
+	c := &Chain{src: new(newXoshiro(1, 2))}
+	buf := make([]float64, noiseChunk)
+	k := len(buf)
+	next := func() float64 {
+		if k == len(buf) {
+			c.normals(buf)
+			k = 0
+		}
+		k++
+		return buf[k-1]
+	}
+	if err := normalStats(n, next); err != nil {
+		t.Error(err)
+	}
+	for name, src := range map[string]rand.Source{"period 997": &brokenSource{}, "low bits zero": &lowZeroSource{newXoshiro(1, 2)}} {
+		r := rand.New(src)
+		if err := normalStats(n, func() float64 { return detmath.Normal(r) }); err == nil {
+			t.Errorf("normals from a %s generator pass: the test cannot tell", name)
+		} else {
+			t.Logf("%s generator: %v", name, err)
+		}
 	}
 }
 
@@ -168,8 +315,7 @@ func TestOverflowedParameterStops(t *testing.T) {
 // BenchmarkNormals times the integrator's noise: one buffer of noiseChunk
 // standard normal variates (ns/op ÷ 512 is the cost of one variate).
 func BenchmarkNormals(b *testing.B) {
-	c := &Chain{src: &pcg{7, 0x6e6f6973}}
-	c.rng = rand.New(c.src)
+	c := &Chain{src: new(newXoshiro(7, 0x6e6f6973))}
 	buf := make([]float64, noiseChunk)
 	for b.Loop() {
 		c.normals(buf)

@@ -165,7 +165,7 @@ func TestOverdampedIsLeimkuhlerMatthews(t *testing.T) {
 	set := Settings{H: h, Groups: []Group{{Tensors: whole(n), Kind: Overdamped, Tau: tau}}}
 	theta0 := []float64{1, -2, 0.5, 3, -1}
 	c := mustChain(t, set, theta0, ho.problem(), 11)
-	ref := rand.New(rand.NewPCG(11, 1))
+	ref := rand.New(new(newXoshiro(11, 1)))
 	delta := h * h / 2
 	x := append([]float64(nil), theta0...)
 	prev := make([]float64, n) // R_{-1}: the first step has only the initial half kick, no previous noise

@@ -600,26 +600,60 @@ func NormalFast(u uint64) (float64, bool) {
 // NormalSlow finishes a round of Normal whose draw u NormalFast rejected,
 // drawing from r as Normal does: the variate and true when the round
 // accepts, else false and Normal starts a new round with the next
-// r.Uint64().
+// r.Uint64(). It is NormalTail on pairs of r's next numbers until one
+// accepts when NormalInTail(u), else NormalWedge on r's next number: a
+// caller with a concrete source can run those itself and pay no interface
+// call.
 func NormalSlow(u uint64, r *rand.Rand) (float64, bool) {
-	const rn = 3.442619855899
-	j := int32(u)
-	i := u >> 32 & 0x7F
-	x := float64(j) * float64(wn[i])
-	if i == 0 {
+	if NormalInTail(u) {
 		for {
-			x = float64(-Log(r.Float64()) * (1.0 / rn))
-			y := -Log(r.Float64())
-			if y+y >= float64(x*x) {
-				break
+			if x, ok := NormalTail(u, r.Uint64(), r.Uint64()); ok {
+				return x, true
 			}
 		}
-		if j > 0 {
-			return rn + x, true
-		}
-		return -rn - x, true
 	}
-	if fn[i]+float32(float32(r.Float64())*(fn[i-1]-fn[i])) < float32(Exp(float64(-.5*x)*x)) {
+	return NormalWedge(u, r.Uint64())
+}
+
+// NormalInTail reports whether a draw u that NormalFast rejected lies in
+// the ziggurat's base strip, where the round samples the tail beyond
+// 3.4426… (NormalTail) instead of testing a wedge (NormalWedge).
+func NormalInTail(u uint64) bool { return u>>32&0x7F == 0 }
+
+// Float64 is rand.Rand's Float64 of the draw v: its top 53 bits over 2⁵³,
+// in [0, 1).
+func Float64(v uint64) float64 { return float64(v<<11>>11) / (1 << 53) }
+
+// NormalTail is one try of the tail sampler of a round whose draw u lies
+// in the base strip (NormalInTail), on the source's next two draws v1 and
+// v2 (Marsaglia's method: x = −ln(U₁)/r, y = −ln(U₂), accepted when
+// 2y ≥ x²): the variate, its sign from u, and true when accepted; else
+// false, and the round tries again with the next two draws.
+func NormalTail(u, v1, v2 uint64) (float64, bool) {
+	const rn = 3.442619855899
+	x := float64(-Log(Float64(v1)) * (1.0 / rn))
+	y := -Log(Float64(v2))
+	if y+y < float64(x*x) {
+		return 0, false
+	}
+	if int32(u) > 0 {
+		return rn + x, true
+	}
+	return -rn - x, true
+}
+
+// NormalWedge finishes a round whose draw u NormalFast rejected outside
+// the base strip (not NormalInTail) with the source's next draw v: the
+// variate and true when the point lies under the density, else false and
+// a new round starts (also for a u in the base strip, which has no wedge).
+func NormalWedge(u, v uint64) (float64, bool) {
+	j := int32(u)
+	i := u >> 32 & 0x7F
+	if i == 0 {
+		return 0, false
+	}
+	x := float64(j) * float64(wn[i])
+	if fn[i]+float32(float32(Float64(v))*(fn[i-1]-fn[i])) < float32(Exp(float64(-.5*x)*x)) {
 		return x, true
 	}
 	return 0, false
