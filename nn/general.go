@@ -54,29 +54,62 @@ func (ws *Workspace) allocGeneral(m *MLP) {
 	ws.zrow = make([]float64, m.out)
 }
 
-// transpose writes the rows×cols row-major src into dst as cols×rows with
-// leading dimension ld >= rows, and zeroes the columns [rows, ld) of dst. It
-// goes four source rows at a time, so that every write fills four
-// consecutive elements of dst.
-func transpose(dst []float64, ld int, src []float64, rows, cols int) {
-	i := 0
-	for ; i+4 <= rows; i += 4 {
-		r0 := src[i*cols : i*cols+cols]
-		r1 := src[(i+1)*cols : (i+1)*cols+cols]
-		r2 := src[(i+2)*cols : (i+2)*cols+cols]
-		r3 := src[(i+3)*cols : (i+3)*cols+cols]
-		for k, v := range r0 {
-			d := dst[k*ld+i : k*ld+i+4]
-			d[0], d[1], d[2], d[3] = v, r1[k], r2[k], r3[k]
+// gatherRows copies the minibatch rows X[idx[i]·d : idx[i]·d+d] into xt
+// (feature-major, d×ld with ld = pad8(nb), nb = len(idx), the padding
+// columns [nb, ld) zero) and gx (row-major, nb×d) in one pass over the
+// batch, eight rows at a time: the block is transposed straight from X,
+// reading the eight rows side by side (eight streams from memory in flight
+// instead of one row after another), so that the eight writes of a feature
+// fill one 64-byte line of xt; the rows, now in cache, are then copied to
+// gx. The last, partial block writes its padding zeros in the same sweep,
+// so no element of xt is written twice. It panics with badIndex or
+// badLabel on an index outside [0, len(y)) or a label outside
+// [0, classes), before reading that row.
+func gatherRows(gx, xt []float64, ld int, X []float64, d int, y []int, classes int, idx []int) {
+	n, nb := len(y), len(idx)
+	var rows [8][]float64
+	for i0 := 0; i0 < nb; i0 += 8 {
+		cnt := min(8, nb-i0)
+		for j := range cnt {
+			i := i0 + j
+			r := idx[i]
+			if uint(r) >= uint(n) {
+				panic(badIndex(i, r, n))
+			}
+			if c := y[r]; uint(c) >= uint(classes) {
+				panic(badLabel(r, c, classes))
+			}
+			rows[j] = X[r*d : r*d+d]
+		}
+		if cnt == 8 {
+			transpose8(xt[i0:], ld, &rows, d)
+			for j, row := range rows {
+				copy(gx[(i0+j)*d:(i0+j)*d+d], row)
+			}
+			continue
+		}
+		for j, row := range rows[:cnt] {
+			copy(gx[(i0+j)*d:(i0+j)*d+d], row)
+		}
+		for k := range d {
+			o := xt[k*ld+i0 : k*ld+i0+8]
+			for j, row := range rows[:cnt] {
+				o[j] = row[k]
+			}
+			clear(o[cnt:])
 		}
 	}
-	for ; i < rows; i++ {
-		for k, v := range src[i*cols : i*cols+cols] {
-			dst[k*ld+i] = v
-		}
-	}
-	for k := range cols {
-		clear(dst[k*ld+rows : k*ld+ld])
+}
+
+// transpose8 writes feature k of the eight rows (each of length d) to
+// dst[k*ld : k*ld+8], for every k < d.
+func transpose8(dst []float64, ld int, rows *[8][]float64, d int) {
+	r0, r1, r2, r3 := rows[0][:d], rows[1][:d], rows[2][:d], rows[3][:d]
+	r4, r5, r6, r7 := rows[4][:d], rows[5][:d], rows[6][:d], rows[7][:d]
+	for k, v := range r0 {
+		o := dst[k*ld : k*ld+8]
+		o[0], o[1], o[2], o[3] = v, r1[k], r2[k], r3[k]
+		o[4], o[5], o[6], o[7] = r4[k], r5[k], r6[k], r7[k]
 	}
 }
 
@@ -156,21 +189,12 @@ func (m *MLP) forwardFrom(ws *Workspace, l0 int, in []float64, lda, cnt int) []f
 }
 
 func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, idx []int) float64 {
-	d, n, nb := m.cfg.Inputs, len(y), len(idx)
+	d, nb := m.cfg.Inputs, len(idx)
 	ld := pad8(nb)
 	// Gather the minibatch row-major (for the layer-0 weight gradient) and
 	// feature-major (for the forward pass, padding columns zero).
 	gx, xt := ws.gx[:nb*d], ws.gxt[:d*ld]
-	for i, r := range idx {
-		if uint(r) >= uint(n) {
-			panic(badIndex(i, r, n))
-		}
-		if c := y[r]; uint(c) >= uint(m.cfg.Classes) {
-			panic(badLabel(r, c, m.cfg.Classes))
-		}
-		copy(gx[i*d:i*d+d], X[r*d:r*d+d])
-	}
-	transpose(xt, ld, gx, nb, d)
+	gatherRows(gx, xt, ld, X, d, y, m.cfg.Classes, idx)
 	z := m.forwardBatch(ws, theta, xt, ld)
 
 	// Output deltas Δ = ∂ℓ/∂z / nb, feature-major like z.

@@ -1,0 +1,104 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// gatherRowsTwoPass is the gather LossGrad used before gatherRows: copy
+// every row into gx, then transpose gx into xt four rows at a time and
+// clear the padding columns. It is the reference for TestGatherRows and
+// the baseline of BenchmarkGatherRows.
+func gatherRowsTwoPass(gx, xt []float64, ld int, X []float64, d int, idx []int) {
+	nb := len(idx)
+	for i, r := range idx {
+		copy(gx[i*d:i*d+d], X[r*d:r*d+d])
+	}
+	i := 0
+	for ; i+4 <= nb; i += 4 {
+		r0 := gx[i*d : i*d+d]
+		r1 := gx[(i+1)*d : (i+1)*d+d]
+		r2 := gx[(i+2)*d : (i+2)*d+d]
+		r3 := gx[(i+3)*d : (i+3)*d+d]
+		for k, v := range r0 {
+			o := xt[k*ld+i : k*ld+i+4]
+			o[0], o[1], o[2], o[3] = v, r1[k], r2[k], r3[k]
+		}
+	}
+	for ; i < nb; i++ {
+		for k, v := range gx[i*d : i*d+d] {
+			xt[k*ld+i] = v
+		}
+	}
+	for k := range d {
+		clear(xt[k*ld+nb : k*ld+ld])
+	}
+}
+
+// TestGatherRows checks gatherRows against the two-pass reference for
+// every batch size from 1 to 41 (full blocks of eight, partial last
+// blocks, a single row) and repeated indices: gx must hold the rows in
+// minibatch order and xt their transpose with zero padding columns, even
+// when both start full of NaNs (so every element must be written).
+func TestGatherRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	const n, d = 60, 13
+	X := make([]float64, n*d)
+	for i := range X {
+		X[i] = rng.NormFloat64()
+	}
+	y := make([]int, n)
+	for nb := 1; nb <= 41; nb++ {
+		idx := make([]int, nb)
+		for i := range idx {
+			idx[i] = rng.IntN(n)
+		}
+		ld := pad8(nb)
+		gx, xt := make([]float64, nb*d), make([]float64, d*ld)
+		wantX, wantT := make([]float64, nb*d), make([]float64, d*ld)
+		for i := range gx {
+			gx[i] = math.NaN()
+		}
+		for i := range xt {
+			xt[i] = math.NaN()
+		}
+		gatherRows(gx, xt, ld, X, d, y, 1, idx)
+		gatherRowsTwoPass(wantX, wantT, ld, X, d, idx)
+		for i := range gx {
+			if math.Float64bits(gx[i]) != math.Float64bits(wantX[i]) {
+				t.Fatalf("nb = %d: gx[%d] = %v, want %v", nb, i, gx[i], wantX[i])
+			}
+		}
+		for i := range xt {
+			if math.Float64bits(xt[i]) != math.Float64bits(wantT[i]) {
+				t.Fatalf("nb = %d: xt[%d] (feature %d, column %d) = %v, want %v", nb, i, i/ld, i%ld, xt[i], wantT[i])
+			}
+		}
+	}
+}
+
+// BenchmarkGatherRows times the minibatch gather of LossGrad's general
+// path at MNIST's shape (784 features, rows drawn from 10,000): the
+// one-pass gatherRows against the two-pass copy-then-transpose it replaced.
+func BenchmarkGatherRows(b *testing.B) {
+	const n, d = 10000, 784
+	rng := rand.New(rand.NewPCG(33, 34))
+	X, y := mnistData(rng, n)
+	for _, nb := range []int{50, 100} {
+		ld := pad8(nb)
+		gx, xt := make([]float64, nb*d), make([]float64, d*ld)
+		batches := benchBatches(rng, n, nb, 5)
+		b.Run(fmt.Sprintf("B=%d/one-pass", nb), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				gatherRows(gx, xt, ld, X, d, y, 10, batches[i%len(batches)])
+			}
+		})
+		b.Run(fmt.Sprintf("B=%d/two-pass", nb), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				gatherRowsTwoPass(gx, xt, ld, X, d, batches[i%len(batches)])
+			}
+		})
+	}
+}
