@@ -102,3 +102,62 @@ func BenchmarkGatherRows(b *testing.B) {
 		})
 	}
 }
+
+// TestToRowMajor checks toRowMajor against the element-wise definition
+// dst[i·f+k] = src[k·ld+i] for feature counts around multiples of eight
+// and ragged batch sizes, from a NaN-filled dst (every element written).
+func TestToRowMajor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	for _, f := range []int{1, 7, 8, 9, 16, 23, 100} {
+		for _, nb := range []int{1, 5, 8, 13, 50} {
+			ld := pad8(nb)
+			src := make([]float64, f*ld)
+			for i := range src {
+				src[i] = rng.NormFloat64()
+			}
+			dst := make([]float64, nb*f)
+			for i := range dst {
+				dst[i] = math.NaN()
+			}
+			toRowMajor(dst, src, ld, f, nb)
+			for i := range nb {
+				for k := range f {
+					if got, want := dst[i*f+k], src[k*ld+i]; math.Float64bits(got) != math.Float64bits(want) {
+						t.Fatalf("f = %d, nb = %d: dst[%d·f+%d] = %v, want %v", f, nb, i, k, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// toRowMajorByFeature is the loop toRowMajor replaced: one feature row at
+// a time, each element to a different row of dst.
+func toRowMajorByFeature(dst, src []float64, ld, f, nb int) {
+	for k := range f {
+		for i, v := range src[k*ld : k*ld+nb] {
+			dst[i*f+k] = v
+		}
+	}
+}
+
+// BenchmarkToRowMajor times the row-major copy of a hidden layer's
+// activations in LossGrad's backward pass (100 and 256 units, B = 50)
+// against the feature-row-at-a-time loop it replaced.
+func BenchmarkToRowMajor(b *testing.B) {
+	for _, f := range []int{100, 256} {
+		const nb = 50
+		ld := pad8(nb)
+		src, dst := make([]float64, f*ld), make([]float64, nb*f)
+		b.Run(fmt.Sprintf("f=%d/blocked", f), func(b *testing.B) {
+			for b.Loop() {
+				toRowMajor(dst, src, ld, f, nb)
+			}
+		})
+		b.Run(fmt.Sprintf("f=%d/by-feature", f), func(b *testing.B) {
+			for b.Loop() {
+				toRowMajorByFeature(dst, src, ld, f, nb)
+			}
+		})
+	}
+}

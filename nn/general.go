@@ -113,6 +113,29 @@ func transpose8(dst []float64, ld int, rows *[8][]float64, d int) {
 	}
 }
 
+// toRowMajor writes the f×nb feature-major block src (leading dimension
+// ld) into dst as nb×f row-major, dst[i·f+k] = src[k·ld+i], eight features
+// at a time, so that each row of dst is written in runs of eight
+// consecutive elements instead of one element per feature row read.
+func toRowMajor(dst, src []float64, ld, f, nb int) {
+	k := 0
+	for ; k+8 <= f; k += 8 {
+		a0 := src[k*ld : k*ld+nb]
+		a1, a2, a3 := src[(k+1)*ld:][:nb], src[(k+2)*ld:][:nb], src[(k+3)*ld:][:nb]
+		a4, a5, a6, a7 := src[(k+4)*ld:][:nb], src[(k+5)*ld:][:nb], src[(k+6)*ld:][:nb], src[(k+7)*ld:][:nb]
+		for i, v := range a0 {
+			o := dst[i*f+k : i*f+k+8]
+			o[0], o[1], o[2], o[3] = v, a1[i], a2[i], a3[i]
+			o[4], o[5], o[6], o[7] = a4[i], a5[i], a6[i], a7[i]
+		}
+	}
+	for ; k < f; k++ {
+		for i, v := range src[k*ld : k*ld+nb] {
+			dst[i*f+k] = v
+		}
+	}
+}
+
 // forwardBatch runs the ld feature-major input columns xt (Inputs×ld)
 // through every layer, leaving A⁽ˡ⁾ in ws.acts[l][:out·ld], and returns the
 // logits (out×ld, a view into ws.acts).
@@ -233,12 +256,7 @@ func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, 
 		if l > 0 {
 			a := ws.acts[l-1][:ly.in*ld]
 			insm = ws.hs[:nb*ly.in]
-			for k := range ly.in {
-				ak := a[k*ld : k*ld+nb]
-				for i, v := range ak {
-					insm[i*ly.in+k] = v
-				}
-			}
+			toRowMajor(insm, a, ld, ly.in, nb)
 		}
 		gw := grad[ly.w : ly.w+ly.in*ly.out]
 		clear(gw)
