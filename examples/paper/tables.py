@@ -6,7 +6,7 @@ candidates table, in the comments) and OUT/NAME-final/report/summary.json and
 report.html (heatbath report of the final runs), and prints one section with
 the tuning table, the final runs per method (n, mean and 95% interval of the
 final test accuracy, sd, IQR, steps to reach each threshold), the comparisons
-against AdLaLa and LOL (difference and Hedges' g with bootstrap intervals,
+involving AdLaLa or LOL (methods named adlala* or lol*; difference and Hedges' g with bootstrap intervals,
 Brown-Forsythe p), the restricted-mean steps to reach, equipartition, the
 small-parameter fractions and the temperature ladder when there is one.
 
@@ -121,7 +121,7 @@ def section(out, name):
             row += f" {r['reached']}/{r['n']}, {'–' if med is None else int(med)} |"
         lines.append(row)
     lines.append("")
-    comps = [c for c in s.get("comparisons") or [] if c["method_a"] in FOCUS or c["method_b"] in FOCUS]
+    comps = [c for c in s.get("comparisons") or [] if c["method_a"].startswith(FOCUS) or c["method_b"].startswith(FOCUS)]
     if comps:
         lines += ["| A | B | Δ test acc [95% bootstrap CI] | Hedges' g [95% CI] | Brown–Forsythe p |",
                   "|---|---|---|---|---|"]
