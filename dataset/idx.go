@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // IDX magic numbers: two zero bytes, the element type 0x08 (unsigned byte)
@@ -26,6 +28,11 @@ const (
 	idxMaxSide     = 1 << 16 // rows, cols
 	idxMaxPrealloc = 1 << 27 // float64 values allocated up front (1 GiB)
 )
+
+// idxReadRun is the size in bytes of the runs of whole images ReadIDXImages
+// reads at a time; above the 64 KiB of its bufio buffers, so that the reads
+// bypass them.
+const idxReadRun = 1 << 20
 
 // ReadIDX reads an image set in the IDX format of MNIST: images holds the
 // big-endian header magic 0x00000803, count, rows, cols followed by
@@ -169,15 +176,20 @@ func ReadIDXImages(images, labels io.Reader, limit int) (*Images, error) {
 		prealloc = n * dim
 	}
 	s.pix = make([]byte, 0, prealloc)
-	for i := range n {
-		if len(s.pix)+dim > cap(s.pix) {
-			s.pix = append(s.pix, make([]byte, dim)...)[:len(s.pix)]
+	// Read runs of images of about idxReadRun bytes at a time: reads that
+	// large skip the bufio buffer and land straight in pix (no second copy
+	// of the decompressed pixels). pix grows only as the data arrive, so a
+	// header promising more than the stream holds costs at most prealloc.
+	per := max(1, idxReadRun/dim)
+	for done := 0; done < n; {
+		k := min(per, n-done)
+		s.pix = slices.Grow(s.pix, k*dim)
+		buf := s.pix[len(s.pix) : len(s.pix)+k*dim]
+		if got, err := io.ReadFull(img, buf); err != nil {
+			return nil, &idxError{"images", fmt.Errorf("reading image %d of %d: %w", done+got/dim, n, eofIsUnexpected(err))}
 		}
-		buf := s.pix[len(s.pix) : len(s.pix)+dim]
-		if _, err := io.ReadFull(img, buf); err != nil {
-			return nil, &idxError{"images", fmt.Errorf("reading image %d of %d: %w", i, n, eofIsUnexpected(err))}
-		}
-		s.pix = s.pix[:len(s.pix)+dim]
+		s.pix = s.pix[:len(s.pix)+k*dim]
+		done += k
 	}
 	return s, nil
 }
