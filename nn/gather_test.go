@@ -103,27 +103,36 @@ func BenchmarkGatherRows(b *testing.B) {
 	}
 }
 
-// TestToRowMajor checks toRowMajor against the element-wise definition
-// dst[i·f+k] = src[k·ld+i] for feature counts around multiples of eight
-// and ragged batch sizes, from a NaN-filled dst (every element written).
-func TestToRowMajor(t *testing.T) {
+// TestTransposeTo checks transposeTo against the element-wise definition
+// dst[i·ldd+k] = src[k·lds+i] for row counts around multiples of eight,
+// ragged column counts and padded leading dimensions on both sides: every
+// element of the transpose is written (dst starts full of NaNs) and the
+// padding of dst beyond cols is left alone.
+func TestTransposeTo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
-	for _, f := range []int{1, 7, 8, 9, 16, 23, 100} {
-		for _, nb := range []int{1, 5, 8, 13, 50} {
-			ld := pad8(nb)
-			src := make([]float64, f*ld)
+	for _, rows := range []int{1, 7, 8, 9, 16, 23, 100} {
+		for _, cols := range []int{1, 5, 8, 13, 50} {
+			lds, ldd := pad8(cols)+1, pad8(rows)
+			src := make([]float64, rows*lds)
 			for i := range src {
 				src[i] = rng.NormFloat64()
 			}
-			dst := make([]float64, nb*f)
+			dst := make([]float64, cols*ldd)
 			for i := range dst {
 				dst[i] = math.NaN()
 			}
-			toRowMajor(dst, src, ld, f, nb)
-			for i := range nb {
-				for k := range f {
-					if got, want := dst[i*f+k], src[k*ld+i]; math.Float64bits(got) != math.Float64bits(want) {
-						t.Fatalf("f = %d, nb = %d: dst[%d·f+%d] = %v, want %v", f, nb, i, k, got, want)
+			transposeTo(dst, ldd, src, lds, rows, cols)
+			for i := range cols {
+				for k := range ldd {
+					got := dst[i*ldd+k]
+					if k >= rows {
+						if !math.IsNaN(got) {
+							t.Fatalf("rows = %d, cols = %d: padding dst[%d·ldd+%d] = %v, want untouched", rows, cols, i, k, got)
+						}
+						continue
+					}
+					if want := src[k*lds+i]; math.Float64bits(got) != math.Float64bits(want) {
+						t.Fatalf("rows = %d, cols = %d: dst[%d·ldd+%d] = %v, want %v", rows, cols, i, k, got, want)
 					}
 				}
 			}
@@ -131,7 +140,7 @@ func TestToRowMajor(t *testing.T) {
 	}
 }
 
-// toRowMajorByFeature is the loop toRowMajor replaced: one feature row at
+// toRowMajorByFeature is the loop transposeTo replaced in the backward pass: one feature row at
 // a time, each element to a different row of dst.
 func toRowMajorByFeature(dst, src []float64, ld, f, nb int) {
 	for k := range f {
@@ -141,7 +150,7 @@ func toRowMajorByFeature(dst, src []float64, ld, f, nb int) {
 	}
 }
 
-// BenchmarkToRowMajor times the row-major copy of a hidden layer's
+// BenchmarkToRowMajor times transposeTo as the row-major copy of a hidden layer's
 // activations in LossGrad's backward pass (100 and 256 units, B = 50)
 // against the feature-row-at-a-time loop it replaced.
 func BenchmarkToRowMajor(b *testing.B) {
@@ -151,7 +160,7 @@ func BenchmarkToRowMajor(b *testing.B) {
 		src, dst := make([]float64, f*ld), make([]float64, nb*f)
 		b.Run(fmt.Sprintf("f=%d/blocked", f), func(b *testing.B) {
 			for b.Loop() {
-				toRowMajor(dst, src, ld, f, nb)
+				transposeTo(dst, f, src, ld, f, nb)
 			}
 		})
 		b.Run(fmt.Sprintf("f=%d/by-feature", f), func(b *testing.B) {
@@ -159,5 +168,59 @@ func BenchmarkToRowMajor(b *testing.B) {
 				toRowMajorByFeature(dst, src, ld, f, nb)
 			}
 		})
+	}
+}
+
+// loadWeightsByRow is the loop loadWeights used before transposeTo: one
+// row of W at a time, each element to another row of Wᵀ.
+func loadWeightsByRow(m *MLP, ws *Workspace, theta []float64) {
+	for l, ly := range m.layers {
+		ld := pad8(ly.out)
+		wt := ws.wt[l]
+		w := theta[ly.w : ly.w+ly.in*ly.out]
+		for o := range ly.out {
+			for k, v := range w[o*ly.in : o*ly.in+ly.in] {
+				wt[k*ld+o] = v
+			}
+		}
+		copy(ws.bias[l], theta[ly.b:ly.b+ly.out])
+	}
+}
+
+// BenchmarkLoadWeights times the copy of Wᵀ that every Evaluate, PredictTo
+// and line evaluation of the 784-100-10 network makes, blocked (loadWeights)
+// against row at a time (the loop it replaced).
+func BenchmarkLoadWeights(b *testing.B) {
+	m := mustNew(b, Config{Inputs: 784, Hidden: []int{100}, Classes: 10})
+	theta := make([]float64, m.NumParams())
+	m.Init(theta, rand.NewPCG(37, 38))
+	ws := m.NewWorkspace(50)
+	b.Run("blocked", func(b *testing.B) {
+		for b.Loop() {
+			m.loadWeights(ws, theta)
+		}
+	})
+	b.Run("by-row", func(b *testing.B) {
+		for b.Loop() {
+			loadWeightsByRow(m, ws, theta)
+		}
+	})
+}
+
+// TestLoadWeightsByRowAgrees keeps BenchmarkLoadWeights's baseline honest:
+// both loops must leave the same Wᵀ and biases.
+func TestLoadWeightsByRowAgrees(t *testing.T) {
+	m := mustNew(t, Config{Inputs: 19, Hidden: []int{13, 9}, Classes: 3})
+	theta := make([]float64, m.NumParams())
+	m.Init(theta, rand.NewPCG(39, 40))
+	w1, w2 := m.NewWorkspace(4), m.NewWorkspace(4)
+	m.loadWeights(w1, theta)
+	loadWeightsByRow(m, w2, theta)
+	for l := range w1.wt {
+		for i := range w1.wt[l] {
+			if w1.wt[l][i] != w2.wt[l][i] {
+				t.Fatalf("layer %d: wt[%d] = %v, by row %v", l, i, w1.wt[l][i], w2.wt[l][i])
+			}
+		}
 	}
 }

@@ -113,25 +113,26 @@ func transpose8(dst []float64, ld int, rows *[8][]float64, d int) {
 	}
 }
 
-// toRowMajor writes the f×nb feature-major block src (leading dimension
-// ld) into dst as nb×f row-major, dst[i·f+k] = src[k·ld+i], eight features
-// at a time, so that each row of dst is written in runs of eight
-// consecutive elements instead of one element per feature row read.
-func toRowMajor(dst, src []float64, ld, f, nb int) {
+// transposeTo writes the transpose of the rows×cols block src (leading
+// dimension lds) into dst (leading dimension ldd): dst[i·ldd+k] =
+// src[k·lds+i] for k < rows, i < cols. It goes eight source rows at a time,
+// so that dst is written in runs of eight consecutive elements instead of
+// one element per source row read; other elements of dst are left alone.
+func transposeTo(dst []float64, ldd int, src []float64, lds, rows, cols int) {
 	k := 0
-	for ; k+8 <= f; k += 8 {
-		a0 := src[k*ld : k*ld+nb]
-		a1, a2, a3 := src[(k+1)*ld:][:nb], src[(k+2)*ld:][:nb], src[(k+3)*ld:][:nb]
-		a4, a5, a6, a7 := src[(k+4)*ld:][:nb], src[(k+5)*ld:][:nb], src[(k+6)*ld:][:nb], src[(k+7)*ld:][:nb]
+	for ; k+8 <= rows; k += 8 {
+		a0 := src[k*lds : k*lds+cols]
+		a1, a2, a3 := src[(k+1)*lds:][:cols], src[(k+2)*lds:][:cols], src[(k+3)*lds:][:cols]
+		a4, a5, a6, a7 := src[(k+4)*lds:][:cols], src[(k+5)*lds:][:cols], src[(k+6)*lds:][:cols], src[(k+7)*lds:][:cols]
 		for i, v := range a0 {
-			o := dst[i*f+k : i*f+k+8]
+			o := dst[i*ldd+k : i*ldd+k+8]
 			o[0], o[1], o[2], o[3] = v, a1[i], a2[i], a3[i]
 			o[4], o[5], o[6], o[7] = a4[i], a5[i], a6[i], a7[i]
 		}
 	}
-	for ; k < f; k++ {
-		for i, v := range src[k*ld : k*ld+nb] {
-			dst[i*f+k] = v
+	for ; k < rows; k++ {
+		for i, v := range src[k*lds : k*lds+cols] {
+			dst[i*ldd+k] = v
 		}
 	}
 }
@@ -170,15 +171,8 @@ func (m *MLP) forwardBatch(ws *Workspace, theta, xt []float64, ld int) []float64
 // into ws, the padding zero.
 func (m *MLP) loadWeights(ws *Workspace, theta []float64) {
 	for l, ly := range m.layers {
-		ld := pad8(ly.out)
-		wt := ws.wt[l]
-		w := theta[ly.w : ly.w+ly.in*ly.out]
-		for o := range ly.out {
-			row := w[o*ly.in : o*ly.in+ly.in]
-			for k, v := range row {
-				wt[k*ld+o] = v
-			}
-		}
+		// Columns [out, pad8(out)) of wt are never written: zero.
+		transposeTo(ws.wt[l], pad8(ly.out), theta[ly.w:ly.w+ly.in*ly.out], ly.in, ly.out, ly.in)
 		copy(ws.bias[l], theta[ly.b:ly.b+ly.out])
 	}
 }
@@ -256,7 +250,7 @@ func (m *MLP) lossGradGeneral(ws *Workspace, theta, grad, X []float64, y []int, 
 		if l > 0 {
 			a := ws.acts[l-1][:ly.in*ld]
 			insm = ws.hs[:nb*ly.in]
-			toRowMajor(insm, a, ld, ly.in, nb)
+			transposeTo(insm, ly.in, a, ld, ly.in, nb)
 		}
 		gw := grad[ly.w : ly.w+ly.in*ly.out]
 		clear(gw)
