@@ -1,0 +1,40 @@
+"""Difference of two groups' means in a run, with a 95% percentile bootstrap interval.
+
+For comparisons the report does not tabulate (it compares the methods'
+representative groups; within a method's temperature ladder it does not):
+
+    /usr/bin/python3 examples/paper/groupdiff.py RUN "method=lol,tau=0.001" "method=lol,tau=1e-07" [--col final_test_acc]
+
+Prints mean(A) − mean(B) over the done replicas of each group (replicas.csv's
+group column) and its interval from 4000 resamples of each group (seed 0), as
+examples/paper/overfit_gap.py does. Needs numpy and pandas (Debian python3-pandas).
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--col", default="final_test_acc")
+    args = ap.parse_args()
+    r = pd.read_csv(os.path.join(args.run, "replicas.csv"))
+    r = r[r["status"] == "done"]
+    x = r[r["group"] == args.a][args.col].to_numpy()
+    y = r[r["group"] == args.b][args.col].to_numpy()
+    if len(x) == 0 or len(y) == 0:
+        sys.exit(f"groupdiff: no done replica in group {args.a if len(x) == 0 else args.b!r} of {args.run}")
+    rng = np.random.default_rng(0)
+    d = [rng.choice(x, len(x)).mean() - rng.choice(y, len(y)).mean() for _ in range(4000)]
+    lo, hi = np.percentile(d, [2.5, 97.5])
+    print(f"{args.col}: {args.a} (n={len(x)}) − {args.b} (n={len(y)}) = {x.mean() - y.mean():+.4f} [{lo:+.4f}, {hi:+.4f}]")
+
+
+if __name__ == "__main__":
+    main()
