@@ -11,6 +11,7 @@ Brown-Forsythe p), the restricted-mean steps to reach, equipartition, the
 small-parameter fractions and the temperature ladder when there is one.
 
     /usr/bin/python3 examples/paper/tables.py runs/paper [claim1-spiral4 ...] > tables.md
+    /usr/bin/python3 examples/paper/tables.py runs/paper --times      (the wall-time table alone)
 
 Standard library only. It computes nothing new: every number is the report's
 (ensemble package) or tune's, so the document and the reports cannot disagree.
@@ -165,11 +166,33 @@ def section(out, name):
     return "\n".join(lines)
 
 
+def times_table(out):
+    """The wall time of every sweep in OUT/times.tsv, one row per study name, in the order run."""
+    rows = {}
+    with open(os.path.join(out, "times.tsv")) as f:
+        next(f, None)
+        for line in f:
+            n, step, sec, rc = line.rstrip("\n").split("\t")
+            rows.setdefault(n, {})[step] = int(sec)
+    lines = ["| sweep | tuning run, s | final run, s | report, s | total, min |", "|---|---|---|---|---|"]
+    total = 0
+    for n, t in rows.items():
+        sub = sum(t.values())
+        total += sub
+        lines.append(f"| {n} | {t.get('tune-run', '–')} | {t.get('final-run', '–')} | {t.get('report', '–')} "
+                     f"| {sub / 60:.1f} |")
+    lines.append(f"| **all** | | | | **{total / 60:.1f}** |")
+    return "\n".join(lines)
+
+
 def main():
     if len(sys.argv) < 2:
-        sys.exit("usage: tables.py OUT [NAME ...]")
+        sys.exit("usage: tables.py OUT [NAME ...] | tables.py OUT --times")
     out = sys.argv[1]
     names = sys.argv[2:]
+    if names == ["--times"]:
+        print(times_table(out))
+        return
     if not names:
         names = sorted(f[:-len("-final.yaml")] for f in os.listdir(out) if f.endswith("-final.yaml"))
     for name in names:
