@@ -4,6 +4,11 @@ For comparisons the report does not tabulate (it compares the methods'
 representative groups; within a method's temperature ladder it does not):
 
     /usr/bin/python3 examples/paper/groupdiff.py RUN "method=lol,tau=0.001" "method=lol,tau=1e-07" [--col final_test_acc]
+    /usr/bin/python3 examples/paper/groupdiff.py RUN "method=momentum" "method=adam" --run-b OTHER_RUN
+
+With --run-b, group B is read from another run directory (an arm run as a sweep
+of its own with the same data, steps and seeds: a replica's numbers depend only
+on its settings and seed, not on the sweep it ran in).
 
 Prints mean(A) − mean(B) over the done replicas of each group (replicas.csv's
 group column) and its interval from 4000 resamples of each group (seed 0), as
@@ -23,13 +28,21 @@ def main():
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--col", default="final_test_acc")
+    ap.add_argument("--run-b", help="read group B from this run directory instead of RUN")
     args = ap.parse_args()
-    r = pd.read_csv(os.path.join(args.run, "replicas.csv"))
-    r = r[r["status"] == "done"]
-    x = r[r["group"] == args.a][args.col].to_numpy()
-    y = r[r["group"] == args.b][args.col].to_numpy()
-    if len(x) == 0 or len(y) == 0:
-        sys.exit(f"groupdiff: no done replica in group {args.a if len(x) == 0 else args.b!r} of {args.run}")
+
+    def done(run):
+        r = pd.read_csv(os.path.join(run, "replicas.csv"))
+        return r[r["status"] == "done"]
+
+    ra = done(args.run)
+    rb = done(args.run_b) if args.run_b else ra
+    x = ra[ra["group"] == args.a][args.col].to_numpy()
+    y = rb[rb["group"] == args.b][args.col].to_numpy()
+    if len(x) == 0:
+        sys.exit(f"groupdiff: no done replica in group {args.a!r} of {args.run}")
+    if len(y) == 0:
+        sys.exit(f"groupdiff: no done replica in group {args.b!r} of {args.run_b or args.run}")
     rng = np.random.default_rng(0)
     d = [rng.choice(x, len(x)).mean() - rng.choice(y, len(y)).mean() for _ in range(4000)]
     lo, hi = np.percentile(d, [2.5, 97.5])

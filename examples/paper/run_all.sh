@@ -8,12 +8,13 @@
 #
 #   sh examples/paper/run_all.sh [OUT] [claim1-spiral4 ...]   (OUT default runs/paper)
 #
-# HEATBATH (default: heatbath on the PATH) names the binary to use.
+# HEATBATH (default: heatbath on the PATH) names the binary to use; SPECS (default:
+# this folder) the folder the NAME-tune.yaml specs are read from.
 set -eu
 hb=${HEATBATH:-heatbath}
 out=${1:-runs/paper}
 [ $# -gt 0 ] && shift
-here=$(dirname "$0")
+here=${SPECS:-$(dirname "$0")}
 mkdir -p "$out"
 names=$*
 if [ -z "$names" ]; then
