@@ -120,15 +120,12 @@ func transpose8(dst []float64, ld int, rows *[8][]float64, d int) {
 // one element per source row read; other elements of dst are left alone.
 func transposeTo(dst []float64, ldd int, src []float64, lds, rows, cols int) {
 	k := 0
+	var blk [8][]float64
 	for ; k+8 <= rows; k += 8 {
-		a0 := src[k*lds : k*lds+cols]
-		a1, a2, a3 := src[(k+1)*lds:][:cols], src[(k+2)*lds:][:cols], src[(k+3)*lds:][:cols]
-		a4, a5, a6, a7 := src[(k+4)*lds:][:cols], src[(k+5)*lds:][:cols], src[(k+6)*lds:][:cols], src[(k+7)*lds:][:cols]
-		for i, v := range a0 {
-			o := dst[i*ldd+k : i*ldd+k+8]
-			o[0], o[1], o[2], o[3] = v, a1[i], a2[i], a3[i]
-			o[4], o[5], o[6], o[7] = a4[i], a5[i], a6[i], a7[i]
+		for j := range blk {
+			blk[j] = src[(k+j)*lds:][:cols]
 		}
+		transpose8(dst[k:], ldd, &blk, cols)
 	}
 	for ; k < rows; k++ {
 		for i, v := range src[k*lds : k*lds+cols] {
