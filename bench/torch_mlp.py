@@ -22,11 +22,14 @@ Run with Debian's interpreter and OpenBLAS (libopenblas0-pthread):
 Own code; output lines are parsed by bench/compare_issue12.py.
 """
 import argparse
-import math
 import statistics
 import time
 
 import torch
+
+# The flat-buffer BAOAB is torch_shlp.py's (this folder is on sys.path when the
+# script runs): one definition for both benchmarks.
+from torch_shlp import BAOABFlat
 
 
 def make_model(sizes):
@@ -53,50 +56,6 @@ class Batcher:
         idx = self.perm[self.pos:self.pos + self.B]
         self.pos += self.B
         return self.X[idx], self.Y[idx]
-
-
-class BAOABFlat:
-    """BAOAB with parameters and gradients living in one flat vector each; the
-    closing B's force is reused by the next step's opening B."""
-
-    def __init__(self, model, lossf, batcher, h, gamma, tau):
-        self.model, self.lossf, self.batcher = model, lossf, batcher
-        params = list(model.parameters())
-        n = sum(p.numel() for p in params)
-        dtype = params[0].dtype
-        self.theta = torch.empty(n, dtype=dtype)
-        self.g = torch.zeros(n, dtype=dtype)
-        off = 0
-        for p in params:
-            k = p.numel()
-            self.theta[off:off + k].copy_(p.detach().view(-1))
-            p.data = self.theta[off:off + k].view_as(p)
-            p.grad = self.g[off:off + k].view_as(p)
-            off += k
-        self.p = torch.zeros(n, dtype=dtype)
-        self.noise = torch.empty(n, dtype=dtype)
-        self.h = h
-        self.c = math.exp(-gamma * h)
-        self.s = math.sqrt((1 - self.c ** 2) * tau)
-        self._grad()
-
-    def _grad(self):
-        self.g.zero_()
-        xb, yb = self.batcher.next()
-        loss = self.lossf(self.model(xb), yb)
-        loss.backward()
-
-    def step(self):
-        h, c, s = self.h, self.c, self.s
-        with torch.no_grad():
-            self.p.add_(self.g, alpha=-h / 2)         # B
-            self.theta.add_(self.p, alpha=h / 2)      # A
-            self.noise.normal_()
-            self.p.mul_(c).add_(self.noise, alpha=s)  # O
-            self.theta.add_(self.p, alpha=h / 2)      # A
-        self._grad()
-        with torch.no_grad():
-            self.p.add_(self.g, alpha=-h / 2)         # B
 
 
 class SGD:
