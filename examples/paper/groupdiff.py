@@ -22,6 +22,15 @@ import numpy as np
 import pandas as pd
 
 
+def boot_diff(x, y, resamples=4000):
+    """mean(x) − mean(y) and its 95% percentile bootstrap interval: each group
+    resampled with replacement, resamples times, from numpy's default_rng(0)."""
+    rng = np.random.default_rng(0)
+    d = [rng.choice(x, len(x)).mean() - rng.choice(y, len(y)).mean() for _ in range(resamples)]
+    lo, hi = np.percentile(d, [2.5, 97.5])
+    return x.mean() - y.mean(), lo, hi
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -43,10 +52,8 @@ def main():
         sys.exit(f"groupdiff: no done replica in group {args.a!r} of {args.run}")
     if len(y) == 0:
         sys.exit(f"groupdiff: no done replica in group {args.b!r} of {args.run_b or args.run}")
-    rng = np.random.default_rng(0)
-    d = [rng.choice(x, len(x)).mean() - rng.choice(y, len(y)).mean() for _ in range(4000)]
-    lo, hi = np.percentile(d, [2.5, 97.5])
-    print(f"{args.col}: {args.a} (n={len(x)}) − {args.b} (n={len(y)}) = {x.mean() - y.mean():+.4f} [{lo:+.4f}, {hi:+.4f}]")
+    diff, lo, hi = boot_diff(x, y)
+    print(f"{args.col}: {args.a} (n={len(x)}) − {args.b} (n={len(y)}) = {diff:+.4f} [{lo:+.4f}, {hi:+.4f}]")
 
 
 if __name__ == "__main__":

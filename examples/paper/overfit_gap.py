@@ -4,7 +4,7 @@ Per method (label): the final train and test accuracy and loss, and the rise of 
 test loss after the best-validation evaluation (final test loss − test loss at the
 best validation loss), means and sd over the done seeds; then each method's
 difference to a reference method (default sgd) in final test loss and in that rise,
-with a 95% percentile bootstrap interval (4000 resamples of each group, seed 0).
+with a 95% percentile bootstrap interval (groupdiff.boot_diff: 4000 resamples of each group, seed 0).
 
     /usr/bin/python3 examples/paper/overfit_gap.py runs/paper/claim7-overfit-final [--ref sgd]
 
@@ -13,8 +13,9 @@ Reads only replicas.csv (docs/formats.md). Needs numpy and pandas (Debian python
 import argparse
 import os
 
-import numpy as np
 import pandas as pd
+
+from groupdiff import boot_diff  # this folder is on sys.path when the script runs
 
 
 def main():
@@ -27,7 +28,6 @@ def main():
     r["rise"] = r["final_test_loss"] - r["best_test_loss"]
     cols = ["final_train_acc", "final_test_acc", "final_train_loss", "final_test_loss", "rise"]
     print(r.groupby("method")[cols].agg(["mean", "std"]).round(3).to_string())
-    rng = np.random.default_rng(0)
     groups = dict(tuple(r.groupby("method")))
     ref = groups[a.ref]
     print(f"\ndifference to {a.ref}, mean [95% bootstrap CI]")
@@ -36,9 +36,8 @@ def main():
             continue
         for col in ("final_test_loss", "rise"):
             x, y = g[col].to_numpy(), ref[col].to_numpy()
-            d = [rng.choice(x, len(x)).mean() - rng.choice(y, len(y)).mean() for _ in range(4000)]
-            lo, hi = np.percentile(d, [2.5, 97.5])
-            print(f"{m:>14} {col:>16}: {x.mean() - y.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]")
+            diff, lo, hi = boot_diff(x, y)
+            print(f"{m:>14} {col:>16}: {diff:+.3f} [{lo:+.3f}, {hi:+.3f}]")
 
 
 if __name__ == "__main__":
