@@ -16,4 +16,8 @@ package nn
 //	3  the sampler's Gaussian noise from xoshiro256++ (seeded from the
 //	   chain's two seeds by SplitMix64) instead of math/rand/v2's PCG,
 //	   through the same ziggurat (sampler/noise.go); the kernels unchanged
-const NumericsVersion = 3
+//	4  the noise from eight xoshiro256++ lanes, 2¹²⁸ draws apart, slot i of
+//	   every buffer from lane i mod 8 (AVX-512 runs the ziggurat's first
+//	   test on eight at once), and a ninth stream for the draws that test
+//	   rejects (sampler/noise.go); the kernels unchanged
+const NumericsVersion = 4

@@ -53,8 +53,9 @@ type Chain struct {
 	theta, p, g, v []float64
 	groups         []groupState
 
-	src   *xoshiro  // the noise's source (noise.go)
-	noise []float64 // normals' buffer: min(n, noiseChunk) variates
+	src   *noiseSource // the noise's source (noise.go)
+	noise []float64    // normals' buffer: min(n, noiseChunk) variates, capacity a multiple of 8
+	rej   []uint8      // normals' rejection bits, one byte per eight variates
 
 	step   int64
 	loss   float64
@@ -84,7 +85,7 @@ type groupState struct {
 
 // New returns a chain started at a copy of theta0, with zero momenta and ξ
 // at each adaptive group's Xi0. seed1 and seed2 seed the chain's
-// xoshiro256++ source (newXoshiro).
+// noise source of nine xoshiro256++ streams (newNoiseSource).
 func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Chain, error) {
 	if prob.Grad == nil {
 		return nil, errors.New("sampler: Problem.Grad is nil")
@@ -99,8 +100,9 @@ func New(set Settings, theta0 []float64, prob Problem, seed1, seed2 uint64) (*Ch
 		theta: append([]float64(nil), theta0...),
 		p:     make([]float64, n),
 		g:     make([]float64, n),
-		src:   new(newXoshiro(seed1, seed2)),
-		noise: make([]float64, min(n, noiseChunk)),
+		src:   newNoiseSource(seed1, seed2),
+		noise: make([]float64, min(n, noiseChunk), (min(n, noiseChunk)+7)&^7),
+		rej:   make([]uint8, noiseChunk/8),
 	}
 	for _, g := range c.set.Groups {
 		if g.Kind == Adam && c.v == nil {

@@ -69,10 +69,11 @@
 //
 // # Reproducibility
 //
-// A Chain owns its random source (xoshiro256++, seeded from the chain's
-// two seeds through SplitMix64; see newXoshiro in noise.go) and draws its
-// normals (detmath.Normal's ziggurat) in a fixed order: groups in order,
-// tensors in order, entries in order. The same seeds, settings, start and gradient oracle give the same
+// A Chain owns its random source (nine xoshiro256++ streams 2¹²⁸ draws
+// apart, the first seeded from the chain's two seeds through SplitMix64;
+// see newNoiseSource in noise.go) and draws its normals (detmath.Normal's
+// ziggurat, eight lanes at a time, the same bits in vector code and in Go)
+// in a fixed order: groups in order, tensors in order, entries in order. The same seeds, settings, start and gradient oracle give the same
 // bits. MarshalBinary captures the full state, so a restored chain continues
 // bit for bit. Chains are not safe for concurrent use.
 package sampler

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -57,52 +59,219 @@ func TestXoshiroSeeding(t *testing.T) {
 	}
 }
 
-// TestXoshiroEncoding: the state round-trips through its "xo256pp:"
-// encoding, and every other encoding (a math/rand/v2 PCG's among them), a
-// truncated one and the all-zero state are refused with the state unchanged.
-func TestXoshiroEncoding(t *testing.T) {
-	x := newXoshiro(3, 4)
-	x.Uint64()
+// TestNoiseSourceEncoding: the source round-trips through its "xo256x9:"
+// encoding, and every other encoding (numerics version 3's single
+// "xo256pp:" stream and a math/rand/v2 PCG's among them), a truncated one
+// and a state with an all-zero stream are refused with the source unchanged.
+func TestNoiseSourceEncoding(t *testing.T) {
+	x := newNoiseSource(3, 4)
+	c := &Chain{src: x, rej: make([]uint8, noiseChunk/8)}
+	c.normals(make([]float64, 13, 16))
 	blob, err := x.MarshalBinary()
-	if err != nil || len(blob) != 40 || string(blob[:8]) != "xo256pp:" {
+	if err != nil || len(blob) != 296 || string(blob[:8]) != "xo256x9:" {
 		t.Fatalf("MarshalBinary = %q, %v", blob, err)
 	}
-	var y xoshiro
-	if err := y.UnmarshalBinary(blob); err != nil || y != x {
-		t.Fatalf("round trip: %v, %v != %v", err, y, x)
+	var y noiseSource
+	if err := y.UnmarshalBinary(blob); err != nil || y != *x {
+		t.Fatalf("round trip: %v, %v != %v", err, y, *x)
 	}
 	pcgState, _ := rand.NewPCG(1, 2).MarshalBinary()
-	zero := append([]byte("xo256pp:"), make([]byte, 32)...)
-	wrongTag := append([]byte("xo256p+:"), blob[8:]...)
-	for name, b := range map[string][]byte{"pcg": pcgState, "truncated": blob[:39], "long": append(blob[:40:40], 0),
-		"wrong tag": wrongTag, "zero state": zero, "empty": nil} {
+	v3 := append([]byte("xo256pp:"), blob[8:40]...)
+	wrongTag := append([]byte("xo256x8:"), blob[8:]...)
+	zeroSlow := append(append([]byte(nil), blob[:264]...), make([]byte, 32)...)
+	zeroLane := append(append(append([]byte(nil), blob[:40]...), make([]byte, 32)...), blob[72:]...)
+	for name, b := range map[string][]byte{"pcg": pcgState, "v3 stream": v3, "truncated": blob[:295], "long": append(blob[:296:296], 0),
+		"wrong tag": wrongTag, "zero slow stream": zeroSlow, "zero lane 1": zeroLane, "empty": nil} {
 		z := y
 		err := z.UnmarshalBinary(b)
 		if err == nil || z != y {
-			t.Errorf("%s: err = %v, state %v (was %v)", name, err, z, y)
+			t.Errorf("%s: err = %v, state changed: %v", name, err, z != y)
 		} else if strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error of more than one line: %q", name, err)
 		}
 	}
 }
 
-// TestNormalsMatchDetmath: the buffered normals, slow path on the concrete
-// generator included, are the numbers of detmath.Normal drawing through
-// rand.Rand from a xoshiro256++ of the same seeds, in the same order, over
-// enough draws to take the wedges and the tail many times, with buffers of
-// several lengths in a row.
+// step256 is xoshiro256++'s state transition as a 256×256 matrix over
+// GF(2): row r holds the bits of the state words that bit r of the next
+// state XORs together (word w's bit b is index 64w+b).
+type gf2 [256][4]uint64
+
+func transition() gf2 {
+	var m gf2
+	// Column c of the matrix is the next state of the unit state e_c.
+	for c := range 256 {
+		var e [4]uint64
+		e[c/64] = 1 << (c % 64)
+		x := xoshiro{e[0], e[1], e[2], e[3]}
+		x.Uint64()
+		for w, v := range [4]uint64{x.s0, x.s1, x.s2, x.s3} {
+			for b := range 64 {
+				if v&(1<<b) != 0 {
+					m[64*w+b][c/64] |= 1 << (c % 64)
+				}
+			}
+		}
+	}
+	return m
+}
+
+func (m *gf2) mul(n *gf2) gf2 {
+	var p gf2
+	for r := range 256 {
+		for k := range 256 {
+			if m[r][k/64]&(1<<(k%64)) != 0 {
+				for w := range 4 {
+					p[r][w] ^= n[k][w]
+				}
+			}
+		}
+	}
+	return p
+}
+
+func (m *gf2) apply(x xoshiro) xoshiro {
+	v := [4]uint64{x.s0, x.s1, x.s2, x.s3}
+	var out [4]uint64
+	for r := range 256 {
+		var par uint64
+		for w := range 4 {
+			par ^= m[r][w] & v[w]
+		}
+		if bits.OnesCount64(par)%2 == 1 {
+			out[r/64] |= 1 << (r % 64)
+		}
+	}
+	return xoshiro{out[0], out[1], out[2], out[3]}
+}
+
+// TestJumpIsTwoToThe128Steps: jump moves a state by exactly 2¹²⁸ draws,
+// checked against the transition matrix squared 128 times, on the lanes'
+// own seeds and on random states; one step more or less is told apart.
+func TestJumpIsTwoToThe128Steps(t *testing.T) {
+	m := transition()
+	for range 128 {
+		m = m.mul(&m)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	states := []xoshiro{newXoshiro(1, 2), newXoshiro(7, 0x6e6f6973)}
+	for range 4 {
+		states = append(states, xoshiro{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()})
+	}
+	for _, x := range states {
+		want := m.apply(x)
+		j := x
+		j.jump()
+		if j != want {
+			t.Fatalf("jump(%v) = %v, T^(2^128) gives %v", x, j, want)
+		}
+		x.Uint64()
+		if off := m.apply(x); off == j {
+			t.Fatalf("jump of %v equals T^(2^128+1): the check cannot tell", x)
+		}
+	}
+	ns := newNoiseSource(1, 2)
+	for l := 1; l < 8; l++ {
+		if want := m.apply(ns.lane.get(l - 1)); ns.lane.get(l) != want {
+			t.Fatalf("lane %d is not lane %d jumped", l, l-1)
+		}
+	}
+	if ns.slow != m.apply(ns.lane.get(7)) {
+		t.Fatal("the slow stream is not lane 7 jumped")
+	}
+}
+
+// TestFillLanesKernelsAgree: the kernel chosen at start-up (AVX-512 where
+// the CPU has it) gives the bits of fillLanesGo: every slot, every
+// rejection bit and the lanes' final states, over runs of 0 to 70 blocks
+// from many states (the rejections, about 1.2% of slots, are many).
+func TestFillLanesKernelsAgree(t *testing.T) {
+	if reflect.ValueOf(fillLanes).Pointer() == reflect.ValueOf(fillLanesGo).Pointer() {
+		t.Skip("no vector kernel on this machine: fillLanes is fillLanesGo")
+	}
+	var rejected int
+	for k := range 400 {
+		a := newNoiseSource(uint64(k), 99).lane
+		b := a
+		blocks := k % 71
+		bufA, bufB := make([]float64, 8*blocks), make([]float64, 8*blocks)
+		rejA, rejB := make([]uint8, blocks), make([]uint8, blocks)
+		for i := range rejB {
+			rejB[i] = 0xff // the kernel must write every byte
+		}
+		fillLanesGo(&a, bufA, rejA)
+		fillLanes(&b, bufB, rejB)
+		for i := range bufA {
+			if math.Float64bits(bufA[i]) != math.Float64bits(bufB[i]) {
+				t.Fatalf("run %d, slot %d: Go %v, kernel %v", k, i, bufA[i], bufB[i])
+			}
+		}
+		for i := range rejA {
+			if rejA[i] != rejB[i] {
+				t.Fatalf("run %d, block %d: rejections Go %08b, kernel %08b", k, i, rejA[i], rejB[i])
+			}
+			rejected += bits.OnesCount8(rejA[i])
+		}
+		if a != b {
+			t.Fatalf("run %d: final lanes differ", k)
+		}
+	}
+	if rejected == 0 {
+		t.Fatal("no slot rejected: the slow path's hand-over is not covered")
+	}
+}
+
+// refNormals is the definition normals implements, written plainly: slot i
+// of a call for n variates takes lane i%8's next draw (every lane draws
+// ⌈n/8⌉), and the slots below n are detmath.Normal's round on that draw,
+// finished (and any next rounds drawn) on rand.Rand over the slow stream.
+type refNormals struct {
+	lane [8]xoshiro
+	slow *rand.Rand
+}
+
+func newRefNormals(seed1, seed2 uint64) *refNormals {
+	ns := newNoiseSource(seed1, seed2)
+	r := &refNormals{slow: rand.New(&ns.slow)}
+	for l := range 8 {
+		r.lane[l] = ns.lane.get(l)
+	}
+	return r
+}
+
+func (r *refNormals) fill(buf []float64) {
+	for i := range (len(buf) + 7) &^ 7 {
+		u := r.lane[i%8].Uint64()
+		if i >= len(buf) {
+			continue
+		}
+		x, ok := detmath.NormalFast(u)
+		if !ok {
+			if x, ok = detmath.NormalSlow(u, r.slow); !ok {
+				x = detmath.Normal(r.slow)
+			}
+		}
+		buf[i] = x
+	}
+}
+
+// TestNormalsMatchDetmath: the chain's normals, slow path on the concrete
+// generator included, are the numbers of refNormals, with buffers of
+// every length from 1 to noiseChunk in a row, over enough draws to take
+// the wedges and the tail many times.
 func TestNormalsMatchDetmath(t *testing.T) {
-	c := &Chain{src: new(newXoshiro(7, 0x6e6f6973))}
-	ref := rand.New(new(newXoshiro(7, 0x6e6f6973)))
+	c := newNoiseChain(7, 0x6e6f6973)
+	ref := newRefNormals(7, 0x6e6f6973)
 	buf := make([]float64, noiseChunk)
+	want := make([]float64, noiseChunk)
 	var tails int
 	for k := 0; k < 2000; k++ {
 		b := buf[:1+k%noiseChunk]
 		c.normals(b)
+		ref.fill(want[:len(b)])
 		for i, x := range b {
-			want := detmath.Normal(ref)
-			if x != want {
-				t.Fatalf("buffer %d, variate %d = %v, detmath.Normal %v", k, i, x, want)
+			if x != want[i] {
+				t.Fatalf("buffer %d, variate %d = %v, reference %v", k, i, x, want[i])
 			}
 			if x > 3.442619855899 || x < -3.442619855899 {
 				tails++
@@ -112,6 +281,11 @@ func TestNormalsMatchDetmath(t *testing.T) {
 	if tails == 0 {
 		t.Fatal("no variate from the tail: the test does not cover it")
 	}
+}
+
+// newNoiseChain is a Chain with only what normals needs.
+func newNoiseChain(seed1, seed2 uint64) *Chain {
+	return &Chain{src: newNoiseSource(seed1, seed2), rej: make([]uint8, noiseChunk/8)}
 }
 
 // normalStats checks n variates of next against the standard normal: the
@@ -186,7 +360,7 @@ func TestNormalsDistribution(t *testing.T) {
 		t.Skip("4·10⁶ variates")
 	}
 	const n = 4_000_000
-	c := &Chain{src: new(newXoshiro(1, 2))}
+	c := newNoiseChain(1, 2)
 	buf := make([]float64, noiseChunk)
 	k := len(buf)
 	next := func() float64 {
@@ -315,7 +489,7 @@ func TestOverflowedParameterStops(t *testing.T) {
 // BenchmarkNormals times the integrator's noise: one buffer of noiseChunk
 // standard normal variates (ns/op ÷ 512 is the cost of one variate).
 func BenchmarkNormals(b *testing.B) {
-	c := &Chain{src: new(newXoshiro(7, 0x6e6f6973))}
+	c := newNoiseChain(7, 0x6e6f6973)
 	buf := make([]float64, noiseChunk)
 	for b.Loop() {
 		c.normals(buf)
@@ -363,5 +537,23 @@ func TestInfiniteMomentumStops(t *testing.T) {
 				t.Errorf("%s, element %d: err = %v, want a momenta divergence at step 3", name, at, err)
 			}
 		}
+	}
+}
+
+// BenchmarkFillLanes times the first test alone on noiseChunk slots: the
+// kernel chosen at start-up, and fillLanesGo.
+func BenchmarkFillLanes(b *testing.B) {
+	for _, k := range []struct {
+		name string
+		f    func(*lanes, []float64, []uint8)
+	}{{"chosen", fillLanes}, {"go", fillLanesGo}} {
+		b.Run(k.name, func(b *testing.B) {
+			st := newNoiseSource(7, 0x6e6f6973).lane
+			buf := make([]float64, noiseChunk)
+			rej := make([]uint8, noiseChunk/8)
+			for b.Loop() {
+				k.f(&st, buf, rej)
+			}
+		})
 	}
 }

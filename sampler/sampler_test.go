@@ -165,15 +165,17 @@ func TestOverdampedIsLeimkuhlerMatthews(t *testing.T) {
 	set := Settings{H: h, Groups: []Group{{Tensors: whole(n), Kind: Overdamped, Tau: tau}}}
 	theta0 := []float64{1, -2, 0.5, 3, -1}
 	c := mustChain(t, set, theta0, ho.problem(), 11)
-	ref := rand.New(new(newXoshiro(11, 1)))
+	ref := newRefNormals(11, 1)
+	rs := make([]float64, n)
 	delta := h * h / 2
 	x := append([]float64(nil), theta0...)
 	prev := make([]float64, n) // R_{-1}: the first step has only the initial half kick, no previous noise
 	first := true
 	for s := 0; s < 50; s++ {
 		mustStep(t, c, 1)
+		ref.fill(rs)
 		for i := range x {
-			r := ref.NormFloat64()
+			r := rs[i]
 			noise := math.Sqrt(delta*tau/2) * r
 			drift := delta
 			if first {

@@ -22,7 +22,7 @@ var allowed = map[string]struct {
 	"protocol":          {nil, nil},
 	"nn":                {[]string{"internal/detmath"}, []string{"gonum.org/v1/gonum", "golang.org/x/sys/cpu"}},
 	"dataset":           {[]string{"internal/detmath"}, []string{"github.com/klauspost/compress/gzip"}}, // gzip: faster inflate for the MNIST files
-	"sampler":           {[]string{"internal/detmath"}, []string{"gonum.org/v1/gonum"}},
+	"sampler":           {[]string{"internal/detmath"}, []string{"gonum.org/v1/gonum", "golang.org/x/sys/cpu"}}, // cpu: the noise kernel chosen by CPU feature
 	"internal/detmath":  {nil, nil}, // elementary functions with the same bits on every machine
 	"internal/suggest":  {nil, nil}, // did-you-mean for enumerated values: standard library only
 	"rundir":            {[]string{"protocol"}, []string{"github.com/gofrs/flock"}},

@@ -653,10 +653,71 @@ func NormalWedge(u, v uint64) (float64, bool) {
 		return 0, false
 	}
 	x := float64(j) * float64(wn[i])
-	if fn[i]+float32(float32(Float64(v))*(fn[i-1]-fn[i])) < float32(Exp(float64(-.5*x)*x)) {
+	y := fn[i] + float32(float32(Float64(v))*(fn[i-1]-fn[i]))
+	// The squeeze: within a cell of the strip the density's float32 value
+	// is bracketed by wedgeTable's bounds, so most draws are decided
+	// without Exp, with the answer of the full test below.
+	a := absInt32(j)
+	if c := uint64(a-kn[i]) * wedgeMul[i] >> 32; a >= kn[i] && c < wedgeCells {
+		w := &wedgeTable[i][c]
+		if w.lo <= a && a <= w.hi {
+			if y > w.reject {
+				return 0, false
+			}
+			if y < w.accept {
+				return x, true
+			}
+		}
+	}
+	if y < float32(Exp(float64(-.5*x)*x)) {
 		return x, true
 	}
 	return 0, false
+}
+
+// wedgeCells is the number of cells a strip's wedge is cut into for
+// NormalWedge's squeeze.
+const wedgeCells = 8
+
+// wedgeCell brackets NormalWedge's test for the draws whose |int32(u)|
+// lies in [lo, hi]: there float32(Exp(−x²/2)), computed as NormalWedge
+// does, is at most reject and above accept, so y > reject rejects and
+// y < accept accepts. Both bounds sit one float32 step outside the
+// values at the cell's ends (Exp is monotone in x up to its error of
+// under one float64 ulp, far below a float32 step), and a margin of one
+// more step is kept by the strict comparisons.
+type wedgeCell struct {
+	lo, hi         uint32
+	reject, accept float32
+}
+
+// wedgeTable holds the cells of strips 1 to 127 (strip 0 is the tail's),
+// and wedgeMul[i] maps |int32(u)| − kn[i] to a cell index (an estimate:
+// NormalWedge checks lo and hi and falls back to Exp outside).
+var (
+	wedgeTable [128][wedgeCells]wedgeCell
+	wedgeMul   [128]uint64
+)
+
+func init() {
+	for i := 1; i < 128; i++ {
+		width := uint64(1<<31) - uint64(kn[i])
+		wedgeMul[i] = (wedgeCells << 32) / (width + 1)
+		f := func(a uint64) float32 {
+			x := float64(a) * float64(wn[i])
+			return float32(Exp(float64(-.5*x) * x))
+		}
+		for c := range uint64(wedgeCells) {
+			lo := uint64(kn[i]) + width*c/wedgeCells
+			hi := uint64(kn[i]) + width*(c+1)/wedgeCells
+			wedgeTable[i][c] = wedgeCell{
+				lo:     uint32(lo),
+				hi:     uint32(hi),
+				reject: math.Nextafter32(f(lo), float32(math.Inf(1))),
+				accept: math.Nextafter32(f(hi), float32(math.Inf(-1))),
+			}
+		}
+	}
 }
 
 func absInt32(i int32) uint32 {
@@ -756,4 +817,16 @@ var fn = [128]float32{
 	0.040742867, 0.03688439, 0.033087887, 0.029356318,
 	0.025693292, 0.022103304, 0.018592102, 0.015167298,
 	0.011839478, 0.008624485, 0.005548995, 0.0026696292,
+}
+
+// NormalTable returns the ziggurat's strip tables packed for vector code:
+// entry i holds kn[i] in its low 32 bits and math.Float32bits(wn[i]) in its
+// high 32, so one 64-bit load gives both numbers NormalFast reads for a
+// draw in strip i.
+func NormalTable() [128]uint64 {
+	var t [128]uint64
+	for i := range t {
+		t[i] = uint64(kn[i]) | uint64(math.Float32bits(wn[i]))<<32
+	}
+	return t
 }

@@ -208,3 +208,73 @@ func TestSameBitsEverywhere(t *testing.T) {
 func TestNoFusedMultiplyAdd(t *testing.T) {
 	fmacheck.Check(t, ".", ".")
 }
+
+// normalWedgeFull is NormalWedge without its squeeze: Exp on every call.
+func normalWedgeFull(u, v uint64) (float64, bool) {
+	j := int32(u)
+	i := u >> 32 & 0x7F
+	x := float64(j) * float64(wn[i])
+	if fn[i]+float32(float32(Float64(v))*(fn[i-1]-fn[i])) < float32(Exp(float64(-.5*x)*x)) {
+		return x, true
+	}
+	return 0, false
+}
+
+// TestNormalWedgeSqueeze: NormalWedge's squeeze decides as the full test
+// (with Exp) does, on random wedge draws of every strip and on draws at
+// and next to every cell's ends with uniforms spread over the strip's
+// height, and it does skip Exp for most draws.
+func TestNormalWedgeSqueeze(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(u, v uint64) {
+		x, ok := NormalWedge(u, v)
+		wx, wok := normalWedgeFull(u, v)
+		if ok != wok || x != wx {
+			t.Fatalf("NormalWedge(%#x, %#x) = %v, %v; full test %v, %v", u, v, x, ok, wx, wok)
+		}
+	}
+	decided, n := 0, 0
+	for i := uint64(1); i < 128; i++ {
+		for c := range wedgeTable[i] {
+			w := wedgeTable[i][c]
+			for _, a := range []uint32{w.lo, w.lo + 1, w.hi - 1, w.hi, w.hi + 1, (w.lo + w.hi) / 2} {
+				if a < kn[i] || a > 1<<31 {
+					continue
+				}
+				for k := range 64 {
+					v := r.Uint64()
+					if k < 2 {
+						v = uint64(k) * (1<<64 - 1)
+					}
+					for _, j := range []int64{int64(a), -int64(a)} {
+						if j > math.MaxInt32 || j < math.MinInt32 {
+							continue
+						}
+						check(i<<32|uint64(uint32(int32(j))), v)
+					}
+				}
+			}
+		}
+	}
+	for range 3_000_000 {
+		u, v := r.Uint64(), r.Uint64()
+		i := u >> 32 & 0x7F
+		if _, ok := NormalFast(u); ok || i == 0 {
+			continue
+		}
+		check(u, v)
+		n++
+		y := fn[i] + float32(float32(Float64(v))*(fn[i-1]-fn[i]))
+		a := absInt32(int32(u))
+		if c := uint64(a-kn[i]) * wedgeMul[i] >> 32; c < wedgeCells {
+			w := wedgeTable[i][c]
+			if w.lo <= a && a <= w.hi && (y > w.reject || y < w.accept) {
+				decided++
+			}
+		}
+	}
+	if n == 0 || float64(decided) < 0.7*float64(n) {
+		t.Fatalf("the squeeze decided %d of %d wedge draws", decided, n)
+	}
+	t.Logf("the squeeze decided %d of %d wedge draws (%.1f%%)", decided, n, 100*float64(decided)/float64(n))
+}
