@@ -21,10 +21,10 @@ var allowed = map[string]struct {
 }{
 	"protocol":          {nil, nil},
 	"nn":                {[]string{"internal/detmath"}, []string{"gonum.org/v1/gonum", "golang.org/x/sys/cpu"}},
-	"dataset":           {[]string{"internal/detmath"}, []string{"github.com/klauspost/compress/gzip"}}, // gzip: faster inflate for the MNIST files
+	"dataset":           {[]string{"internal/detmath"}, []string{"github.com/klauspost/compress/gzip"}},         // gzip: faster inflate for the MNIST files
 	"sampler":           {[]string{"internal/detmath"}, []string{"gonum.org/v1/gonum", "golang.org/x/sys/cpu"}}, // cpu: the noise kernel chosen by CPU feature
-	"internal/detmath":  {nil, nil}, // elementary functions with the same bits on every machine
-	"internal/suggest":  {nil, nil}, // did-you-mean for enumerated values: standard library only
+	"internal/detmath":  {nil, nil},                                                                             // elementary functions with the same bits on every machine
+	"internal/suggest":  {nil, nil},                                                                             // did-you-mean for enumerated values: standard library only
 	"rundir":            {[]string{"protocol"}, []string{"github.com/gofrs/flock"}},
 	"ensemble":          {[]string{"rundir"}, []string{"gonum.org/v1/gonum"}},
 	"charts":            {[]string{"ensemble", "rundir"}, []string{"gonum.org/v1/gonum", "gonum.org/v1/plot"}},
