@@ -20,4 +20,8 @@ package nn
 //	   every buffer from lane i mod 8 (AVX-512 runs the ziggurat's first
 //	   test on eight at once), and a ninth stream for the draws that test
 //	   rejects (sampler/noise.go); the kernels unchanged
-const NumericsVersion = 4
+//	5  the sampler's sums over parameters (Σq² of the kinetic temperature
+//	   and of the adaptive thermostat's ξ update) in 32 partial sums, so the
+//	   Langevin move runs in AVX-512 (sampler/update.go); the kernels
+//	   unchanged
+const NumericsVersion = 5

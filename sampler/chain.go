@@ -56,6 +56,7 @@ type Chain struct {
 	src   *noiseSource // the noise's source (noise.go)
 	noise []float64    // normals' buffer: min(n, noiseChunk) variates, capacity a multiple of 8
 	rej   []uint8      // normals' rejection bits, one byte per eight variates
+	acc   sumLanes     // the Langevin move's partial sums of q²
 
 	step   int64
 	loss   float64
@@ -223,15 +224,7 @@ func (c *Chain) kick(f float64) {
 			continue
 		}
 		for _, t := range g.Tensors {
-			p, gr := c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len]
-			gr = gr[:len(p)]
-			var bad uint64
-			for j := range p {
-				q := p[j] - float64(f*gr[j])
-				p[j] = q
-				bad |= finiteBits(q)
-			}
-			c.pBad |= bad
+			c.pBad |= kick(c.p[t.Off:t.Off+t.Len], c.g[t.Off:t.Off+t.Len], f)
 		}
 	}
 }
@@ -361,6 +354,7 @@ func (c *Chain) move(i int, n int64) {
 	case Overdamped:
 		// A_{h/2} O∞ A_{h/2}: θ ← θ + (h/2)p; p ← √τ·R; θ ← θ + (h/2)p.
 		s := math.Sqrt(tau)
+		var acc sumLanes
 		for _, t := range g.Tensors {
 			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
 				th, p := c.theta[o:min(o+len(c.noise), t.Off+t.Len)], c.p[o:]
@@ -373,35 +367,28 @@ func (c *Chain) move(i int, n int64) {
 					x := th[j] + float64(h/2*(p[j]+q))
 					th[j] = x
 					p[j] = q
-					pp += float64(q * q)
+					acc[j&31] += float64(q * q)
 					bad |= finiteBits(x)
 				}
 				c.thetaBad |= bad
 			}
 		}
+		pp = acc.total()
 	case Langevin:
 		// A_{h/2} O_h A_{h/2} with O_h: p ← c·p + √((1−c²)τ)·R, c = e^{−γh}.
 		cc := detmath.Exp(-g.Gamma * h)
 		d := math.Sqrt((1 - float64(cc*cc)) * tau)
+		acc := &c.acc // in the chain: langevin is called through a variable, so a local would escape
+		*acc = sumLanes{}
 		for _, t := range g.Tensors {
 			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
-				th, p := c.theta[o:min(o+len(c.noise), t.Off+t.Len)], c.p[o:]
+				th := c.theta[o:min(o+len(c.noise), t.Off+t.Len)]
 				r := c.noise[:len(th)]
 				c.normals(r)
-				p = p[:len(th)]
-				var bad uint64
-				for j := range th {
-					x := th[j] + float64(h/2*p[j])
-					q := float64(cc*p[j]) + float64(d*r[j])
-					p[j] = q
-					x += float64(h / 2 * q)
-					th[j] = x
-					pp += float64(q * q)
-					bad |= finiteBits(x)
-				}
-				c.thetaBad |= bad
+				c.thetaBad |= langevin(th, c.p[o:o+len(th)], r, h/2, cc, d, acc)
 			}
 		}
+		pp = acc.total()
 	case Adaptive:
 		// Per tensor k, A_{h/2} C_{h/2} D_{h/2} E_h D_{h/2} C_{h/2} A_{h/2}:
 		//   C_f: p ← e^{−ξ f h} p;  D_f: p ← p + σ_A √(f h)·R;
@@ -412,7 +399,7 @@ func (c *Chain) move(i int, n int64) {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
 			e := detmath.Exp(-gs.xi[k] * h / 2)
-			var sq float64
+			var acc sumLanes
 			for o := 0; o < len(th); o += len(c.noise) {
 				th, p := th[o:min(o+len(c.noise), len(th))], p[o:]
 				r := c.noise[:len(th)]
@@ -422,9 +409,10 @@ func (c *Chain) move(i int, n int64) {
 					th[j] += float64(h / 2 * p[j])
 					q := float64(e*p[j]) + float64(s*r[j])
 					p[j] = q
-					sq += float64(q * q)
+					acc[j&31] += float64(q * q)
 				}
 			}
+			sq := acc.total()
 			gs.xi[k] += float64(eh * (sq - float64(float64(t.Len)*tau)))
 			pp += sq
 			e = detmath.Exp(-gs.xi[k] * h / 2)

@@ -1,4 +1,4 @@
-module github.com/heatbath/heatbath/sampler/internal/noisegen
+module github.com/heatbath/heatbath/sampler/internal/asmgen
 
 go 1.26.8
 

@@ -1,0 +1,129 @@
+package sampler
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// randomValues returns n values: mostly N(0, 1)·10^k for random k in
+// [−3, 3], with zeros, a negative zero and, when special, ±Inf and NaN
+// sprinkled in.
+func randomValues(r *rand.Rand, n int, special bool) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3))
+		switch k := r.IntN(40); {
+		case k == 0:
+			x[i] = 0
+		case k == 1:
+			x[i] = math.Copysign(0, -1)
+		case special && k == 2:
+			x[i] = math.Inf(1 - 2*r.IntN(2))
+		case special && k == 3:
+			x[i] = math.NaN()
+		}
+	}
+	return x
+}
+
+// firstBitDiff returns the first index where a and b differ in any bit, or −1.
+func firstBitDiff(a, b []float64) int {
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestUpdateKernelsAgree: the kernels chosen at start-up (AVX-512 where the
+// CPU has it) give the bits of langevinGo and kickGo: θ, p, the 32 partial
+// sums and the finiteness flag, for every length from 0 to 200 (the 32-wide
+// body and every tail), with and without non-finite values.
+func TestUpdateKernelsAgree(t *testing.T) {
+	if reflect.ValueOf(langevin).Pointer() == reflect.ValueOf(langevinGo).Pointer() {
+		t.Skip("no vector kernels on this machine")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n <= 200; n++ {
+		for _, special := range []bool{false, true} {
+			th, p, nz, g := randomValues(r, n, special), randomValues(r, n, special), randomValues(r, n, false), randomValues(r, n, special)
+			h2, c, d, f := 0.025*r.Float64(), math.Exp(-r.Float64()), r.Float64(), r.Float64()
+			var accA, accB sumLanes
+			for i := range accA {
+				accA[i] = r.Float64()
+			}
+			accB = accA
+			thA, pA := append([]float64(nil), th...), append([]float64(nil), p...)
+			thB, pB := append([]float64(nil), th...), append([]float64(nil), p...)
+			badA := langevinGo(thA, pA, nz, h2, c, d, &accA)
+			badB := langevin(thB, pB, nz, h2, c, d, &accB)
+			if i := firstBitDiff(thA, thB); i >= 0 {
+				t.Fatalf("langevin n=%d special=%v: θ[%d] Go %v, kernel %v", n, special, i, thA[i], thB[i])
+			}
+			if i := firstBitDiff(pA, pB); i >= 0 {
+				t.Fatalf("langevin n=%d special=%v: p[%d] Go %v, kernel %v", n, special, i, pA[i], pB[i])
+			}
+			if i := firstBitDiff(accA[:], accB[:]); i >= 0 {
+				t.Fatalf("langevin n=%d special=%v: partial sum %d Go %v, kernel %v", n, special, i, accA[i], accB[i])
+			}
+			if notFinite(badA) != notFinite(badB) {
+				t.Fatalf("langevin n=%d special=%v: not finite Go %v, kernel %v", n, special, notFinite(badA), notFinite(badB))
+			}
+			kA, kB := append([]float64(nil), p...), append([]float64(nil), p...)
+			badA, badB = kickGo(kA, g, f), kick(kB, g, f)
+			if i := firstBitDiff(kA, kB); i >= 0 {
+				t.Fatalf("kick n=%d special=%v: p[%d] Go %v, kernel %v", n, special, i, kA[i], kB[i])
+			}
+			if notFinite(badA) != notFinite(badB) {
+				t.Fatalf("kick n=%d special=%v: not finite Go %v, kernel %v", n, special, notFinite(badA), notFinite(badB))
+			}
+		}
+	}
+}
+
+// TestUpdateKernelsStayInBounds: the kernels write nothing past the
+// slices they are given (the masked tails), checked with guard values
+// after every length.
+func TestUpdateKernelsStayInBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 70; n++ {
+		buf := func() []float64 {
+			x := randomValues(r, n+8, false)
+			for i := n; i < n+8; i++ {
+				x[i] = 12345
+			}
+			return x
+		}
+		th, p, nz, g := buf(), buf(), buf(), buf()
+		var acc sumLanes
+		langevin(th[:n], p[:n], nz[:n], 0.01, 0.9, 0.1, &acc)
+		kick(p[:n], g[:n], 0.5)
+		for i := n; i < n+8; i++ {
+			if th[i] != 12345 || p[i] != 12345 {
+				t.Fatalf("n=%d: element %d past the end was written", n, i)
+			}
+		}
+	}
+}
+
+// BenchmarkLangevinChunk times the Langevin move on one noise chunk
+// (noiseChunk elements, noise already drawn): the kernel chosen at
+// start-up and langevinGo.
+func BenchmarkLangevinChunk(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	th, p, nz := randomValues(r, noiseChunk, false), randomValues(r, noiseChunk, false), randomValues(r, noiseChunk, false)
+	var acc sumLanes
+	for _, k := range []struct {
+		name string
+		f    func(th, p, r []float64, h2, c, d float64, acc *sumLanes) uint64
+	}{{"chosen", langevin}, {"go", langevinGo}} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				k.f(th, p, nz, 1e-9, 1, 0, &acc)
+			}
+		})
+	}
+}
