@@ -56,7 +56,7 @@ type Chain struct {
 	src   *noiseSource // the noise's source (noise.go)
 	noise []float64    // normals' buffer: min(n, noiseChunk) variates, capacity a multiple of 8
 	rej   []uint8      // normals' rejection bits, one byte per eight variates
-	acc   sumLanes     // the Langevin move's partial sums of q²
+	acc   sumLanes     // the moves' partial sums of q² (in the chain: the loops are called through variables, so a local would escape)
 
 	step   int64
 	loss   float64
@@ -354,23 +354,14 @@ func (c *Chain) move(i int, n int64) {
 	case Overdamped:
 		// A_{h/2} O∞ A_{h/2}: θ ← θ + (h/2)p; p ← √τ·R; θ ← θ + (h/2)p.
 		s := math.Sqrt(tau)
-		var acc sumLanes
+		acc := &c.acc
+		*acc = sumLanes{}
 		for _, t := range g.Tensors {
 			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
 				th, p := c.theta[o:min(o+len(c.noise), t.Off+t.Len)], c.p[o:]
 				r := c.noise[:len(th)]
 				c.normals(r)
-				p = p[:len(th)]
-				var bad uint64
-				for j := range th {
-					q := float64(s * r[j])
-					x := th[j] + float64(h/2*(p[j]+q))
-					th[j] = x
-					p[j] = q
-					acc[j&31] += float64(q * q)
-					bad |= finiteBits(x)
-				}
-				c.thetaBad |= bad
+				c.thetaBad |= overdamped(th, p[:len(th)], r, h/2, s, acc)
 			}
 		}
 		pp = acc.total()
@@ -378,7 +369,7 @@ func (c *Chain) move(i int, n int64) {
 		// A_{h/2} O_h A_{h/2} with O_h: p ← c·p + √((1−c²)τ)·R, c = e^{−γh}.
 		cc := detmath.Exp(-g.Gamma * h)
 		d := math.Sqrt((1 - float64(cc*cc)) * tau)
-		acc := &c.acc // in the chain: langevin is called through a variable, so a local would escape
+		acc := &c.acc
 		*acc = sumLanes{}
 		for _, t := range g.Tensors {
 			for o := t.Off; o < t.Off+t.Len; o += len(c.noise) {
@@ -399,18 +390,13 @@ func (c *Chain) move(i int, n int64) {
 			th, p := c.theta[t.Off:t.Off+t.Len], c.p[t.Off:t.Off+t.Len]
 			p = p[:len(th)]
 			e := detmath.Exp(-gs.xi[k] * h / 2)
-			var acc sumLanes
+			acc := &c.acc
+			*acc = sumLanes{}
 			for o := 0; o < len(th); o += len(c.noise) {
 				th, p := th[o:min(o+len(c.noise), len(th))], p[o:]
 				r := c.noise[:len(th)]
 				c.normals(r)
-				p = p[:len(th)]
-				for j := range th {
-					th[j] += float64(h / 2 * p[j])
-					q := float64(e*p[j]) + float64(s*r[j])
-					p[j] = q
-					acc[j&31] += float64(q * q)
-				}
+				adaptiveFirst(th, p[:len(th)], r, h/2, e, s, acc)
 			}
 			sq := acc.total()
 			gs.xi[k] += float64(eh * (sq - float64(float64(t.Len)*tau)))
@@ -420,16 +406,7 @@ func (c *Chain) move(i int, n int64) {
 				th, p := th[o:min(o+len(c.noise), len(th))], p[o:]
 				r := c.noise[:len(th)]
 				c.normals(r)
-				p = p[:len(th)]
-				var bad uint64
-				for j := range th {
-					q := e * (p[j] + float64(s*r[j]))
-					p[j] = q
-					x := th[j] + float64(h/2*q)
-					th[j] = x
-					bad |= finiteBits(x)
-				}
-				c.thetaBad |= bad
+				c.thetaBad |= adaptiveSecond(th, p[:len(th)], r, h/2, e, s)
 			}
 		}
 	}

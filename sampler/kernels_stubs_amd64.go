@@ -9,12 +9,27 @@ package sampler
 //go:noescape
 func fillLanesAVX512(st *[4][8]uint64, buf *float64, blocks int, rej *uint8, tab *[128]uint64)
 
-// langevinAVX512 is langevinGo on n elements (AVX-512F); c holds the bits of h/2, cc, d, the exponent mask and its unit.
+// langevinAVX512 is langevinGo on n elements (AVX-512F).
 //
 //go:noescape
 func langevinAVX512(th *float64, p *float64, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)
 
-// kickAVX512 is kickGo on n elements (AVX-512F); c holds the bits of f, the exponent mask and its unit.
+// kickAVX512 is kickGo on n elements (AVX-512F).
 //
 //go:noescape
 func kickAVX512(p *float64, gr *float64, n int, c *[3]uint64, bad *[8]uint64)
+
+// overdampedAVX512 is overdampedGo on n elements (AVX-512F).
+//
+//go:noescape
+func overdampedAVX512(th *float64, p *float64, r *float64, n int, c *[4]uint64, acc *[32]float64, bad *[8]uint64)
+
+// adaptiveFirstAVX512 is adaptiveFirstGo on n elements (AVX-512F).
+//
+//go:noescape
+func adaptiveFirstAVX512(th *float64, p *float64, r *float64, n int, c *[3]uint64, acc *[32]float64)
+
+// adaptiveSecondAVX512 is adaptiveSecondGo on n elements (AVX-512F).
+//
+//go:noescape
+func adaptiveSecondAVX512(th *float64, p *float64, r *float64, n int, c *[5]uint64, bad *[8]uint64)

@@ -20,11 +20,14 @@ func (s *sumLanes) total() float64 {
 	return t
 }
 
-// langevin and kick are langevinGo and kickGo or vector kernels with the
-// same bits, chosen at start-up.
+// The element loops, the Go ones below or vector kernels with the same
+// bits, chosen at start-up.
 var (
-	langevin = langevinGo
-	kick     = kickGo
+	langevin       = langevinGo
+	kick           = kickGo
+	overdamped     = overdampedGo
+	adaptiveFirst  = adaptiveFirstGo
+	adaptiveSecond = adaptiveSecondGo
 )
 
 // langevinGo is A_{h/2} O_h A_{h/2} on one chunk (Leimkuhler and Matthews'
@@ -59,6 +62,62 @@ func kickGo(p, g []float64, f float64) uint64 {
 		q := p[j] - float64(f*g[j])
 		p[j] = q
 		bad |= finiteBits(q)
+	}
+	return bad
+}
+
+// overdampedGo is A_{h/2} O∞ A_{h/2} on one chunk (Leimkuhler and
+// Matthews' scheme as BAOAB with γ → ∞): with h2 = h/2 and s = √τ, for each j
+//
+//	q = s·r_j;  θ_j ← θ_j + h2·(p_j + q);  p_j ← q
+//
+// q² goes into acc[j mod 32]. It returns the OR of finiteBits of the new θ.
+func overdampedGo(th, p, r []float64, h2, s float64, acc *sumLanes) uint64 {
+	p, r = p[:len(th)], r[:len(th)]
+	var bad uint64
+	for j := range th {
+		q := float64(s * r[j])
+		x := th[j] + float64(h2*(p[j]+q))
+		th[j] = x
+		p[j] = q
+		acc[j&31] += float64(q * q)
+		bad |= finiteBits(x)
+	}
+	return bad
+}
+
+// adaptiveFirstGo is the adaptive scheme's A_{h/2} C_{h/2} D_{h/2} on one
+// chunk (Leimkuhler, Matthews and Vlaar's AdLaLa, algorithms.md): with
+// h2 = h/2, e = e^{−ξh/2} and s = σ_A√(h/2), for each j
+//
+//	θ_j ← θ_j + h2·p_j;  q = e·p_j + s·r_j;  p_j ← q
+//
+// q² goes into acc[j mod 32] (the E step's pᵀp).
+func adaptiveFirstGo(th, p, r []float64, h2, e, s float64, acc *sumLanes) {
+	p, r = p[:len(th)], r[:len(th)]
+	for j := range th {
+		th[j] += float64(h2 * p[j])
+		q := float64(e*p[j]) + float64(s*r[j])
+		p[j] = q
+		acc[j&31] += float64(q * q)
+	}
+}
+
+// adaptiveSecondGo is the adaptive scheme's D_{h/2} C_{h/2} A_{h/2} after
+// the E step, with e = e^{−ξh/2} of the new ξ, for each j
+//
+//	q = e·(p_j + s·r_j);  p_j ← q;  θ_j ← θ_j + h2·q
+//
+// It returns the OR of finiteBits of the new θ.
+func adaptiveSecondGo(th, p, r []float64, h2, e, s float64) uint64 {
+	p, r = p[:len(th)], r[:len(th)]
+	var bad uint64
+	for j := range th {
+		q := e * (p[j] + float64(s*r[j]))
+		p[j] = q
+		x := th[j] + float64(h2*q)
+		th[j] = x
+		bad |= finiteBits(x)
 	}
 	return bad
 }

@@ -39,46 +39,83 @@ func firstBitDiff(a, b []float64) int {
 }
 
 // TestUpdateKernelsAgree: the kernels chosen at start-up (AVX-512 where the
-// CPU has it) give the bits of langevinGo and kickGo: θ, p, the 32 partial
-// sums and the finiteness flag, for every length from 0 to 200 (the 32-wide
-// body and every tail), with and without non-finite values.
+// CPU has it) give the bits of the Go loops of update.go: θ, p, the 32
+// partial sums and the finiteness flag, for every length from 0 to 200
+// (the 32-wide body and every tail), with and without non-finite values.
 func TestUpdateKernelsAgree(t *testing.T) {
 	if reflect.ValueOf(langevin).Pointer() == reflect.ValueOf(langevinGo).Pointer() {
 		t.Skip("no vector kernels on this machine")
 	}
+	// Each case runs one loop on (θ, p, r) with the constants k and the
+	// partial sums acc, and returns the flag (0 where the loop has none).
+	type run func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64
+	cases := []struct {
+		name    string
+		goLoop  run
+		chosen  run
+		special bool // the loop must pass on non-finite θ and p
+	}{
+		{"langevin",
+			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
+				return langevinGo(th, p, r, k[0], k[1], k[2], acc)
+			},
+			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
+				return langevin(th, p, r, k[0], k[1], k[2], acc)
+			}, true},
+		{"kick",
+			func(_, p, g []float64, k [3]float64, _ *sumLanes) uint64 { return kickGo(p, g, k[0]) },
+			func(_, p, g []float64, k [3]float64, _ *sumLanes) uint64 { return kick(p, g, k[0]) }, true},
+		{"overdamped",
+			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
+				return overdampedGo(th, p, r, k[0], k[1], acc)
+			},
+			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
+				return overdamped(th, p, r, k[0], k[1], acc)
+			}, true},
+		{"adaptive first",
+			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
+				adaptiveFirstGo(th, p, r, k[0], k[1], k[2], acc)
+				return 0
+			},
+			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
+				adaptiveFirst(th, p, r, k[0], k[1], k[2], acc)
+				return 0
+			}, true},
+		{"adaptive second",
+			func(th, p, r []float64, k [3]float64, _ *sumLanes) uint64 {
+				return adaptiveSecondGo(th, p, r, k[0], k[1], k[2])
+			},
+			func(th, p, r []float64, k [3]float64, _ *sumLanes) uint64 {
+				return adaptiveSecond(th, p, r, k[0], k[1], k[2])
+			}, true},
+	}
 	r := rand.New(rand.NewPCG(3, 4))
-	for n := 0; n <= 200; n++ {
-		for _, special := range []bool{false, true} {
-			th, p, nz, g := randomValues(r, n, special), randomValues(r, n, special), randomValues(r, n, false), randomValues(r, n, special)
-			h2, c, d, f := 0.025*r.Float64(), math.Exp(-r.Float64()), r.Float64(), r.Float64()
-			var accA, accB sumLanes
-			for i := range accA {
-				accA[i] = r.Float64()
-			}
-			accB = accA
-			thA, pA := append([]float64(nil), th...), append([]float64(nil), p...)
-			thB, pB := append([]float64(nil), th...), append([]float64(nil), p...)
-			badA := langevinGo(thA, pA, nz, h2, c, d, &accA)
-			badB := langevin(thB, pB, nz, h2, c, d, &accB)
-			if i := firstBitDiff(thA, thB); i >= 0 {
-				t.Fatalf("langevin n=%d special=%v: θ[%d] Go %v, kernel %v", n, special, i, thA[i], thB[i])
-			}
-			if i := firstBitDiff(pA, pB); i >= 0 {
-				t.Fatalf("langevin n=%d special=%v: p[%d] Go %v, kernel %v", n, special, i, pA[i], pB[i])
-			}
-			if i := firstBitDiff(accA[:], accB[:]); i >= 0 {
-				t.Fatalf("langevin n=%d special=%v: partial sum %d Go %v, kernel %v", n, special, i, accA[i], accB[i])
-			}
-			if notFinite(badA) != notFinite(badB) {
-				t.Fatalf("langevin n=%d special=%v: not finite Go %v, kernel %v", n, special, notFinite(badA), notFinite(badB))
-			}
-			kA, kB := append([]float64(nil), p...), append([]float64(nil), p...)
-			badA, badB = kickGo(kA, g, f), kick(kB, g, f)
-			if i := firstBitDiff(kA, kB); i >= 0 {
-				t.Fatalf("kick n=%d special=%v: p[%d] Go %v, kernel %v", n, special, i, kA[i], kB[i])
-			}
-			if notFinite(badA) != notFinite(badB) {
-				t.Fatalf("kick n=%d special=%v: not finite Go %v, kernel %v", n, special, notFinite(badA), notFinite(badB))
+	for _, tc := range cases {
+		for n := 0; n <= 200; n++ {
+			for _, special := range []bool{false, tc.special} {
+				th, p, nz := randomValues(r, n, special), randomValues(r, n, special), randomValues(r, n, false)
+				k := [3]float64{0.025 * r.Float64(), math.Exp(-r.Float64()), r.Float64()}
+				var accA sumLanes
+				for i := range accA {
+					accA[i] = r.Float64()
+				}
+				accB := accA
+				thA, pA := append([]float64(nil), th...), append([]float64(nil), p...)
+				thB, pB := append([]float64(nil), th...), append([]float64(nil), p...)
+				badA := tc.goLoop(thA, pA, nz, k, &accA)
+				badB := tc.chosen(thB, pB, nz, k, &accB)
+				if i := firstBitDiff(thA, thB); i >= 0 {
+					t.Fatalf("%s n=%d special=%v: θ[%d] Go %v, kernel %v", tc.name, n, special, i, thA[i], thB[i])
+				}
+				if i := firstBitDiff(pA, pB); i >= 0 {
+					t.Fatalf("%s n=%d special=%v: p[%d] Go %v, kernel %v", tc.name, n, special, i, pA[i], pB[i])
+				}
+				if i := firstBitDiff(accA[:], accB[:]); i >= 0 {
+					t.Fatalf("%s n=%d special=%v: partial sum %d Go %v, kernel %v", tc.name, n, special, i, accA[i], accB[i])
+				}
+				if notFinite(badA) != notFinite(badB) {
+					t.Fatalf("%s n=%d special=%v: not finite Go %v, kernel %v", tc.name, n, special, notFinite(badA), notFinite(badB))
+				}
 			}
 		}
 	}
@@ -101,6 +138,9 @@ func TestUpdateKernelsStayInBounds(t *testing.T) {
 		var acc sumLanes
 		langevin(th[:n], p[:n], nz[:n], 0.01, 0.9, 0.1, &acc)
 		kick(p[:n], g[:n], 0.5)
+		overdamped(th[:n], p[:n], nz[:n], 0.01, 0.1, &acc)
+		adaptiveFirst(th[:n], p[:n], nz[:n], 0.01, 0.9, 0.1, &acc)
+		adaptiveSecond(th[:n], p[:n], nz[:n], 0.01, 0.9, 0.1)
 		for i := n; i < n+8; i++ {
 			if th[i] != 12345 || p[i] != 12345 {
 				t.Fatalf("n=%d: element %d past the end was written", n, i)

@@ -10,15 +10,17 @@
 // looks up the ziggurat's strip of each draw in one table (kn in the low and
 // wn's bits in the high half of each entry), and stores
 // float64(j)·float64(wn[i]) where |j| < kn[i], else the draw's bits, with the
-// block's rejection bits in one byte. langevinAVX512 and kickAVX512 are
-// langevinGo and kickGo (sampler/update.go). Every product is one rounded
+// block's rejection bits in one byte. The element-wise kernels (loops) are
+// the Go loops of sampler/update.go. Every product is one rounded
 // VMULPD and every sum one rounded VADDPD or VSUBPD with the operands of the
-// Go expression (no FMA), and langevinAVX512 keeps Σq² in the same 32
+// Go expression (no FMA), and the kernels keep Σq² in the same 32
 // partial sums (element j into sum j mod 32), so each kernel gives the bits
 // of its Go loop.
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -27,8 +29,9 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	fillLanes()
-	langevin()
-	kick()
+	for _, l := range loops {
+		elementwise(l)
+	}
 	Generate()
 }
 
@@ -112,14 +115,6 @@ func fillLanes() {
 	RET()
 }
 
-// finite ORs finiteBits of the eight values of x into bad (sampler's
-// finiteBits: the exponent field plus one unit of it), t scratch.
-func finite(x, expMask, expOne, bad, t reg.VecVirtual) {
-	VPANDQ(expMask, x, t)
-	VPADDQ(expOne, t, t)
-	VPORQ(t, bad, bad)
-}
-
 // tailMask sets k to the lanes of the next eight elements below n
 // (BZHI: 0xff with the bits from n up cleared).
 func tailMask(n reg.Register, k reg.OpmaskVirtual) {
@@ -129,156 +124,203 @@ func tailMask(n reg.Register, k reg.OpmaskVirtual) {
 	KMOVW(m.As32(), k)
 }
 
-func langevin() {
-	TEXT("langevinAVX512", NOSPLIT, "func(th, p, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)")
+// loop describes an element-wise kernel: for j < n it reads element j of
+// each array, computes body, and stores the results back into arrays; sq,
+// when not nil, is added into partial sum j mod 32 of acc, and fin, when
+// not nil, has finiteBits ORed into bad. The Go loop it mirrors is named in
+// doc.
+type loop struct {
+	name, doc string
+	arrays    []string // *float64 parameters, in order
+	consts    []string // float64 constants c[0], c[1], … (their bits)
+	body      func(a, c map[string]reg.VecVirtual) (stores map[string]reg.VecVirtual, sq, fin reg.VecVirtual)
+	acc, bad  bool
+}
+
+// elementwise generates l: a body of 32 elements (four ZMM registers per
+// array, partial sums acc[0..31] in four registers), then up to four
+// masked groups of eight for the tail, whose loads zero the lanes past n
+// (so they add +0 to the sums and flag nothing) and whose stores skip them.
+func elementwise(l loop) {
+	nc := len(l.consts)
+	if l.bad {
+		nc += 2
+	}
+	sig := "func("
+	for _, a := range l.arrays {
+		sig += a + " *float64, "
+	}
+	sig += fmt.Sprintf("n int, c *[%d]uint64", nc)
+	if l.acc {
+		sig += ", acc *[32]float64"
+	}
+	if l.bad {
+		sig += ", bad *[8]uint64"
+	}
+	sig += ")"
+	TEXT(l.name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc("langevinAVX512 is langevinGo on n elements (AVX-512F); c holds the bits of h/2, cc, d, the exponent mask and its unit.")
-	th := Load(Param("th"), GP64())
-	p := Load(Param("p"), GP64())
-	r := Load(Param("r"), GP64())
+	Doc(l.doc)
+	ptr := map[string]reg.Register{}
+	for _, a := range l.arrays {
+		ptr[a] = Load(Param(a), GP64())
+	}
 	n := Load(Param("n"), GP64())
 	cp := Load(Param("c"), GP64())
-	accp := Load(Param("acc"), GP64())
-	badp := Load(Param("bad"), GP64())
-	h2, cc, d, em, eo := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
-	VBROADCASTSD(Mem{Base: cp}, h2)
-	VBROADCASTSD(Mem{Base: cp, Disp: 8}, cc)
-	VBROADCASTSD(Mem{Base: cp, Disp: 16}, d)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 24}, em)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 32}, eo)
+	cv := map[string]reg.VecVirtual{}
+	for i, name := range l.consts {
+		cv[name] = ZMM()
+		VBROADCASTSD(Mem{Base: cp, Disp: 8 * i}, cv[name])
+	}
+	var em, eo, bad reg.VecVirtual
+	if l.bad {
+		em, eo, bad = ZMM(), ZMM(), ZMM()
+		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * len(l.consts)}, em)
+		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * (len(l.consts) + 1)}, eo)
+		VPXORQ(bad, bad, bad)
+	}
+	var accp reg.Register
 	acc := make([]reg.VecVirtual, 4)
-	for k := range acc {
-		acc[k] = ZMM()
-		VMOVUPD(Mem{Base: accp, Disp: 64 * k}, acc[k])
+	if l.acc {
+		accp = Load(Param("acc"), GP64())
+		for k := range acc {
+			acc[k] = ZMM()
+			VMOVUPD(Mem{Base: accp, Disp: 64 * k}, acc[k])
+		}
 	}
-	bad := ZMM()
-	VPXORQ(bad, bad, bad)
-
-	// block computes eight elements at offset 64·k into acc[k]; with a
-	// mask, the loads zero the lanes past n and the stores skip them.
 	block := func(k int, mask reg.OpmaskVirtual) {
-		P, T, R, X, Q, t := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
-		load := func(base reg.Register, v reg.VecVirtual) {
+		a := map[string]reg.VecVirtual{}
+		for _, name := range l.arrays {
+			a[name] = ZMM()
 			if mask == nil {
-				VMOVUPD(Mem{Base: base, Disp: 64 * k}, v)
+				VMOVUPD(Mem{Base: ptr[name], Disp: 64 * k}, a[name])
 			} else {
-				VMOVUPD_Z(Mem{Base: base, Disp: 64 * k}, mask, v)
+				VMOVUPD_Z(Mem{Base: ptr[name], Disp: 64 * k}, mask, a[name])
 			}
 		}
-		store := func(v reg.VecVirtual, base reg.Register) {
+		stores, sq, fin := l.body(a, cv)
+		for _, name := range l.arrays {
+			v, ok := stores[name]
+			if !ok {
+				continue
+			}
 			if mask == nil {
-				VMOVUPD(v, Mem{Base: base, Disp: 64 * k})
+				VMOVUPD(v, Mem{Base: ptr[name], Disp: 64 * k})
 			} else {
-				VMOVUPD(v, mask, Mem{Base: base, Disp: 64 * k})
+				VMOVUPD(v, mask, Mem{Base: ptr[name], Disp: 64 * k})
 			}
 		}
-		load(p, P)
-		load(th, T)
-		load(r, R)
-		// x = th + (h/2)·p
-		VMULPD(P, h2, t)
-		VADDPD(t, T, X)
-		// q = cc·p + d·r
-		VMULPD(P, cc, Q)
-		VMULPD(R, d, t)
-		VADDPD(t, Q, Q)
-		store(Q, p)
-		// x += (h/2)·q
-		VMULPD(Q, h2, t)
-		VADDPD(t, X, X)
-		store(X, th)
-		// acc += q·q
-		VMULPD(Q, Q, t)
-		VADDPD(t, acc[k], acc[k])
-		finite(X, em, eo, bad, t)
+		if sq != nil {
+			t := ZMM()
+			VMULPD(sq, sq, t)
+			VADDPD(t, acc[k], acc[k])
+		}
+		if fin != nil {
+			t := ZMM()
+			VPANDQ(em, fin, t)
+			VPADDQ(eo, t, t)
+			VPORQ(t, bad, bad)
+		}
 	}
-
-	Label("lloop")
+	body, tail, done := l.name+"_body", l.name+"_tail", l.name+"_done"
+	Label(body)
 	CMPQ(n, U8(32))
-	JL(LabelRef("ltail"))
+	JL(LabelRef(tail))
 	for k := range 4 {
 		block(k, nil)
 	}
-	ADDQ(U32(256), th)
-	ADDQ(U32(256), p)
-	ADDQ(U32(256), r)
+	for _, name := range l.arrays {
+		ADDQ(U32(256), ptr[name])
+	}
 	SUBQ(U8(32), n)
-	JMP(LabelRef("lloop"))
-
-	Label("ltail")
+	JMP(LabelRef(body))
+	Label(tail)
 	for k := range 4 {
 		TESTQ(n, n)
-		JLE(LabelRef("ldone"))
+		JLE(LabelRef(done))
 		mask := K()
 		tailMask(n, mask)
 		block(k, mask)
 		SUBQ(U8(8), n)
 	}
-
-	Label("ldone")
-	for k := range acc {
-		VMOVUPD(acc[k], Mem{Base: accp, Disp: 64 * k})
+	Label(done)
+	if l.acc {
+		for k := range acc {
+			VMOVUPD(acc[k], Mem{Base: accp, Disp: 64 * k})
+		}
 	}
-	VMOVDQU64(bad, Mem{Base: badp})
+	if l.bad {
+		VMOVDQU64(bad, Mem{Base: Load(Param("bad"), GP64())})
+	}
 	VZEROUPPER()
 	RET()
 }
 
-func kick() {
-	TEXT("kickAVX512", NOSPLIT, "func(p, gr *float64, n int, c *[3]uint64, bad *[8]uint64)")
-	Pragma("noescape")
-	Doc("kickAVX512 is kickGo on n elements (AVX-512F); c holds the bits of f, the exponent mask and its unit.")
-	p := Load(Param("p"), GP64())
-	g := Load(Param("gr"), GP64())
-	n := Load(Param("n"), GP64())
-	cp := Load(Param("c"), GP64())
-	badp := Load(Param("bad"), GP64())
-	f, em, eo := ZMM(), ZMM(), ZMM()
-	VBROADCASTSD(Mem{Base: cp}, f)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 8}, em)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 16}, eo)
-	bad := ZMM()
-	VPXORQ(bad, bad, bad)
-	block := func(k int, mask reg.OpmaskVirtual) {
-		P, G, t := ZMM(), ZMM(), ZMM()
-		if mask == nil {
-			VMOVUPD(Mem{Base: p, Disp: 64 * k}, P)
-			VMOVUPD(Mem{Base: g, Disp: 64 * k}, G)
-		} else {
-			VMOVUPD_Z(Mem{Base: p, Disp: 64 * k}, mask, P)
-			VMOVUPD_Z(Mem{Base: g, Disp: 64 * k}, mask, G)
-		}
-		// q = p − f·g
-		VMULPD(G, f, t)
-		VSUBPD(t, P, P)
-		if mask == nil {
-			VMOVUPD(P, Mem{Base: p, Disp: 64 * k})
-		} else {
-			VMOVUPD(P, mask, Mem{Base: p, Disp: 64 * k})
-		}
-		finite(P, em, eo, bad, t)
-	}
-	Label("kloop")
-	CMPQ(n, U8(32))
-	JL(LabelRef("ktail"))
-	for k := range 4 {
-		block(k, nil)
-	}
-	ADDQ(U32(256), p)
-	ADDQ(U32(256), g)
-	SUBQ(U8(32), n)
-	JMP(LabelRef("kloop"))
-	Label("ktail")
-	for k := range 4 {
-		TESTQ(n, n)
-		JLE(LabelRef("kdone"))
-		mask := K()
-		tailMask(n, mask)
-		block(k, mask)
-		SUBQ(U8(8), n)
-	}
-	Label("kdone")
-	VMOVDQU64(bad, Mem{Base: badp})
-	VZEROUPPER()
-	RET()
+// The element loops of sampler/update.go. Each product is one VMULPD and
+// each sum one VADDPD or VSUBPD (Go asm: VSUBPD b, a, d is d = a − b) on
+// the operands of the Go expression, in its order.
+var loops = []loop{
+	{
+		name: "langevinAVX512", doc: "langevinAVX512 is langevinGo on n elements (AVX-512F).",
+		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "cc", "d"}, acc: true, bad: true,
+		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			x, q, t := ZMM(), ZMM(), ZMM()
+			VMULPD(a["p"], c["h2"], t) // x = θ + h2·p
+			VADDPD(t, a["th"], x)
+			VMULPD(a["p"], c["cc"], q) // q = cc·p + d·r
+			VMULPD(a["r"], c["d"], t)
+			VADDPD(t, q, q)
+			VMULPD(q, c["h2"], t) // x += h2·q
+			VADDPD(t, x, x)
+			return map[string]reg.VecVirtual{"th": x, "p": q}, q, x
+		},
+	},
+	{
+		name: "kickAVX512", doc: "kickAVX512 is kickGo on n elements (AVX-512F).",
+		arrays: []string{"p", "gr"}, consts: []string{"f"}, bad: true,
+		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			q, t := ZMM(), ZMM()
+			VMULPD(a["gr"], c["f"], t) // q = p − f·g
+			VSUBPD(t, a["p"], q)
+			return map[string]reg.VecVirtual{"p": q}, nil, q
+		},
+	},
+	{
+		name: "overdampedAVX512", doc: "overdampedAVX512 is overdampedGo on n elements (AVX-512F).",
+		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "s"}, acc: true, bad: true,
+		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			q, x, t := ZMM(), ZMM(), ZMM()
+			VMULPD(a["r"], c["s"], q) // q = s·r
+			VADDPD(q, a["p"], t)      // x = θ + h2·(p + q)
+			VMULPD(t, c["h2"], t)
+			VADDPD(t, a["th"], x)
+			return map[string]reg.VecVirtual{"th": x, "p": q}, q, x
+		},
+	},
+	{
+		name: "adaptiveFirstAVX512", doc: "adaptiveFirstAVX512 is adaptiveFirstGo on n elements (AVX-512F).",
+		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "e", "s"}, acc: true,
+		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			x, q, t := ZMM(), ZMM(), ZMM()
+			VMULPD(a["p"], c["h2"], t) // θ += h2·p
+			VADDPD(t, a["th"], x)
+			VMULPD(a["p"], c["e"], q) // q = e·p + s·r
+			VMULPD(a["r"], c["s"], t)
+			VADDPD(t, q, q)
+			return map[string]reg.VecVirtual{"th": x, "p": q}, q, nil
+		},
+	},
+	{
+		name: "adaptiveSecondAVX512", doc: "adaptiveSecondAVX512 is adaptiveSecondGo on n elements (AVX-512F).",
+		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "e", "s"}, bad: true,
+		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			x, q, t := ZMM(), ZMM(), ZMM()
+			VMULPD(a["r"], c["s"], t) // q = e·(p + s·r)
+			VADDPD(t, a["p"], q)
+			VMULPD(q, c["e"], q)
+			VMULPD(q, c["h2"], t) // x = θ + h2·q
+			VADDPD(t, a["th"], x)
+			return map[string]reg.VecVirtual{"th": x, "p": q}, nil, x
+		},
+	},
 }
