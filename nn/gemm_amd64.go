@@ -4,7 +4,9 @@ package nn
 
 import (
 	"math"
+	"math/bits"
 
+	"github.com/heatbath/heatbath/internal/detmath"
 	"golang.org/x/sys/cpu"
 )
 
@@ -23,6 +25,7 @@ func init() {
 		gemmImpl = gemmAVX512
 		shlpPairs = shlpPairsAVX512
 		shlpBack = shlpBackAVX512
+		expLog1p = expLog1pVec
 	case haveAVX:
 		gemmImpl = gemmAVX
 		shlpPairs = shlpPairsAVX
@@ -233,4 +236,26 @@ func gemmKernels() map[string]func(m, n, k int, a []float64, ars, acs int, b []f
 		ks["avx512"] = gemmAVX512
 	}
 	return ks
+}
+
+// expLog1pVec is expLog1pGo with the blocks of eight in AVX-512, 256
+// elements per call of the kernel; the lanes the kernel flags and the
+// last len(z) mod 8 elements are done in Go.
+func expLog1pVec(z, e, l []float64) {
+	e, l = e[:len(z)], l[:len(z)]
+	var flags [32]uint8
+	for start := 0; start+8 <= len(z); start += 256 {
+		blocks := min(32, (len(z)-start)/8)
+		expLog1pAVX512(&z[start], &e[start], &l[start], blocks, &flags[0], &expLog1pConsts)
+		for b, f := range flags[:blocks] {
+			for ; f != 0; f &= f - 1 {
+				i := start + 8*b + bits.TrailingZeros8(f)
+				e[i] = detmath.Exp(-math.Abs(z[i]))
+				l[i] = detmath.Log1p(e[i])
+			}
+		}
+	}
+	if rest := len(z) &^ 7; rest < len(z) {
+		expLog1pGo(z[rest:], e[rest:], l[rest:])
+	}
 }

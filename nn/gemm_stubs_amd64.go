@@ -60,3 +60,8 @@ func shlpBack8AVX512(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64,
 
 // shlpBack4AVX accumulates the masked sums of 4 hidden units over n rows in order (AVX, no FMA); see nn/shlp.go.
 func shlpBack4AVX(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx1 *float64, w0 *float64, w1 *float64, b *float64, s0 *float64, s1 *float64, sb *float64)
+
+// expLog1pAVX512 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX-512F).
+//
+//go:noescape
+func expLog1pAVX512(z *float64, e *float64, l *float64, blocks int, flags *uint8, c *[39]uint64)

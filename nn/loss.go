@@ -111,20 +111,7 @@ func badLabel(r, c, classes int) string {
 // dℓ/dz = σ(z) - t.
 func bce(z float64, t int) (loss, p float64) {
 	e := detmath.Exp(-math.Abs(z))
-	s := z
-	if t == 1 {
-		s = -z
-	}
-	loss = detmath.Log1p(e)
-	if s > 0 {
-		loss += s
-	}
-	if z >= 0 {
-		p = 1 / (1 + e)
-	} else {
-		p = e / (1 + e)
-	}
-	return loss, p
+	return bceFrom(z, e, detmath.Log1p(e), t)
 }
 
 // sigmoidPair returns (1-σ(z), σ(z)), each computed without cancellation.
@@ -159,4 +146,82 @@ func softmaxXent(z []float64, t int) (loss float64, argmax int) {
 		z[k] *= inv
 	}
 	return detmath.Log(s) + mx - zt, argmax
+}
+
+// bceFrom finishes bce from e = detmath.Exp(−|z|) and l = detmath.Log1p(e):
+// the same loss and probability as bce(z, t).
+func bceFrom(z, e, l float64, t int) (loss, p float64) {
+	s := z
+	if t == 1 {
+		s = -z
+	}
+	loss = l
+	if s > 0 {
+		loss += s
+	}
+	if z >= 0 {
+		p = 1 / (1 + e)
+	} else {
+		p = e / (1 + e)
+	}
+	return loss, p
+}
+
+// expLog1p sets e[i] = detmath.Exp(−|z[i]|) and l[i] = detmath.Log1p(e[i])
+// for every i (the two calls of bce), with len(e), len(l) ≥ len(z):
+// expLog1pGo, or a vector kernel with the same bits (gemm_amd64.go).
+var expLog1p = expLog1pGo
+
+func expLog1pGo(z, e, l []float64) {
+	e, l = e[:len(z)], l[:len(z)]
+	for i, zi := range z {
+		e[i] = detmath.Exp(-math.Abs(zi))
+		l[i] = detmath.Log1p(e[i])
+	}
+}
+
+// expLog1pConsts are the constants of the vector kernel expLog1pAVX512 in
+// the order nn/internal/asmgen lists them: detmath.Exp's and
+// detmath.Log1p's (TestExpLog1pKernelAgrees checks the kernel against
+// them), then bit masks.
+var expLog1pConsts = [39]uint64{
+	math.Float64bits(1.4426950408889634073599246810018920),        // log2e
+	math.Float64bits(0x1.8p52),                                    // round to integer
+	math.Float64bits(0.69314718055966295651160180568695068359375), // ln2U
+	math.Float64bits(0.28235290563031577122588448175013436025525412068e-12),
+	math.Float64bits(0.0625),
+	math.Float64bits(2.4801587301587301587e-5), // exp's polynomial, highest first
+	math.Float64bits(1.9841269841269841270e-4),
+	math.Float64bits(1.3888888888888888889e-3),
+	math.Float64bits(8.3333333333333333333e-3),
+	math.Float64bits(4.1666666666666666667e-2),
+	math.Float64bits(1.6666666666666666667e-1),
+	math.Float64bits(0.5),
+	math.Float64bits(1.0),
+	math.Float64bits(2),
+	math.Float64bits(1),
+	math.Float64bits(-708), // below: e may be subnormal, left to Go
+	math.Float64bits(1.0 / (1 << 29)),
+	math.Float64bits(1.0 / (1 << 54)),
+	math.Float64bits(4.142135623730950488017e-01), // √2 − 1
+	math.Float64bits(0.5),
+	math.Float64bits(1.479819860511658591e-01), // log1p's polynomial, highest first
+	math.Float64bits(1.531383769920937332e-01),
+	math.Float64bits(1.818357216161805012e-01),
+	math.Float64bits(2.222219843214978396e-01),
+	math.Float64bits(2.857142874366239149e-01),
+	math.Float64bits(3.999999999940941908e-01),
+	math.Float64bits(6.666666666666735130e-01),
+	math.Float64bits(6.93147180369123816490e-01), // Ln2Hi
+	math.Float64bits(1.90821492927058770002e-10), // Ln2Lo
+	1<<63 - 1,
+	1 << 63,
+	0x4338000000000000,
+	1023,
+	0x000fffffffffffff,
+	0x0006a09e667f3bcd,
+	0x3ff0000000000000,
+	0x3fe0000000000000,
+	0x0010000000000000,
+	0x4330000000000000,
 }

@@ -270,8 +270,10 @@ func (m *MLP) lossGradSHLP(ws *Workspace, theta, grad, X []float64, y []int, idx
 	inv := 1 / float64(nb)
 	dz, dx0, dx1 := ws.dz[:nb], ws.dx0[:nb], ws.dx1[:nb]
 	var loss, gc float64
+	ez, lz := ws.ez[:nb], ws.lz[:nb]
+	expLog1p(z, ez, lz)
 	for i, zi := range z {
-		l, p := bce(zi, int(t[i]))
+		l, p := bceFrom(zi, ez[i], lz[i], int(t[i]))
 		loss += l
 		d := float64((p - t[i]) * inv)
 		dz[i] = d
@@ -332,12 +334,14 @@ func (m *MLP) evaluateSHLP(ws *Workspace, theta, X []float64, y []int) (sum floa
 		cnt := min(evalChunk, n-start)
 		z := m.shlpChunk(ws, theta, X, start, cnt)
 		yc := y[start : start+cnt]
+		ez, lz := ws.ez[:cnt], ws.lz[:cnt]
+		expLog1p(z, ez, lz)
 		for i, zi := range z {
 			c := yc[i]
 			if uint(c) > 1 {
 				panic(badLabel(start+i, c, 2))
 			}
-			l, _ := bce(zi, c)
+			l, _ := bceFrom(zi, ez[i], lz[i], c)
 			sum += l
 			if (zi > 0) == (c == 1) {
 				correct++

@@ -32,6 +32,7 @@ type Workspace struct {
 	x0, x1   []float64 // [C] gathered input columns
 	t        []float64 // [B] labels as 0/1
 	z        []float64 // [C] logits
+	ez, lz   []float64 // [C] e^{−|z|} and log1p of it (expLog1p)
 	dz       []float64 // [B] δ_i = ∂L/∂z_i, already divided by the batch size
 	dx0, dx1 []float64 // [B] δ_i·x_i0, δ_i·x_i1
 	mask     []float64 // [H·P] ReLU derivative m_ij ∈ {0,1}, unit-major: m[j*pad8(b)+i]
@@ -54,6 +55,8 @@ func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
 		ws.x1 = make([]float64, c)
 		ws.t = make([]float64, maxBatch)
 		ws.z = make([]float64, c)
+		ws.ez = make([]float64, c)
+		ws.lz = make([]float64, c)
 		ws.dz = make([]float64, maxBatch)
 		ws.dx0 = make([]float64, maxBatch)
 		ws.dx1 = make([]float64, maxBatch)

@@ -362,5 +362,207 @@ func main() {
 	shlpBackKernel(3, true)
 	shlpBackKernel(1, true)
 	shlpBackKernel(1, false)
+	expLog1pKernel()
 	Generate()
+}
+
+// The constants of expLog1pAVX512: their index in nn's expLog1pConsts
+// (loss.go), which must list them in this order.
+const (
+	cLog2e     = 0
+	cRound     = 1 // 1.5·2⁵²
+	cLn2U      = 2
+	cLn2L      = 3
+	cSixteenth = 4
+	cExpP      = 5 // 8 coefficients of exp's polynomial, highest first
+	cTwo       = 13
+	cOne       = 14
+	cExpMin    = 15 // −708: below, e may be subnormal
+	cSmall     = 16 // 2⁻²⁹
+	cTiny      = 17 // 2⁻⁵⁴
+	cSqrt2M1   = 18
+	cHalf      = 19
+	cLogP      = 20 // 7 coefficients of log1p's, highest first
+	cLn2Hi     = 27
+	cLn2Lo     = 28
+	cAbs       = 29 // 0x7fff…: |·|
+	cSign      = 30 // 0x8000…
+	cRoundBits = 31 // the bits of 1.5·2⁵²
+	cBias      = 32 // 1023 as an integer
+	cMant      = 33 // 0x000fffffffffffff
+	cSqrt2Mant = 34 // 0x0006a09e667f3bcd
+	cExpOne    = 35 // 0x3ff0000000000000
+	cExpHalf   = 36 // 0x3fe0000000000000
+	cUnit      = 37 // 0x0010000000000000
+	cTwo52Bits = 38 // 0x4330000000000000, the bits of 2⁵²
+	nConsts    = 39
+)
+
+// expLog1pKernel generates expLog1pAVX512: for eight z at a time,
+// e = detmath.Exp(−|z|) and l = detmath.Log1p(e), each lane the sequence
+// of detmath's operations on the branch its input takes (the products
+// detmath fuses with math.FMA fused here, VFMADD/VFNMADD; every other
+// product and sum rounded; the division a VDIVPD), so the bits are
+// detmath's. The lanes detmath treats apart are flagged, bit i of one byte
+// per block for lane i, for the caller to redo in Go: z NaN or |z| > 708
+// (e may be subnormal or 0), and e whose log1p takes the branch of an exact
+// power of two (e = 1, i.e. z = 0).
+func expLog1pKernel() {
+	TEXT("expLog1pAVX512", NOSPLIT, "func(z, e, l *float64, blocks int, flags *uint8, c *[39]uint64)")
+	Pragma("noescape")
+	Doc("expLog1pAVX512 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX-512F).")
+	zp := Load(Param("z"), GP64())
+	ep := Load(Param("e"), GP64())
+	lp := Load(Param("l"), GP64())
+	n := Load(Param("blocks"), GP64())
+	fp := Load(Param("flags"), GP64())
+	cp := Load(Param("c"), GP64())
+	// c returns constant i broadcast into a new register.
+	c := func(i int) reg.VecVirtual {
+		v := ZMM()
+		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * i}, v)
+		return v
+	}
+	zero := ZMM()
+	VPXORQ(zero, zero, zero)
+
+	Label("el_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("el_done"))
+
+	// e = Exp(x), x = −|z| (detmath.Exp; no special case below −708).
+	x := ZMM()
+	VMOVUPD(Mem{Base: zp}, x)
+	VPANDQ(c(cAbs), x, x)
+	VPXORQ(c(cSign), x, x)
+	bad := K()
+	VCMPPD(U8(9), c(cExpMin), x, bad) // NGE_US: x < −708 or NaN
+	t, y, kf, ki, r, p := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	VMULPD(c(cLog2e), x, t) // t = x·log2e
+	round := c(cRound)
+	VADDPD(round, t, y) // kf = (t + 1.5·2⁵²) − 1.5·2⁵², k its integer
+	VSUBPD(round, y, kf)
+	VPSUBQ(c(cRoundBits), y, ki)
+	VMOVAPD(x, r) // r = FMA(−kf, ln2U, x); r = FMA(−kf, ln2L, r)
+	VFNMADD231PD(c(cLn2U), kf, r)
+	VFNMADD231PD(c(cLn2L), kf, r)
+	VMULPD(c(cSixteenth), r, r)
+	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cExpP}, p)
+	for i := 1; i < 8; i++ {
+		VFMADD213PD(c(cExpP+i), r, p) // p = p·r + cᵢ, fused
+	}
+	VMULPD(p, r, r)
+	two, one := c(cTwo), c(cOne)
+	for range 3 {
+		VADDPD(two, r, t) // r = r·(r + 2)
+		VMULPD(t, r, r)
+	}
+	VADDPD(two, r, t) // r = FMA(r, r + 2, 1)
+	VFMADD213PD(one, t, r)
+	VPADDQ(c(cBias), ki, ki) // e = r·2^k, 2^k from its bits (k + 1023) << 52
+	VPSLLQ(U8(52), ki, ki)
+	e := ZMM()
+	VMULPD(ki, r, e)
+	VMOVUPD(e, Mem{Base: ep})
+
+	// l = Log1p(e) (detmath.Log1p for e in (0, 1]).
+	small, tiny, big := K(), K(), K()
+	VCMPPD(U8(1), c(cSmall), e, small)  // LT_OS
+	VCMPPD(U8(1), c(cTiny), e, tiny)    // LT_OS
+	VCMPPD(U8(13), c(cSqrt2M1), e, big) // GE_OS
+	sr := ZMM()                         // e < 2⁻²⁹: e − e·e·0.5, or e below 2⁻⁵⁴
+	VMULPD(e, e, sr)
+	VMULPD(c(cHalf), sr, sr)
+	VSUBPD(sr, e, sr)
+	VPBLENDMQ(e, sr, tiny, sr)
+	// e ≥ √2 − 1: u = 1 + e and the exponent k of u, c, the reduced u.
+	u, iu, k, cc, t2 := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	VADDPD(one, e, u)
+	VPSRLQ(U8(52), u, k)
+	VPSUBQ(c(cBias), k, k)
+	kpos := K()
+	VPCMPQ(U8(6), zero, k, kpos) // NLE: k > 0
+	VSUBPD(e, u, t)              // k > 0: c = 1 − (u − e)
+	VSUBPD(t, one, cc)
+	VSUBPD(one, u, t) // else: c = e − (u − 1)
+	VSUBPD(t, e, t2)
+	VPBLENDMQ(cc, t2, kpos, cc)
+	VDIVPD(u, cc, cc) // c /= u
+	VPANDQ(c(cMant), u, iu)
+	low := K()
+	VPCMPUQ(U8(1), c(cSqrt2Mant), iu, low) // LT: iu < 0x6a09e667f3bcd
+	ua, ub := ZMM(), ZMM()
+	VPORQ(c(cExpOne), iu, ua)
+	VPORQ(c(cExpHalf), iu, ub)
+	VPBLENDMQ(ua, ub, low, u)
+	VPTERNLOGQ(U8(0xff), t, t, t) // k+1 where not low: k − (−1)
+	VPSUBQ(t, k, t)
+	VPBLENDMQ(k, t, low, k)
+	VPSUBQ(iu, c(cUnit), t) // iu = (2⁵² − iu) >> 2 where not low
+	VPSRLQ(U8(2), t, t)
+	VPBLENDMQ(iu, t, low, iu)
+	f := ZMM()
+	VSUBPD(one, u, f)
+	// e < √2 − 1: f = e, k = 0, c = 0, iu = 1 (never 0).
+	VPBLENDMQ(f, e, big, f)
+	VPBLENDMQ(k, zero, big, k)
+	VPBLENDMQ(cc, zero, big, cc)
+	iuz := K()
+	VPCMPQ(U8(0), zero, iu, iuz) // iu == 0, on the big branch only
+	KANDW(big, iuz, iuz)
+	KORW(iuz, bad, bad)
+	// hfsq = 0.5·f·f; kf = float64(k) (k ≥ 0) from 2⁵² + k.
+	hfsq := ZMM()
+	VMULPD(c(cHalf), f, hfsq)
+	VMULPD(f, hfsq, hfsq)
+	two52 := c(cTwo52Bits)
+	VPADDQ(two52, k, kf)
+	VSUBPD(two52, kf, kf)
+	// s = f/(2 + f); z = s·s; R = z·horner(z), each step rounded.
+	sv, zz, rr := ZMM(), ZMM(), ZMM()
+	VADDPD(two, f, t)
+	VDIVPD(t, f, sv)
+	VMULPD(sv, sv, zz)
+	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cLogP}, rr)
+	for i := 1; i < 7; i++ {
+		VMULPD(zz, rr, rr)
+		VADDPD(c(cLogP+i), rr, rr)
+	}
+	VMULPD(rr, zz, rr)
+	// a = s·(hfsq + R)
+	a := ZMM()
+	VADDPD(rr, hfsq, a)
+	VMULPD(a, sv, a)
+	// k = 0: f − (hfsq − a)
+	r0 := ZMM()
+	VSUBPD(a, hfsq, r0)
+	VSUBPD(r0, f, r0)
+	// k ≠ 0: kf·Ln2Hi − ((hfsq − (a + (kf·Ln2Lo + c))) − f)
+	r1 := ZMM()
+	VMULPD(c(cLn2Lo), kf, r1)
+	VADDPD(cc, r1, r1)
+	VADDPD(r1, a, r1)
+	VSUBPD(r1, hfsq, r1)
+	VSUBPD(f, r1, r1)
+	VMULPD(c(cLn2Hi), kf, t)
+	VSUBPD(r1, t, r1)
+	kz := K()
+	VPCMPQ(U8(0), zero, k, kz)
+	res := ZMM()
+	VPBLENDMQ(r0, r1, kz, res)
+	VPBLENDMQ(sr, res, small, res)
+	VMOVUPD(res, Mem{Base: lp})
+	m := GP32()
+	KMOVW(bad, m)
+	MOVB(m.As8(), Mem{Base: fp})
+
+	ADDQ(U8(64), zp)
+	ADDQ(U8(64), ep)
+	ADDQ(U8(64), lp)
+	INCQ(fp)
+	DECQ(n)
+	JMP(LabelRef("el_loop"))
+	Label("el_done")
+	VZEROUPPER()
+	RET()
 }
