@@ -8,13 +8,13 @@ ratios of medians.
 Per round:
   PyTorch  bench/torch_mlp.py (784-100-10 and 784-256-256-10, B = 50, 100:
            BAOAB flat-buffer steps/s and eval of 1,000 rows), float32 then float64;
-           bench/torch_shlp.py (SHLP 2-H-1, H = 100, 500, B = 50: BAOAB
+           bench/torch_shlp.py (SHLP 2-H-1, H = 100, 500, B = 20, 50: BAOAB
            flat and per-tensor steps/s, eval of 1,000 points), float32 and float64.
   Go       whole `heatbath train` processes, wall time (start-up, evaluations
            every 200 steps and end-of-run work included):
              MNIST 784-100-10, B = 50, BAOAB (langevin, h = 0.05, gamma = 1,
              tau = 1e-4), 3,000 steps, --train-size 10000 --test-size 1000;
-             trig SHLP H = 100 and 500, B = 50, same BAOAB, --steps N_SHLP;
+             trig SHLP H = 100 and 500, B = 20 and 50, same BAOAB, --steps N_SHLP;
            `go test -bench Eval1000 ./train` (SHLP eval of 1,000 points) and
            `go test -bench 'LossGradMNIST|EvaluateMNIST' ./nn` (kernels alone).
 
@@ -69,7 +69,7 @@ def torch_mlp(dtype):
 
 
 def torch_shlp(ref, dtype):
-    txt = run(["/usr/bin/python3", ref, "--H", "100", "500", "--B", "50", "--threads", "1", "--dtype", dtype,
+    txt = run(["/usr/bin/python3", ref, "--H", "100", "500", "--B", "20", "50", "--threads", "1", "--dtype", dtype,
                "--steps", "1000", "--reps", "3", "--methods", "baoab_flat", "baoab", "--eval-reps", "100"], TORCH_ENV)
     res = {}
     for m in re.finditer(r"H=(\d+) B=(\d+) (\w+)\s+([\d.]+) steps/s", txt):
@@ -109,9 +109,10 @@ def go_round(binary, shlp_steps, src):
     res[("go-train", "784-100-10", 50, "marginal steps/s")] = 2700 / (wall - short)
     res[("go-train", "784-100-10", 50, "cpu marginal steps/s")] = 2700 / (cpu - cshort)
     for h in (100, 500):
-        wall, _ = heatbath_train(binary, ["--data", "trig", "--hidden", str(h), "--batch", "50"], shlp_steps)
-        res[("go-train", h, 50, "wall_s")] = wall
-        res[("go-train", h, 50, "steps/s")] = shlp_steps / wall
+        for b in (20, 50):
+            wall, _ = heatbath_train(binary, ["--data", "trig", "--hidden", str(h), "--batch", str(b)], shlp_steps)
+            res[("go-train", h, b, "wall_s")] = wall
+            res[("go-train", h, b, "steps/s")] = shlp_steps / wall
     env = dict(os.environ, GOMAXPROCS="1")
     txt = run(["go", "test", "./train", "-run", "^$", "-bench", "Eval1000", "-benchtime", "300x"], env, src)
     for m in re.finditer(r"BenchmarkEval1000/H=(\d+)\S*\s+\d+\s+([\d.]+) ns/op", txt):
@@ -185,9 +186,10 @@ def compare(args, tmp, src):
                  ("go-train", "784-100-10", 50, "cpu marginal steps/s"), ("mlp", "784-100-10", 50, "cpu steps/s"), False))
     rows.append(("MNIST 784-100-10 B=50, marginal rate of `heatbath train` (2,700 / (wall at 3,000 − wall at 300 steps))",
                  ("go-train", "784-100-10", 50, "marginal steps/s"), ("mlp", "784-100-10", 50, "steps/s"), False))
-    for h in (100, 500):
-        rows.append((f"SHLP H={h} B=50, `heatbath train` {args.shlp_steps} steps vs PyTorch best BAOAB loop, steps/s",
-                     ("go-train", h, 50, "steps/s"), ("shlp", h, 50, "steps/s"), False))
+    for b in (50, 20):
+        for h in (100, 500):
+            rows.append((f"SHLP H={h} B={b}, `heatbath train` {args.shlp_steps} steps vs PyTorch best BAOAB loop, steps/s",
+                         ("go-train", h, b, "steps/s"), ("shlp", h, b, "steps/s"), False))
     for h in (100, 500):
         rows.append((f"SHLP H={h} eval of 1,000 points, µs (ratio = PyTorch time / Go time)",
                      ("go-eval", h, 0, "eval_us"), ("shlp", h, 0, "eval_us"), True))
