@@ -7,12 +7,14 @@ each side's median and the paired ratio new/old (median and range over the
 pairs, and how many pairs new was faster in), for wall time and CPU time
 (rusage user + system), with GOMAXPROCS=1 as bench/compare_issue12.py.
 
-    bench/ab_train.py OLD_REV [--new NEW_REV] [--pairs 8]
+    bench/ab_train.py OLD_REV [--new NEW_REV] [--pairs 8] [--paper]
 
 NEW_REV defaults to the working tree. Workloads: MNIST 784-100-10 B=50
 3,000 steps (--train-size 10000 --test-size 1000; needs HEATBATH_MNIST_DIR
 or the default MNIST folder) and SHLP H=100 B=50 20,000 steps on trig, BAOAB
-as in compare_issue12.py. It also checks that the two sides write the same
+as in compare_issue12.py; with --paper also AdLaLa and LOL on the spiral at
+train's defaults, 20,000 steps. GOFLAGS=-tags=purego measures the pure-Go
+fallback. It also checks that the two sides write the same
 trajectory.csv, and says so when they do not (a numerics change).
 """
 import argparse
@@ -26,9 +28,14 @@ import time
 
 BAOAB = ["--method", "langevin", "--step-size", "0.05", "--gamma", "1", "--tau", "1e-4", "--eval-every", "200"]
 WORKLOADS = {
-    "mnist 784-100-10 B=50 3000 steps": ["--data", "mnist", "--train-size", "10000", "--test-size", "1000",
-                                         "--batch", "50", "--steps", "3000"],
-    "shlp H=100 B=50 20000 steps": ["--data", "trig", "--hidden", "100", "--batch", "50", "--steps", "20000"],
+    "mnist 784-100-10 B=50 3000 steps": BAOAB + ["--data", "mnist", "--train-size", "10000", "--test-size", "1000",
+                                                 "--batch", "50", "--steps", "3000"],
+    "shlp H=100 B=50 20000 steps": BAOAB + ["--data", "trig", "--hidden", "100", "--batch", "50", "--steps", "20000"],
+}
+# The paper's methods at heatbath train's defaults (spiral, H = 100, B = 25).
+EXTRA = {
+    "adlala spiral 20000 steps": ["--method", "adlala", "--steps", "20000"],
+    "lol spiral 20000 steps": ["--method", "lol", "--steps", "20000"],
 }
 
 
@@ -48,7 +55,7 @@ def once(binary, args):
     with tempfile.TemporaryDirectory() as d:
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run([binary, "train", "-q", "--out", os.path.join(d, "run")] + BAOAB + args,
+        subprocess.run([binary, "train", "-q", "--out", os.path.join(d, "run")] + args,
                        env=dict(os.environ, GOMAXPROCS="1"), check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -62,6 +69,7 @@ def main():
     ap.add_argument("old")
     ap.add_argument("--new", default=None, help="revision (default: the working tree)")
     ap.add_argument("--pairs", type=int, default=8)
+    ap.add_argument("--paper", action="store_true", help="also AdLaLa and LOL on the spiral at train's defaults")
     a = ap.parse_args()
     root = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -71,7 +79,8 @@ def main():
     build(root, a.new, bins["new"])
     print(f"# A/B old={a.old} new={a.new or 'working tree'}, {a.pairs} alternating pairs, GOMAXPROCS=1; "
           f"load average at start {os.getloadavg()[0]:.2f}")
-    for name, args in WORKLOADS.items():
+    workloads = dict(WORKLOADS, **(EXTRA if a.paper else {}))
+    for name, args in workloads.items():
         t = {"old": [], "new": []}
         same = True
         for i in range(a.pairs):
