@@ -64,6 +64,12 @@ done:
 	VZEROUPPER
 	RET
 
+DATA iota4<>+0(SB)/8, $0x0000000000000000
+DATA iota4<>+8(SB)/8, $0x0000000000000001
+DATA iota4<>+16(SB)/8, $0x0000000000000002
+DATA iota4<>+24(SB)/8, $0x0000000000000003
+GLOBL iota4<>(SB), RODATA|NOPTR, $32
+
 // func langevinAVX512(th *float64, p *float64, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·langevinAVX512(SB), NOSPLIT, $0-56
@@ -265,6 +271,385 @@ langevinAVX512_done:
 	VZEROUPPER
 	RET
 
+// func langevinAVX2(th *float64, p *float64, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)
+// Requires: AVX, AVX2
+TEXT ·langevinAVX2(SB), NOSPLIT, $0-56
+	MOVQ         th+0(FP), AX
+	MOVQ         p+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVQ         c+32(FP), SI
+	VBROADCASTSD (SI), Y0
+	VBROADCASTSD 8(SI), Y1
+	VBROADCASTSD 16(SI), Y2
+	VPBROADCASTQ 24(SI), Y3
+	VPBROADCASTQ 32(SI), Y4
+	VPXOR        Y5, Y5, Y5
+	MOVQ         acc+40(FP), SI
+
+langevinAVX2_body:
+	CMPQ    BX, $0x20
+	JL      langevinAVX2_tail
+	VMOVUPD (AX), Y6
+	VMOVUPD (CX), Y7
+	VMOVUPD (DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, (AX)
+	VMOVUPD Y7, (CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  (SI), Y7, Y7
+	VMOVUPD Y7, (SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 32(AX), Y6
+	VMOVUPD 32(CX), Y7
+	VMOVUPD 32(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 32(AX)
+	VMOVUPD Y7, 32(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  32(SI), Y7, Y7
+	VMOVUPD Y7, 32(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 64(AX), Y6
+	VMOVUPD 64(CX), Y7
+	VMOVUPD 64(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 64(AX)
+	VMOVUPD Y7, 64(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  64(SI), Y7, Y7
+	VMOVUPD Y7, 64(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 96(AX), Y6
+	VMOVUPD 96(CX), Y7
+	VMOVUPD 96(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 96(AX)
+	VMOVUPD Y7, 96(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  96(SI), Y7, Y7
+	VMOVUPD Y7, 96(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 128(AX), Y6
+	VMOVUPD 128(CX), Y7
+	VMOVUPD 128(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 128(AX)
+	VMOVUPD Y7, 128(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  128(SI), Y7, Y7
+	VMOVUPD Y7, 128(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 160(AX), Y6
+	VMOVUPD 160(CX), Y7
+	VMOVUPD 160(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 160(AX)
+	VMOVUPD Y7, 160(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  160(SI), Y7, Y7
+	VMOVUPD Y7, 160(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 192(CX), Y7
+	VMOVUPD 192(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 192(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  192(SI), Y7, Y7
+	VMOVUPD Y7, 192(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 224(AX), Y6
+	VMOVUPD 224(CX), Y7
+	VMOVUPD 224(DX), Y8
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y8, Y2, Y9
+	VADDPD  Y9, Y7, Y7
+	VMULPD  Y7, Y0, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD Y6, 224(AX)
+	VMOVUPD Y7, 224(CX)
+	VMULPD  Y7, Y7, Y7
+	VADDPD  224(SI), Y7, Y7
+	VMOVUPD Y7, 224(SI)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x20, BX
+	JMP     langevinAVX2_body
+
+langevinAVX2_tail:
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   (AX), Y6, Y7
+	VMASKMOVPD   (CX), Y6, Y8
+	VMASKMOVPD   (DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, (AX)
+	VMASKMOVPD   Y8, Y6, (CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       (SI), Y6, Y6
+	VMOVUPD      Y6, (SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   32(AX), Y6, Y7
+	VMASKMOVPD   32(CX), Y6, Y8
+	VMASKMOVPD   32(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 32(AX)
+	VMASKMOVPD   Y8, Y6, 32(CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       32(SI), Y6, Y6
+	VMOVUPD      Y6, 32(SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   64(AX), Y6, Y7
+	VMASKMOVPD   64(CX), Y6, Y8
+	VMASKMOVPD   64(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 64(AX)
+	VMASKMOVPD   Y8, Y6, 64(CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       64(SI), Y6, Y6
+	VMOVUPD      Y6, 64(SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   96(AX), Y6, Y7
+	VMASKMOVPD   96(CX), Y6, Y8
+	VMASKMOVPD   96(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 96(AX)
+	VMASKMOVPD   Y8, Y6, 96(CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       96(SI), Y6, Y6
+	VMOVUPD      Y6, 96(SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   128(AX), Y6, Y7
+	VMASKMOVPD   128(CX), Y6, Y8
+	VMASKMOVPD   128(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 128(AX)
+	VMASKMOVPD   Y8, Y6, 128(CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       128(SI), Y6, Y6
+	VMOVUPD      Y6, 128(SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   160(AX), Y6, Y7
+	VMASKMOVPD   160(CX), Y6, Y8
+	VMASKMOVPD   160(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 160(AX)
+	VMASKMOVPD   Y8, Y6, 160(CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       160(SI), Y6, Y6
+	VMOVUPD      Y6, 160(SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   192(AX), Y6, Y7
+	VMASKMOVPD   192(CX), Y6, Y8
+	VMASKMOVPD   192(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 192(AX)
+	VMASKMOVPD   Y8, Y6, 192(CX)
+	VMULPD       Y8, Y8, Y6
+	VADDPD       192(SI), Y6, Y6
+	VMOVUPD      Y6, 192(SI)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          langevinAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   224(AX), Y6, Y7
+	VMASKMOVPD   224(CX), Y6, Y8
+	VMASKMOVPD   224(DX), Y6, Y9
+	VMULPD       Y8, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y8, Y1, Y1
+	VMULPD       Y9, Y2, Y10
+	VADDPD       Y10, Y1, Y1
+	VMULPD       Y1, Y0, Y10
+	VADDPD       Y10, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 224(AX)
+	VMASKMOVPD   Y1, Y6, 224(CX)
+	VMULPD       Y1, Y1, Y0
+	VADDPD       224(SI), Y0, Y0
+	VMOVUPD      Y0, 224(SI)
+	VPAND        Y3, Y7, Y0
+	VPADDQ       Y4, Y0, Y0
+	VPOR         Y0, Y5, Y5
+	SUBQ         $0x04, BX
+
+langevinAVX2_done:
+	MOVQ    bad+48(FP), AX
+	VMOVDQU Y5, (AX)
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 32(AX)
+	VZEROUPPER
+	RET
+
 // func kickAVX512(p *float64, gr *float64, n int, c *[3]uint64, bad *[8]uint64)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·kickAVX512(SB), NOSPLIT, $0-40
@@ -378,6 +763,220 @@ kickAVX512_tail:
 kickAVX512_done:
 	MOVQ      bad+32(FP), AX
 	VMOVDQU64 Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func kickAVX2(p *float64, gr *float64, n int, c *[3]uint64, bad *[8]uint64)
+// Requires: AVX, AVX2
+TEXT ·kickAVX2(SB), NOSPLIT, $0-40
+	MOVQ         p+0(FP), AX
+	MOVQ         gr+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVQ         c+24(FP), BX
+	VBROADCASTSD (BX), Y0
+	VPBROADCASTQ 8(BX), Y1
+	VPBROADCASTQ 16(BX), Y2
+	VPXOR        Y3, Y3, Y3
+
+kickAVX2_body:
+	CMPQ    DX, $0x20
+	JL      kickAVX2_tail
+	VMOVUPD (AX), Y4
+	VMOVUPD (CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, (AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 32(AX), Y4
+	VMOVUPD 32(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 32(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 64(AX), Y4
+	VMOVUPD 64(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 64(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 96(AX), Y4
+	VMOVUPD 96(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 96(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 128(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 128(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 160(AX), Y4
+	VMOVUPD 160(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 160(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 192(AX), Y4
+	VMOVUPD 192(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 192(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VMOVUPD 224(AX), Y4
+	VMOVUPD 224(CX), Y5
+	VMULPD  Y5, Y0, Y5
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD Y4, 224(AX)
+	VPAND   Y1, Y4, Y4
+	VPADDQ  Y2, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x20, DX
+	JMP     kickAVX2_body
+
+kickAVX2_tail:
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   (AX), Y4, Y5
+	VMASKMOVPD   (CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, (AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   32(AX), Y4, Y5
+	VMASKMOVPD   32(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, 32(AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   64(AX), Y4, Y5
+	VMASKMOVPD   64(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, 64(AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   96(AX), Y4, Y5
+	VMASKMOVPD   96(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, 96(AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   128(AX), Y4, Y5
+	VMASKMOVPD   128(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, 128(AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   160(AX), Y4, Y5
+	VMASKMOVPD   160(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, 160(AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   192(AX), Y4, Y5
+	VMASKMOVPD   192(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, 192(AX)
+	VPAND        Y1, Y5, Y4
+	VPADDQ       Y2, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	SUBQ         $0x04, DX
+	TESTQ        DX, DX
+	JLE          kickAVX2_done
+	MOVQ         DX, BX
+	VMOVQ        BX, X4
+	VPBROADCASTQ X4, Y4
+	VPCMPGTQ     iota4<>+0(SB), Y4, Y4
+	VMASKMOVPD   224(AX), Y4, Y5
+	VMASKMOVPD   224(CX), Y4, Y6
+	VMULPD       Y6, Y0, Y0
+	VSUBPD       Y0, Y5, Y0
+	VMASKMOVPD   Y0, Y4, 224(AX)
+	VPAND        Y1, Y0, Y0
+	VPADDQ       Y2, Y0, Y0
+	VPOR         Y0, Y3, Y3
+	SUBQ         $0x04, DX
+
+kickAVX2_done:
+	MOVQ    bad+32(FP), AX
+	VMOVDQU Y3, (AX)
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 32(AX)
 	VZEROUPPER
 	RET
 
@@ -557,6 +1156,336 @@ overdampedAVX512_done:
 	VZEROUPPER
 	RET
 
+// func overdampedAVX2(th *float64, p *float64, r *float64, n int, c *[4]uint64, acc *[32]float64, bad *[8]uint64)
+// Requires: AVX, AVX2
+TEXT ·overdampedAVX2(SB), NOSPLIT, $0-56
+	MOVQ         th+0(FP), AX
+	MOVQ         p+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVQ         c+32(FP), SI
+	VBROADCASTSD (SI), Y0
+	VBROADCASTSD 8(SI), Y1
+	VPBROADCASTQ 16(SI), Y2
+	VPBROADCASTQ 24(SI), Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         acc+40(FP), SI
+
+overdampedAVX2_body:
+	CMPQ    BX, $0x20
+	JL      overdampedAVX2_tail
+	VMOVUPD (AX), Y5
+	VMOVUPD (CX), Y6
+	VMOVUPD (DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, (AX)
+	VMOVUPD Y7, (CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  (SI), Y6, Y6
+	VMOVUPD Y6, (SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 32(AX), Y5
+	VMOVUPD 32(CX), Y6
+	VMOVUPD 32(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 32(AX)
+	VMOVUPD Y7, 32(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  32(SI), Y6, Y6
+	VMOVUPD Y6, 32(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 64(AX), Y5
+	VMOVUPD 64(CX), Y6
+	VMOVUPD 64(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 64(AX)
+	VMOVUPD Y7, 64(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  64(SI), Y6, Y6
+	VMOVUPD Y6, 64(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 96(AX), Y5
+	VMOVUPD 96(CX), Y6
+	VMOVUPD 96(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 96(AX)
+	VMOVUPD Y7, 96(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  96(SI), Y6, Y6
+	VMOVUPD Y6, 96(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 128(AX), Y5
+	VMOVUPD 128(CX), Y6
+	VMOVUPD 128(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 128(AX)
+	VMOVUPD Y7, 128(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  128(SI), Y6, Y6
+	VMOVUPD Y6, 128(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 160(AX), Y5
+	VMOVUPD 160(CX), Y6
+	VMOVUPD 160(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 160(AX)
+	VMOVUPD Y7, 160(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  160(SI), Y6, Y6
+	VMOVUPD Y6, 160(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 192(AX), Y5
+	VMOVUPD 192(CX), Y6
+	VMOVUPD 192(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 192(AX)
+	VMOVUPD Y7, 192(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  192(SI), Y6, Y6
+	VMOVUPD Y6, 192(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VMOVUPD 224(AX), Y5
+	VMOVUPD 224(CX), Y6
+	VMOVUPD 224(DX), Y7
+	VMULPD  Y7, Y1, Y7
+	VADDPD  Y7, Y6, Y6
+	VMULPD  Y6, Y0, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y5, 224(AX)
+	VMOVUPD Y7, 224(CX)
+	VMULPD  Y7, Y7, Y6
+	VADDPD  224(SI), Y6, Y6
+	VMOVUPD Y6, 224(SI)
+	VPAND   Y2, Y5, Y5
+	VPADDQ  Y3, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x20, BX
+	JMP     overdampedAVX2_body
+
+overdampedAVX2_tail:
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   (AX), Y5, Y6
+	VMASKMOVPD   (CX), Y5, Y7
+	VMASKMOVPD   (DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, (AX)
+	VMASKMOVPD   Y8, Y5, (CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       (SI), Y5, Y5
+	VMOVUPD      Y5, (SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   32(AX), Y5, Y6
+	VMASKMOVPD   32(CX), Y5, Y7
+	VMASKMOVPD   32(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, 32(AX)
+	VMASKMOVPD   Y8, Y5, 32(CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       32(SI), Y5, Y5
+	VMOVUPD      Y5, 32(SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   64(AX), Y5, Y6
+	VMASKMOVPD   64(CX), Y5, Y7
+	VMASKMOVPD   64(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, 64(AX)
+	VMASKMOVPD   Y8, Y5, 64(CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       64(SI), Y5, Y5
+	VMOVUPD      Y5, 64(SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   96(AX), Y5, Y6
+	VMASKMOVPD   96(CX), Y5, Y7
+	VMASKMOVPD   96(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, 96(AX)
+	VMASKMOVPD   Y8, Y5, 96(CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       96(SI), Y5, Y5
+	VMOVUPD      Y5, 96(SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   128(AX), Y5, Y6
+	VMASKMOVPD   128(CX), Y5, Y7
+	VMASKMOVPD   128(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, 128(AX)
+	VMASKMOVPD   Y8, Y5, 128(CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       128(SI), Y5, Y5
+	VMOVUPD      Y5, 128(SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   160(AX), Y5, Y6
+	VMASKMOVPD   160(CX), Y5, Y7
+	VMASKMOVPD   160(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, 160(AX)
+	VMASKMOVPD   Y8, Y5, 160(CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       160(SI), Y5, Y5
+	VMOVUPD      Y5, 160(SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   192(AX), Y5, Y6
+	VMASKMOVPD   192(CX), Y5, Y7
+	VMASKMOVPD   192(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y5, 192(AX)
+	VMASKMOVPD   Y8, Y5, 192(CX)
+	VMULPD       Y8, Y8, Y5
+	VADDPD       192(SI), Y5, Y5
+	VMOVUPD      Y5, 192(SI)
+	VPAND        Y2, Y6, Y5
+	VPADDQ       Y3, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          overdampedAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPGTQ     iota4<>+0(SB), Y5, Y5
+	VMASKMOVPD   224(AX), Y5, Y6
+	VMASKMOVPD   224(CX), Y5, Y7
+	VMASKMOVPD   224(DX), Y5, Y8
+	VMULPD       Y8, Y1, Y1
+	VADDPD       Y1, Y7, Y7
+	VMULPD       Y7, Y0, Y7
+	VADDPD       Y7, Y6, Y0
+	VMASKMOVPD   Y0, Y5, 224(AX)
+	VMASKMOVPD   Y1, Y5, 224(CX)
+	VMULPD       Y1, Y1, Y1
+	VADDPD       224(SI), Y1, Y1
+	VMOVUPD      Y1, 224(SI)
+	VPAND        Y2, Y0, Y0
+	VPADDQ       Y3, Y0, Y0
+	VPOR         Y0, Y4, Y4
+	SUBQ         $0x04, BX
+
+overdampedAVX2_done:
+	MOVQ    bad+48(FP), AX
+	VMOVDQU Y4, (AX)
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 32(AX)
+	VZEROUPPER
+	RET
+
 // func adaptiveFirstAVX512(th *float64, p *float64, r *float64, n int, c *[3]uint64, acc *[32]float64)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·adaptiveFirstAVX512(SB), NOSPLIT, $0-48
@@ -710,6 +1639,298 @@ adaptiveFirstAVX512_done:
 	VMOVUPD Z4, 64(SI)
 	VMOVUPD Z5, 128(SI)
 	VMOVUPD Z6, 192(SI)
+	VZEROUPPER
+	RET
+
+// func adaptiveFirstAVX2(th *float64, p *float64, r *float64, n int, c *[3]uint64, acc *[32]float64)
+// Requires: AVX, AVX2
+TEXT ·adaptiveFirstAVX2(SB), NOSPLIT, $0-48
+	MOVQ         th+0(FP), AX
+	MOVQ         p+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVQ         c+32(FP), SI
+	VBROADCASTSD (SI), Y0
+	VBROADCASTSD 8(SI), Y1
+	VBROADCASTSD 16(SI), Y2
+	MOVQ         acc+40(FP), SI
+
+adaptiveFirstAVX2_body:
+	CMPQ    BX, $0x20
+	JL      adaptiveFirstAVX2_tail
+	VMOVUPD (AX), Y3
+	VMOVUPD (CX), Y4
+	VMOVUPD (DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, (AX)
+	VMOVUPD Y4, (CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  (SI), Y3, Y3
+	VMOVUPD Y3, (SI)
+	VMOVUPD 32(AX), Y3
+	VMOVUPD 32(CX), Y4
+	VMOVUPD 32(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y4, 32(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  32(SI), Y3, Y3
+	VMOVUPD Y3, 32(SI)
+	VMOVUPD 64(AX), Y3
+	VMOVUPD 64(CX), Y4
+	VMOVUPD 64(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 64(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  64(SI), Y3, Y3
+	VMOVUPD Y3, 64(SI)
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 96(CX), Y4
+	VMOVUPD 96(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 96(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  96(SI), Y3, Y3
+	VMOVUPD Y3, 96(SI)
+	VMOVUPD 128(AX), Y3
+	VMOVUPD 128(CX), Y4
+	VMOVUPD 128(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 128(AX)
+	VMOVUPD Y4, 128(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  128(SI), Y3, Y3
+	VMOVUPD Y3, 128(SI)
+	VMOVUPD 160(AX), Y3
+	VMOVUPD 160(CX), Y4
+	VMOVUPD 160(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 160(AX)
+	VMOVUPD Y4, 160(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  160(SI), Y3, Y3
+	VMOVUPD Y3, 160(SI)
+	VMOVUPD 192(AX), Y3
+	VMOVUPD 192(CX), Y4
+	VMOVUPD 192(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 192(AX)
+	VMOVUPD Y4, 192(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  192(SI), Y3, Y3
+	VMOVUPD Y3, 192(SI)
+	VMOVUPD 224(AX), Y3
+	VMOVUPD 224(CX), Y4
+	VMOVUPD 224(DX), Y5
+	VMULPD  Y4, Y0, Y6
+	VADDPD  Y6, Y3, Y3
+	VMULPD  Y4, Y1, Y4
+	VMULPD  Y5, Y2, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD Y3, 224(AX)
+	VMOVUPD Y4, 224(CX)
+	VMULPD  Y4, Y4, Y3
+	VADDPD  224(SI), Y3, Y3
+	VMOVUPD Y3, 224(SI)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x20, BX
+	JMP     adaptiveFirstAVX2_body
+
+adaptiveFirstAVX2_tail:
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   (AX), Y3, Y4
+	VMASKMOVPD   (CX), Y3, Y5
+	VMASKMOVPD   (DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, (AX)
+	VMASKMOVPD   Y5, Y3, (CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       (SI), Y3, Y3
+	VMOVUPD      Y3, (SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   32(AX), Y3, Y4
+	VMASKMOVPD   32(CX), Y3, Y5
+	VMASKMOVPD   32(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, 32(AX)
+	VMASKMOVPD   Y5, Y3, 32(CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       32(SI), Y3, Y3
+	VMOVUPD      Y3, 32(SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   64(AX), Y3, Y4
+	VMASKMOVPD   64(CX), Y3, Y5
+	VMASKMOVPD   64(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, 64(AX)
+	VMASKMOVPD   Y5, Y3, 64(CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       64(SI), Y3, Y3
+	VMOVUPD      Y3, 64(SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   96(AX), Y3, Y4
+	VMASKMOVPD   96(CX), Y3, Y5
+	VMASKMOVPD   96(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, 96(AX)
+	VMASKMOVPD   Y5, Y3, 96(CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       96(SI), Y3, Y3
+	VMOVUPD      Y3, 96(SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   128(AX), Y3, Y4
+	VMASKMOVPD   128(CX), Y3, Y5
+	VMASKMOVPD   128(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, 128(AX)
+	VMASKMOVPD   Y5, Y3, 128(CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       128(SI), Y3, Y3
+	VMOVUPD      Y3, 128(SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   160(AX), Y3, Y4
+	VMASKMOVPD   160(CX), Y3, Y5
+	VMASKMOVPD   160(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, 160(AX)
+	VMASKMOVPD   Y5, Y3, 160(CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       160(SI), Y3, Y3
+	VMOVUPD      Y3, 160(SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   192(AX), Y3, Y4
+	VMASKMOVPD   192(CX), Y3, Y5
+	VMASKMOVPD   192(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y7
+	VADDPD       Y7, Y4, Y4
+	VMULPD       Y5, Y1, Y5
+	VMULPD       Y6, Y2, Y7
+	VADDPD       Y7, Y5, Y5
+	VMASKMOVPD   Y4, Y3, 192(AX)
+	VMASKMOVPD   Y5, Y3, 192(CX)
+	VMULPD       Y5, Y5, Y3
+	VADDPD       192(SI), Y3, Y3
+	VMOVUPD      Y3, 192(SI)
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveFirstAVX2_done
+	MOVQ         BX, DI
+	VMOVQ        DI, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPGTQ     iota4<>+0(SB), Y3, Y3
+	VMASKMOVPD   224(AX), Y3, Y4
+	VMASKMOVPD   224(CX), Y3, Y5
+	VMASKMOVPD   224(DX), Y3, Y6
+	VMULPD       Y5, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+	VMULPD       Y5, Y1, Y1
+	VMULPD       Y6, Y2, Y0
+	VADDPD       Y0, Y1, Y1
+	VMASKMOVPD   Y4, Y3, 224(AX)
+	VMASKMOVPD   Y1, Y3, 224(CX)
+	VMULPD       Y1, Y1, Y0
+	VADDPD       224(SI), Y0, Y0
+	VMOVUPD      Y0, 224(SI)
+	SUBQ         $0x04, BX
+
+adaptiveFirstAVX2_done:
 	VZEROUPPER
 	RET
 
@@ -870,5 +2091,303 @@ adaptiveSecondAVX512_tail:
 adaptiveSecondAVX512_done:
 	MOVQ      bad+40(FP), AX
 	VMOVDQU64 Z5, (AX)
+	VZEROUPPER
+	RET
+
+// func adaptiveSecondAVX2(th *float64, p *float64, r *float64, n int, c *[5]uint64, bad *[8]uint64)
+// Requires: AVX, AVX2
+TEXT ·adaptiveSecondAVX2(SB), NOSPLIT, $0-48
+	MOVQ         th+0(FP), AX
+	MOVQ         p+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVQ         c+32(FP), SI
+	VBROADCASTSD (SI), Y0
+	VBROADCASTSD 8(SI), Y1
+	VBROADCASTSD 16(SI), Y2
+	VPBROADCASTQ 24(SI), Y3
+	VPBROADCASTQ 32(SI), Y4
+	VPXOR        Y5, Y5, Y5
+
+adaptiveSecondAVX2_body:
+	CMPQ    BX, $0x20
+	JL      adaptiveSecondAVX2_tail
+	VMOVUPD (AX), Y6
+	VMOVUPD (CX), Y7
+	VMOVUPD (DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, (AX)
+	VMOVUPD Y7, (CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 32(AX), Y6
+	VMOVUPD 32(CX), Y7
+	VMOVUPD 32(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 32(AX)
+	VMOVUPD Y7, 32(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 64(AX), Y6
+	VMOVUPD 64(CX), Y7
+	VMOVUPD 64(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 64(AX)
+	VMOVUPD Y7, 64(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 96(AX), Y6
+	VMOVUPD 96(CX), Y7
+	VMOVUPD 96(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 96(AX)
+	VMOVUPD Y7, 96(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 128(AX), Y6
+	VMOVUPD 128(CX), Y7
+	VMOVUPD 128(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 128(AX)
+	VMOVUPD Y7, 128(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 160(AX), Y6
+	VMOVUPD 160(CX), Y7
+	VMOVUPD 160(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 160(AX)
+	VMOVUPD Y7, 160(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 192(CX), Y7
+	VMOVUPD 192(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 192(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	VMOVUPD 224(AX), Y6
+	VMOVUPD 224(CX), Y7
+	VMOVUPD 224(DX), Y8
+	VMULPD  Y8, Y2, Y8
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y7, Y1, Y7
+	VMULPD  Y7, Y0, Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD Y6, 224(AX)
+	VMOVUPD Y7, 224(CX)
+	VPAND   Y3, Y6, Y6
+	VPADDQ  Y4, Y6, Y6
+	VPOR    Y6, Y5, Y5
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x20, BX
+	JMP     adaptiveSecondAVX2_body
+
+adaptiveSecondAVX2_tail:
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   (AX), Y6, Y7
+	VMASKMOVPD   (CX), Y6, Y8
+	VMASKMOVPD   (DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, (AX)
+	VMASKMOVPD   Y8, Y6, (CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   32(AX), Y6, Y7
+	VMASKMOVPD   32(CX), Y6, Y8
+	VMASKMOVPD   32(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 32(AX)
+	VMASKMOVPD   Y8, Y6, 32(CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   64(AX), Y6, Y7
+	VMASKMOVPD   64(CX), Y6, Y8
+	VMASKMOVPD   64(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 64(AX)
+	VMASKMOVPD   Y8, Y6, 64(CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   96(AX), Y6, Y7
+	VMASKMOVPD   96(CX), Y6, Y8
+	VMASKMOVPD   96(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 96(AX)
+	VMASKMOVPD   Y8, Y6, 96(CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   128(AX), Y6, Y7
+	VMASKMOVPD   128(CX), Y6, Y8
+	VMASKMOVPD   128(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 128(AX)
+	VMASKMOVPD   Y8, Y6, 128(CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   160(AX), Y6, Y7
+	VMASKMOVPD   160(CX), Y6, Y8
+	VMASKMOVPD   160(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 160(AX)
+	VMASKMOVPD   Y8, Y6, 160(CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   192(AX), Y6, Y7
+	VMASKMOVPD   192(CX), Y6, Y8
+	VMASKMOVPD   192(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y9
+	VADDPD       Y9, Y7, Y7
+	VMASKMOVPD   Y7, Y6, 192(AX)
+	VMASKMOVPD   Y8, Y6, 192(CX)
+	VPAND        Y3, Y7, Y6
+	VPADDQ       Y4, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	SUBQ         $0x04, BX
+	TESTQ        BX, BX
+	JLE          adaptiveSecondAVX2_done
+	MOVQ         BX, SI
+	VMOVQ        SI, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota4<>+0(SB), Y6, Y6
+	VMASKMOVPD   224(AX), Y6, Y7
+	VMASKMOVPD   224(CX), Y6, Y8
+	VMASKMOVPD   224(DX), Y6, Y9
+	VMULPD       Y9, Y2, Y2
+	VADDPD       Y2, Y8, Y8
+	VMULPD       Y8, Y1, Y8
+	VMULPD       Y8, Y0, Y2
+	VADDPD       Y2, Y7, Y0
+	VMASKMOVPD   Y0, Y6, 224(AX)
+	VMASKMOVPD   Y8, Y6, 224(CX)
+	VPAND        Y3, Y0, Y0
+	VPADDQ       Y4, Y0, Y0
+	VPOR         Y0, Y5, Y5
+	SUBQ         $0x04, BX
+
+adaptiveSecondAVX2_done:
+	MOVQ    bad+40(FP), AX
+	VMOVDQU Y5, (AX)
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 32(AX)
 	VZEROUPPER
 	RET

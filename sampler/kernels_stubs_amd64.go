@@ -9,27 +9,52 @@ package sampler
 //go:noescape
 func fillLanesAVX512(st *[4][8]uint64, buf *float64, blocks int, rej *uint8, tab *[128]uint64)
 
-// langevinAVX512 is langevinGo on n elements (AVX-512F).
+// langevinAVX512 is langevinGo on n elements (AVX512).
 //
 //go:noescape
 func langevinAVX512(th *float64, p *float64, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)
 
-// kickAVX512 is kickGo on n elements (AVX-512F).
+// langevinAVX2 is langevinGo on n elements (AVX2).
+//
+//go:noescape
+func langevinAVX2(th *float64, p *float64, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)
+
+// kickAVX512 is kickGo on n elements (AVX512).
 //
 //go:noescape
 func kickAVX512(p *float64, gr *float64, n int, c *[3]uint64, bad *[8]uint64)
 
-// overdampedAVX512 is overdampedGo on n elements (AVX-512F).
+// kickAVX2 is kickGo on n elements (AVX2).
+//
+//go:noescape
+func kickAVX2(p *float64, gr *float64, n int, c *[3]uint64, bad *[8]uint64)
+
+// overdampedAVX512 is overdampedGo on n elements (AVX512).
 //
 //go:noescape
 func overdampedAVX512(th *float64, p *float64, r *float64, n int, c *[4]uint64, acc *[32]float64, bad *[8]uint64)
 
-// adaptiveFirstAVX512 is adaptiveFirstGo on n elements (AVX-512F).
+// overdampedAVX2 is overdampedGo on n elements (AVX2).
+//
+//go:noescape
+func overdampedAVX2(th *float64, p *float64, r *float64, n int, c *[4]uint64, acc *[32]float64, bad *[8]uint64)
+
+// adaptiveFirstAVX512 is adaptiveFirstGo on n elements (AVX512).
 //
 //go:noescape
 func adaptiveFirstAVX512(th *float64, p *float64, r *float64, n int, c *[3]uint64, acc *[32]float64)
 
-// adaptiveSecondAVX512 is adaptiveSecondGo on n elements (AVX-512F).
+// adaptiveFirstAVX2 is adaptiveFirstGo on n elements (AVX2).
+//
+//go:noescape
+func adaptiveFirstAVX2(th *float64, p *float64, r *float64, n int, c *[3]uint64, acc *[32]float64)
+
+// adaptiveSecondAVX512 is adaptiveSecondGo on n elements (AVX512).
 //
 //go:noescape
 func adaptiveSecondAVX512(th *float64, p *float64, r *float64, n int, c *[5]uint64, bad *[8]uint64)
+
+// adaptiveSecondAVX2 is adaptiveSecondGo on n elements (AVX2).
+//
+//go:noescape
+func adaptiveSecondAVX2(th *float64, p *float64, r *float64, n int, c *[5]uint64, bad *[8]uint64)

@@ -48,13 +48,7 @@ func TestUpdateKernelsAgree(t *testing.T) {
 	}
 	// Each case runs one loop on (θ, p, r) with the constants k and the
 	// partial sums acc, and returns the flag (0 where the loop has none).
-	type run func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64
-	cases := []struct {
-		name    string
-		goLoop  run
-		chosen  run
-		special bool // the loop must pass on non-finite θ and p
-	}{
+	cases := []updateCase{
 		{"langevin",
 			func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64 {
 				return langevinGo(th, p, r, k[0], k[1], k[2], acc)
@@ -89,6 +83,24 @@ func TestUpdateKernelsAgree(t *testing.T) {
 				return adaptiveSecond(th, p, r, k[0], k[1], k[2])
 			}, true},
 	}
+	for _, isa := range vectorISAs(t) {
+		t.Run(isa, func(t *testing.T) {
+			useISA(isa)
+			checkUpdateKernels(t, cases)
+		})
+	}
+}
+
+// updateCase is one loop of update.go run by its Go version and by the
+// kernel chosen (see TestUpdateKernelsAgree).
+type updateCase struct {
+	name    string
+	goLoop  func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64
+	chosen  func(th, p, r []float64, k [3]float64, acc *sumLanes) uint64
+	special bool
+}
+
+func checkUpdateKernels(t *testing.T, cases []updateCase) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range cases {
 		for n := 0; n <= 200; n++ {
@@ -125,6 +137,13 @@ func TestUpdateKernelsAgree(t *testing.T) {
 // slices they are given (the masked tails), checked with guard values
 // after every length.
 func TestUpdateKernelsStayInBounds(t *testing.T) {
+	for _, isa := range vectorISAs(t) {
+		useISA(isa)
+		t.Run(isa, checkBounds)
+	}
+}
+
+func checkBounds(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n <= 70; n++ {
 		buf := func() []float64 {
@@ -150,20 +169,23 @@ func TestUpdateKernelsStayInBounds(t *testing.T) {
 }
 
 // BenchmarkLangevinChunk times the Langevin move on one noise chunk
-// (noiseChunk elements, noise already drawn): the kernel chosen at
-// start-up and langevinGo.
+// (noiseChunk elements, noise already drawn): each vector kernel this
+// machine runs, and langevinGo.
 func BenchmarkLangevinChunk(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	th, p, nz := randomValues(r, noiseChunk, false), randomValues(r, noiseChunk, false), randomValues(r, noiseChunk, false)
 	var acc sumLanes
-	for _, k := range []struct {
-		name string
-		f    func(th, p, r []float64, h2, c, d float64, acc *sumLanes) uint64
-	}{{"chosen", langevin}, {"go", langevinGo}} {
-		b.Run(k.name, func(b *testing.B) {
+	for _, isa := range vectorISAs(b) {
+		b.Run(isa, func(b *testing.B) {
+			useISA(isa)
 			for b.Loop() {
-				k.f(th, p, nz, 1e-9, 1, 0, &acc)
+				langevin(th, p, nz, 1e-9, 1, 0, &acc)
 			}
 		})
 	}
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			langevinGo(th, p, nz, 1e-9, 1, 0, &acc)
+		}
+	})
 }

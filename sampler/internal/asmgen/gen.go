@@ -29,8 +29,13 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	fillLanes()
+	iota4 = GLOBL("iota4", RODATA|NOPTR)
+	for i := range 4 {
+		DATA(8*i, U64(i))
+	}
 	for _, l := range loops {
-		elementwise(l)
+		elementwise(l, true)
+		elementwise(l, false)
 	}
 	Generate()
 }
@@ -127,21 +132,34 @@ func tailMask(n reg.Register, k reg.OpmaskVirtual) {
 // loop describes an element-wise kernel: for j < n it reads element j of
 // each array, computes body, and stores the results back into arrays; sq,
 // when not nil, is added into partial sum j mod 32 of acc, and fin, when
-// not nil, has finiteBits ORed into bad. The Go loop it mirrors is named in
-// doc.
+// not nil, has finiteBits ORed into bad. name is the Go loop's without
+// "Go" (langevin for langevinGo); the kernels are name+"AVX512" and
+// name+"AVX2".
 type loop struct {
-	name, doc string
-	arrays    []string // *float64 parameters, in order
-	consts    []string // float64 constants c[0], c[1], … (their bits)
-	body      func(a, c map[string]reg.VecVirtual) (stores map[string]reg.VecVirtual, sq, fin reg.VecVirtual)
-	acc, bad  bool
+	name     string
+	arrays   []string // *float64 parameters, in order
+	consts   []string // float64 constants c[0], c[1], … (their bits)
+	body     func(vec func() reg.VecVirtual, a, c map[string]reg.VecVirtual) (stores map[string]reg.VecVirtual, sq, fin reg.VecVirtual)
+	acc, bad bool
 }
 
-// elementwise generates l: a body of 32 elements (four ZMM registers per
-// array, partial sums acc[0..31] in four registers), then up to four
-// masked groups of eight for the tail, whose loads zero the lanes past n
-// (so they add +0 to the sums and flag nothing) and whose stores skip them.
-func elementwise(l loop) {
+// iota4 holds 0, 1, 2, 3: the lane numbers the AVX2 tails compare with n.
+var iota4 Mem
+
+// elementwise generates l for AVX-512 or AVX2. AVX-512: a body of 32
+// elements (four ZMM registers per array, partial sums acc[0..31] in four
+// registers), then up to four masked groups of eight for the tail, whose
+// loads zero the lanes past n (so they add +0 to the sums and flag
+// nothing) and whose stores skip them. AVX2: the same with eight groups of
+// four (YMM), the partial sums added in acc in memory (sixteen YMM
+// registers do not hold 8 of them next to the rest), tails masked with
+// VMASKMOVPD.
+func elementwise(l loop, avx512 bool) {
+	w, isa, vec := 4, "AVX2", YMM
+	if avx512 {
+		w, isa, vec = 8, "AVX512", ZMM
+	}
+	groups := 32 / w
 	nc := len(l.consts)
 	if l.bad {
 		nc += 2
@@ -158,9 +176,10 @@ func elementwise(l loop) {
 		sig += ", bad *[8]uint64"
 	}
 	sig += ")"
-	TEXT(l.name, NOSPLIT, sig)
+	name := l.name + isa
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(l.doc)
+	Doc(fmt.Sprintf("%s is %sGo on n elements (%s).", name, l.name, isa))
 	ptr := map[string]reg.Register{}
 	for _, a := range l.arrays {
 		ptr[a] = Load(Param(a), GP64())
@@ -169,64 +188,92 @@ func elementwise(l loop) {
 	cp := Load(Param("c"), GP64())
 	cv := map[string]reg.VecVirtual{}
 	for i, name := range l.consts {
-		cv[name] = ZMM()
+		cv[name] = vec()
 		VBROADCASTSD(Mem{Base: cp, Disp: 8 * i}, cv[name])
 	}
 	var em, eo, bad reg.VecVirtual
 	if l.bad {
-		em, eo, bad = ZMM(), ZMM(), ZMM()
+		em, eo, bad = vec(), vec(), vec()
 		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * len(l.consts)}, em)
 		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * (len(l.consts) + 1)}, eo)
-		VPXORQ(bad, bad, bad)
+		if avx512 {
+			VPXORQ(bad, bad, bad)
+		} else {
+			VPXOR(bad, bad, bad)
+		}
 	}
 	var accp reg.Register
 	acc := make([]reg.VecVirtual, 4)
 	if l.acc {
 		accp = Load(Param("acc"), GP64())
-		for k := range acc {
-			acc[k] = ZMM()
-			VMOVUPD(Mem{Base: accp, Disp: 64 * k}, acc[k])
-		}
-	}
-	block := func(k int, mask reg.OpmaskVirtual) {
-		a := map[string]reg.VecVirtual{}
-		for _, name := range l.arrays {
-			a[name] = ZMM()
-			if mask == nil {
-				VMOVUPD(Mem{Base: ptr[name], Disp: 64 * k}, a[name])
-			} else {
-				VMOVUPD_Z(Mem{Base: ptr[name], Disp: 64 * k}, mask, a[name])
+		if avx512 {
+			for k := range acc {
+				acc[k] = ZMM()
+				VMOVUPD(Mem{Base: accp, Disp: 64 * k}, acc[k])
 			}
 		}
-		stores, sq, fin := l.body(a, cv)
+	}
+	var nv reg.VecVirtual // AVX2 tails: n in every lane
+	// block computes group k of w elements; with a mask, the loads zero
+	// the lanes past n and the stores skip them.
+	block := func(k int, mask reg.Register) {
+		a := map[string]reg.VecVirtual{}
+		at := func(name string) Mem { return Mem{Base: ptr[name], Disp: 8 * w * k} }
+		for _, name := range l.arrays {
+			a[name] = vec()
+			switch {
+			case mask == nil:
+				VMOVUPD(at(name), a[name])
+			case avx512:
+				VMOVUPD_Z(at(name), mask, a[name])
+			default:
+				VMASKMOVPD(at(name), mask, a[name])
+			}
+		}
+		stores, sq, fin := l.body(vec, a, cv)
 		for _, name := range l.arrays {
 			v, ok := stores[name]
 			if !ok {
 				continue
 			}
-			if mask == nil {
-				VMOVUPD(v, Mem{Base: ptr[name], Disp: 64 * k})
-			} else {
-				VMOVUPD(v, mask, Mem{Base: ptr[name], Disp: 64 * k})
+			switch {
+			case mask == nil:
+				VMOVUPD(v, at(name))
+			case avx512:
+				VMOVUPD(v, mask, at(name))
+			default:
+				VMASKMOVPD(v, mask, at(name))
 			}
 		}
 		if sq != nil {
-			t := ZMM()
+			t := vec()
 			VMULPD(sq, sq, t)
-			VADDPD(t, acc[k], acc[k])
+			if avx512 {
+				VADDPD(t, acc[k], acc[k])
+			} else {
+				s := Mem{Base: accp, Disp: 32 * k}
+				VADDPD(s, t, t)
+				VMOVUPD(t, s)
+			}
 		}
 		if fin != nil {
-			t := ZMM()
-			VPANDQ(em, fin, t)
-			VPADDQ(eo, t, t)
-			VPORQ(t, bad, bad)
+			t := vec()
+			if avx512 {
+				VPANDQ(em, fin, t)
+				VPADDQ(eo, t, t)
+				VPORQ(t, bad, bad)
+			} else {
+				VPAND(em, fin, t)
+				VPADDQ(eo, t, t)
+				VPOR(t, bad, bad)
+			}
 		}
 	}
-	body, tail, done := l.name+"_body", l.name+"_tail", l.name+"_done"
+	body, tail, done := name+"_body", name+"_tail", name+"_done"
 	Label(body)
 	CMPQ(n, U8(32))
 	JL(LabelRef(tail))
-	for k := range 4 {
+	for k := range groups {
 		block(k, nil)
 	}
 	for _, name := range l.arrays {
@@ -235,36 +282,57 @@ func elementwise(l loop) {
 	SUBQ(U8(32), n)
 	JMP(LabelRef(body))
 	Label(tail)
-	for k := range 4 {
+	if !avx512 {
+		nv = YMM()
+	}
+	for k := range groups {
 		TESTQ(n, n)
 		JLE(LabelRef(done))
-		mask := K()
-		tailMask(n, mask)
-		block(k, mask)
-		SUBQ(U8(8), n)
+		if avx512 {
+			mask := K()
+			tailMask(n, mask)
+			block(k, mask)
+		} else {
+			t := GP64()
+			MOVQ(n, t)
+			VMOVQ(t, nv.AsX())
+			VPBROADCASTQ(nv.AsX(), nv)
+			mask := YMM()
+			VPCMPGTQ(iota4, nv, mask) // lanes where n > lane
+			block(k, mask)
+		}
+		SUBQ(U8(w), n)
 	}
 	Label(done)
-	if l.acc {
+	if l.acc && avx512 {
 		for k := range acc {
 			VMOVUPD(acc[k], Mem{Base: accp, Disp: 64 * k})
 		}
 	}
 	if l.bad {
-		VMOVDQU64(bad, Mem{Base: Load(Param("bad"), GP64())})
+		p := Load(Param("bad"), GP64())
+		if avx512 {
+			VMOVDQU64(bad, Mem{Base: p})
+		} else {
+			VMOVDQU(bad, Mem{Base: p})
+			t := vec()
+			VPXOR(t, t, t)
+			VMOVDQU(t, Mem{Base: p, Disp: 32})
+		}
 	}
 	VZEROUPPER()
 	RET()
 }
 
-// The element loops of sampler/update.go. Each product is one VMULPD and
+// The element loops of sampler/update.go, for elementwise. Each product is one VMULPD and
 // each sum one VADDPD or VSUBPD (Go asm: VSUBPD b, a, d is d = a − b) on
 // the operands of the Go expression, in its order.
 var loops = []loop{
 	{
-		name: "langevinAVX512", doc: "langevinAVX512 is langevinGo on n elements (AVX-512F).",
+		name:   "langevin",
 		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "cc", "d"}, acc: true, bad: true,
-		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
-			x, q, t := ZMM(), ZMM(), ZMM()
+		body: func(vec func() reg.VecVirtual, a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			x, q, t := vec(), vec(), vec()
 			VMULPD(a["p"], c["h2"], t) // x = θ + h2·p
 			VADDPD(t, a["th"], x)
 			VMULPD(a["p"], c["cc"], q) // q = cc·p + d·r
@@ -276,20 +344,20 @@ var loops = []loop{
 		},
 	},
 	{
-		name: "kickAVX512", doc: "kickAVX512 is kickGo on n elements (AVX-512F).",
+		name:   "kick",
 		arrays: []string{"p", "gr"}, consts: []string{"f"}, bad: true,
-		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
-			q, t := ZMM(), ZMM()
+		body: func(vec func() reg.VecVirtual, a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			q, t := vec(), vec()
 			VMULPD(a["gr"], c["f"], t) // q = p − f·g
 			VSUBPD(t, a["p"], q)
 			return map[string]reg.VecVirtual{"p": q}, nil, q
 		},
 	},
 	{
-		name: "overdampedAVX512", doc: "overdampedAVX512 is overdampedGo on n elements (AVX-512F).",
+		name:   "overdamped",
 		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "s"}, acc: true, bad: true,
-		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
-			q, x, t := ZMM(), ZMM(), ZMM()
+		body: func(vec func() reg.VecVirtual, a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			q, x, t := vec(), vec(), vec()
 			VMULPD(a["r"], c["s"], q) // q = s·r
 			VADDPD(q, a["p"], t)      // x = θ + h2·(p + q)
 			VMULPD(t, c["h2"], t)
@@ -298,10 +366,10 @@ var loops = []loop{
 		},
 	},
 	{
-		name: "adaptiveFirstAVX512", doc: "adaptiveFirstAVX512 is adaptiveFirstGo on n elements (AVX-512F).",
+		name:   "adaptiveFirst",
 		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "e", "s"}, acc: true,
-		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
-			x, q, t := ZMM(), ZMM(), ZMM()
+		body: func(vec func() reg.VecVirtual, a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			x, q, t := vec(), vec(), vec()
 			VMULPD(a["p"], c["h2"], t) // θ += h2·p
 			VADDPD(t, a["th"], x)
 			VMULPD(a["p"], c["e"], q) // q = e·p + s·r
@@ -311,10 +379,10 @@ var loops = []loop{
 		},
 	},
 	{
-		name: "adaptiveSecondAVX512", doc: "adaptiveSecondAVX512 is adaptiveSecondGo on n elements (AVX-512F).",
+		name:   "adaptiveSecond",
 		arrays: []string{"th", "p", "r"}, consts: []string{"h2", "e", "s"}, bad: true,
-		body: func(a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
-			x, q, t := ZMM(), ZMM(), ZMM()
+		body: func(vec func() reg.VecVirtual, a, c map[string]reg.VecVirtual) (map[string]reg.VecVirtual, reg.VecVirtual, reg.VecVirtual) {
+			x, q, t := vec(), vec(), vec()
 			VMULPD(a["r"], c["s"], t) // q = e·(p + s·r)
 			VADDPD(t, a["p"], q)
 			VMULPD(q, c["e"], q)

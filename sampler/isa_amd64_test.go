@@ -1,0 +1,24 @@
+//go:build !purego
+
+package sampler
+
+import "testing"
+
+// vectorISAs returns the instruction sets whose loop kernels this machine
+// can run, switching loopsAVX512 for each as the subtest runs it and back
+// at the end of t.
+func vectorISAs(t testing.TB) []string {
+	was := loopsAVX512
+	t.Cleanup(func() { loopsAVX512 = was })
+	var isas []string
+	if haveAVX512 {
+		isas = append(isas, "AVX512")
+	}
+	if haveAVX2 {
+		isas = append(isas, "AVX2")
+	}
+	return isas
+}
+
+// useISA selects the loop kernels of isa ("AVX512" or "AVX2").
+func useISA(isa string) { loopsAVX512 = isa == "AVX512" }
