@@ -422,9 +422,12 @@ func (c *Chain) move(i int, n int64) {
 // costs the loop a dependency chain of one-cycle integer ORs (a float sum
 // would chain four-cycle adds, and could overflow on finite values).
 func finiteBits(x float64) uint64 {
-	const expMask, expOne = 0x7ff0000000000000, 0x0010000000000000
 	return math.Float64bits(x)&expMask + expOne
 }
+
+// expMask and expOne are finiteBits' exponent field and its unit (also the
+// vector kernels' constants).
+const expMask, expOne = 0x7ff0000000000000, 0x0010000000000000
 
 // notFinite reports whether finiteBits flagged a value in the OR of bits.
 func notFinite(bits uint64) bool { return bits>>63 != 0 }

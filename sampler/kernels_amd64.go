@@ -45,9 +45,6 @@ func fillLanesVec(st *lanes, buf []float64, rej []uint8) {
 	fillLanesAVX512((*[4][8]uint64)(st), &buf[0], len(rej), &rej[0], &zigTable)
 }
 
-// finiteConsts are finiteBits' exponent mask and its unit.
-const expMask, expOne = 0x7ff0000000000000, 0x0010000000000000
-
 // langevinVec is langevinGo in AVX-512 or AVX2 (loopsAVX512).
 func langevinVec(th, p, r []float64, h2, c, d float64, acc *sumLanes) uint64 {
 	if len(th) == 0 {
