@@ -5,11 +5,11 @@ package sampler
 import "testing"
 
 // vectorISAs returns the instruction sets whose loop kernels this machine
-// can run, switching loopsAVX512 for each as the subtest runs it and back
+// can run, switching useAVX512 for each as the subtest runs it and back
 // at the end of t.
 func vectorISAs(t testing.TB) []string {
-	was := loopsAVX512
-	t.Cleanup(func() { loopsAVX512 = was })
+	was := useAVX512
+	t.Cleanup(func() { useAVX512 = was })
 	var isas []string
 	if haveAVX512 {
 		isas = append(isas, "AVX512")
@@ -21,4 +21,4 @@ func vectorISAs(t testing.TB) []string {
 }
 
 // useISA selects the loop kernels of isa ("AVX512" or "AVX2").
-func useISA(isa string) { loopsAVX512 = isa == "AVX512" }
+func useISA(isa string) { useAVX512 = isa == "AVX512" }

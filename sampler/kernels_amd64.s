@@ -70,6 +70,130 @@ DATA iota4<>+16(SB)/8, $0x0000000000000002
 DATA iota4<>+24(SB)/8, $0x0000000000000003
 GLOBL iota4<>(SB), RODATA|NOPTR, $32
 
+DATA c7f<>+0(SB)/8, $0x000000000000007f
+DATA c7f<>+8(SB)/8, $0x000000000000007f
+DATA c7f<>+16(SB)/8, $0x000000000000007f
+DATA c7f<>+24(SB)/8, $0x000000000000007f
+GLOBL c7f<>(SB), RODATA|NOPTR, $32
+
+DATA abs<>+0(SB)/8, $0x7fffffffffffffff
+DATA abs<>+8(SB)/8, $0x7fffffffffffffff
+DATA abs<>+16(SB)/8, $0x7fffffffffffffff
+DATA abs<>+24(SB)/8, $0x7fffffffffffffff
+GLOBL abs<>(SB), RODATA|NOPTR, $32
+
+// func fillLanesAVX2(st *[4][8]uint64, buf *float64, blocks int, rej *uint8, tab *[128]uint64)
+// Requires: AVX, AVX2
+TEXT ·fillLanesAVX2(SB), NOSPLIT, $0-40
+	MOVQ    st+0(FP), AX
+	MOVQ    buf+8(FP), CX
+	MOVQ    blocks+16(FP), DX
+	MOVQ    rej+24(FP), BX
+	MOVQ    tab+32(FP), SI
+	VMOVDQU (AX), Y0
+	VMOVDQU 64(AX), Y1
+	VMOVDQU 128(AX), Y2
+	VMOVDQU 192(AX), Y3
+	VMOVDQU 32(AX), Y4
+	VMOVDQU 96(AX), Y5
+	VMOVDQU 160(AX), Y6
+	VMOVDQU 224(AX), Y7
+
+avx2_loop:
+	TESTQ      DX, DX
+	JZ         avx2_done
+	XORL       DI, DI
+	VPADDQ     Y3, Y0, Y8
+	VPSRLQ     $0x29, Y8, Y9
+	VPSLLQ     $0x17, Y8, Y8
+	VPOR       Y9, Y8, Y8
+	VPADDQ     Y0, Y8, Y8
+	VPSLLQ     $0x11, Y1, Y9
+	VPXOR      Y0, Y2, Y2
+	VPXOR      Y1, Y3, Y3
+	VPXOR      Y2, Y1, Y1
+	VPXOR      Y3, Y0, Y0
+	VPXOR      Y9, Y2, Y2
+	VPSRLQ     $0x13, Y3, Y9
+	VPSLLQ     $0x2d, Y3, Y3
+	VPOR       Y9, Y3, Y3
+	VPSRLQ     $0x20, Y8, Y9
+	VPAND      c7f<>+0(SB), Y9, Y9
+	VPCMPEQQ   Y10, Y10, Y10
+	VPXOR      Y11, Y11, Y11
+	VPGATHERQQ Y10, (SI)(Y9*8), Y11
+	VPSHUFD    $0x88, Y8, Y9
+	VPERMQ     $0x08, Y9, Y9
+	VPSHUFD    $0x88, Y11, Y10
+	VPERMQ     $0x08, Y10, Y10
+	VPSHUFD    $0xdd, Y11, Y11
+	VPERMQ     $0x08, Y11, Y11
+	VCVTDQ2PD  X9, Y9
+	VCVTDQ2PD  X10, Y10
+	VCVTPS2PD  X11, Y11
+	VANDPD     abs<>+0(SB), Y9, Y12
+	VCMPPD     $0x01, Y10, Y12, Y12
+	VMULPD     Y11, Y9, Y9
+	VBLENDVPD  Y12, Y9, Y8, Y9
+	VMOVUPD    Y9, (CX)
+	VMOVMSKPD  Y12, R8
+	XORL       $0x0000000f, R8
+	ORL        R8, DI
+	VPADDQ     Y7, Y4, Y8
+	VPSRLQ     $0x29, Y8, Y9
+	VPSLLQ     $0x17, Y8, Y8
+	VPOR       Y9, Y8, Y8
+	VPADDQ     Y4, Y8, Y8
+	VPSLLQ     $0x11, Y5, Y9
+	VPXOR      Y4, Y6, Y6
+	VPXOR      Y5, Y7, Y7
+	VPXOR      Y6, Y5, Y5
+	VPXOR      Y7, Y4, Y4
+	VPXOR      Y9, Y6, Y6
+	VPSRLQ     $0x13, Y7, Y9
+	VPSLLQ     $0x2d, Y7, Y7
+	VPOR       Y9, Y7, Y7
+	VPSRLQ     $0x20, Y8, Y9
+	VPAND      c7f<>+0(SB), Y9, Y9
+	VPCMPEQQ   Y10, Y10, Y10
+	VPXOR      Y11, Y11, Y11
+	VPGATHERQQ Y10, (SI)(Y9*8), Y11
+	VPSHUFD    $0x88, Y8, Y9
+	VPERMQ     $0x08, Y9, Y9
+	VPSHUFD    $0x88, Y11, Y10
+	VPERMQ     $0x08, Y10, Y10
+	VPSHUFD    $0xdd, Y11, Y11
+	VPERMQ     $0x08, Y11, Y11
+	VCVTDQ2PD  X9, Y9
+	VCVTDQ2PD  X10, Y10
+	VCVTPS2PD  X11, Y11
+	VANDPD     abs<>+0(SB), Y9, Y12
+	VCMPPD     $0x01, Y10, Y12, Y12
+	VMULPD     Y11, Y9, Y9
+	VBLENDVPD  Y12, Y9, Y8, Y9
+	VMOVUPD    Y9, 32(CX)
+	VMOVMSKPD  Y12, R8
+	XORL       $0x0000000f, R8
+	SHLL       $0x04, R8
+	ORL        R8, DI
+	MOVB       DI, (BX)
+	ADDQ       $0x40, CX
+	INCQ       BX
+	DECQ       DX
+	JMP        avx2_loop
+
+avx2_done:
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 64(AX)
+	VMOVDQU Y2, 128(AX)
+	VMOVDQU Y3, 192(AX)
+	VMOVDQU Y4, 32(AX)
+	VMOVDQU Y5, 96(AX)
+	VMOVDQU Y6, 160(AX)
+	VMOVDQU Y7, 224(AX)
+	VZEROUPPER
+	RET
+
 // func langevinAVX512(th *float64, p *float64, r *float64, n int, c *[5]uint64, acc *[32]float64, bad *[8]uint64)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·langevinAVX512(SB), NOSPLIT, $0-56

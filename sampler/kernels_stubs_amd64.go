@@ -9,6 +9,11 @@ package sampler
 //go:noescape
 func fillLanesAVX512(st *[4][8]uint64, buf *float64, blocks int, rej *uint8, tab *[128]uint64)
 
+// fillLanesAVX2 is fillLanesGo over blocks blocks of eight slots (AVX2).
+//
+//go:noescape
+func fillLanesAVX2(st *[4][8]uint64, buf *float64, blocks int, rej *uint8, tab *[128]uint64)
+
 // langevinAVX512 is langevinGo on n elements (AVX512).
 //
 //go:noescape

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -181,43 +180,49 @@ func TestJumpIsTwoToThe128Steps(t *testing.T) {
 	}
 }
 
-// TestFillLanesKernelsAgree: the kernel chosen at start-up (AVX-512 where
-// the CPU has it) gives the bits of fillLanesGo: every slot, every
-// rejection bit and the lanes' final states, over runs of 0 to 70 blocks
-// from many states (the rejections, about 1.2% of slots, are many).
+// TestFillLanesKernelsAgree: the kernels of every instruction set this
+// machine runs (AVX-512, AVX2) give the bits of fillLanesGo: every slot,
+// every rejection bit and the lanes' final states, over runs of 0 to 70
+// blocks from many states (the rejections, about 2.8% of slots, are many).
 func TestFillLanesKernelsAgree(t *testing.T) {
-	if reflect.ValueOf(fillLanes).Pointer() == reflect.ValueOf(fillLanesGo).Pointer() {
+	isas := vectorISAs(t)
+	if len(isas) == 0 {
 		t.Skip("no vector kernel on this machine: fillLanes is fillLanesGo")
 	}
-	var rejected int
-	for k := range 400 {
-		a := newNoiseSource(uint64(k), 99).lane
-		b := a
-		blocks := k % 71
-		bufA, bufB := make([]float64, 8*blocks), make([]float64, 8*blocks)
-		rejA, rejB := make([]uint8, blocks), make([]uint8, blocks)
-		for i := range rejB {
-			rejB[i] = 0xff // the kernel must write every byte
-		}
-		fillLanesGo(&a, bufA, rejA)
-		fillLanes(&b, bufB, rejB)
-		for i := range bufA {
-			if math.Float64bits(bufA[i]) != math.Float64bits(bufB[i]) {
-				t.Fatalf("run %d, slot %d: Go %v, kernel %v", k, i, bufA[i], bufB[i])
+	for _, isa := range isas {
+		t.Run(isa, func(t *testing.T) {
+			useISA(isa)
+			var rejected int
+			for k := range 400 {
+				a := newNoiseSource(uint64(k), 99).lane
+				b := a
+				blocks := k % 71
+				bufA, bufB := make([]float64, 8*blocks), make([]float64, 8*blocks)
+				rejA, rejB := make([]uint8, blocks), make([]uint8, blocks)
+				for i := range rejB {
+					rejB[i] = 0xff // the kernel must write every byte
+				}
+				fillLanesGo(&a, bufA, rejA)
+				fillLanes(&b, bufB, rejB)
+				for i := range bufA {
+					if math.Float64bits(bufA[i]) != math.Float64bits(bufB[i]) {
+						t.Fatalf("run %d, slot %d: Go %v, kernel %v", k, i, bufA[i], bufB[i])
+					}
+				}
+				for i := range rejA {
+					if rejA[i] != rejB[i] {
+						t.Fatalf("run %d, block %d: rejections Go %08b, kernel %08b", k, i, rejA[i], rejB[i])
+					}
+					rejected += bits.OnesCount8(rejA[i])
+				}
+				if a != b {
+					t.Fatalf("run %d: final lanes differ", k)
+				}
 			}
-		}
-		for i := range rejA {
-			if rejA[i] != rejB[i] {
-				t.Fatalf("run %d, block %d: rejections Go %08b, kernel %08b", k, i, rejA[i], rejB[i])
+			if rejected == 0 {
+				t.Fatal("no slot rejected: the slow path's hand-over is not covered")
 			}
-			rejected += bits.OnesCount8(rejA[i])
-		}
-		if a != b {
-			t.Fatalf("run %d: final lanes differ", k)
-		}
-	}
-	if rejected == 0 {
-		t.Fatal("no slot rejected: the slow path's hand-over is not covered")
+		})
 	}
 }
 
@@ -541,19 +546,22 @@ func TestInfiniteMomentumStops(t *testing.T) {
 }
 
 // BenchmarkFillLanes times the first test alone on noiseChunk slots: the
-// kernel chosen at start-up, and fillLanesGo.
+// kernel of each instruction set this machine runs, and fillLanesGo.
 func BenchmarkFillLanes(b *testing.B) {
-	for _, k := range []struct {
-		name string
-		f    func(*lanes, []float64, []uint8)
-	}{{"chosen", fillLanes}, {"go", fillLanesGo}} {
-		b.Run(k.name, func(b *testing.B) {
-			st := newNoiseSource(7, 0x6e6f6973).lane
-			buf := make([]float64, noiseChunk)
-			rej := make([]uint8, noiseChunk/8)
+	st := newNoiseSource(7, 0x6e6f6973).lane
+	buf := make([]float64, noiseChunk)
+	rej := make([]uint8, noiseChunk/8)
+	for _, isa := range vectorISAs(b) {
+		b.Run(isa, func(b *testing.B) {
+			useISA(isa)
 			for b.Loop() {
-				k.f(&st, buf, rej)
+				fillLanes(&st, buf, rej)
 			}
 		})
 	}
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			fillLanesGo(&st, buf, rej)
+		}
+	})
 }

@@ -33,6 +33,7 @@ func main() {
 	for i := range 4 {
 		DATA(8*i, U64(i))
 	}
+	fillLanesAVX2()
 	for _, l := range loops {
 		elementwise(l, true)
 		elementwise(l, false)
@@ -116,6 +117,113 @@ func fillLanes() {
 	VMOVDQU64(s1, Mem{Base: st, Disp: 64})
 	VMOVDQU64(s2, Mem{Base: st, Disp: 128})
 	VMOVDQU64(s3, Mem{Base: st, Disp: 192})
+	VZEROUPPER()
+	RET()
+}
+
+// fillLanesAVX2 generates fillLanesAVX2, fillLanesAVX512's work in two
+// halves of four lanes (YMM; AVX2 has no 64-bit rotate, no unsigned or
+// 32-bit-to-mask compare and no VPMOVQD): the rotations as two shifts and
+// an OR; int32(u) and kn[i], both below 2³¹ in magnitude, packed from the
+// low halves of the qwords and compared as float64 (exact for integers
+// of that size, so |j| < kn[i] is decided as in Go, |MinInt32| = 2³¹
+// included); the rejection bits from VMOVMSKPD.
+func fillLanesAVX2() {
+	// DATA fills the last GLOBL.
+	c7f := GLOBL("c7f", RODATA|NOPTR)
+	for i := range 4 {
+		DATA(8*i, U64(0x7f))
+	}
+	abs := GLOBL("abs", RODATA|NOPTR)
+	for i := range 4 {
+		DATA(8*i, U64(1<<63-1))
+	}
+	TEXT("fillLanesAVX2", NOSPLIT, "func(st *[4][8]uint64, buf *float64, blocks int, rej *uint8, tab *[128]uint64)")
+	Pragma("noescape")
+	Doc("fillLanesAVX2 is fillLanesGo over blocks blocks of eight slots (AVX2).")
+	st := Load(Param("st"), GP64())
+	buf := Load(Param("buf"), GP64())
+	n := Load(Param("blocks"), GP64())
+	rej := Load(Param("rej"), GP64())
+	tab := Load(Param("tab"), GP64())
+	var s [2][4]reg.VecVirtual
+	for h := range 2 {
+		for w := range 4 {
+			s[h][w] = YMM()
+			VMOVDQU(Mem{Base: st, Disp: 64*w + 32*h}, s[h][w])
+		}
+	}
+	rotl := func(x reg.VecVirtual, k int) {
+		t := YMM()
+		VPSRLQ(U8(64-k), x, t)
+		VPSLLQ(U8(k), x, x)
+		VPOR(t, x, x)
+	}
+	Label("avx2_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("avx2_done"))
+	bits := GP32()
+	XORL(bits, bits)
+	for h := range 2 {
+		s0, s1, s2, s3 := s[h][0], s[h][1], s[h][2], s[h][3]
+		r, t := YMM(), YMM()
+		VPADDQ(s3, s0, r) // r = rotl(s0+s3, 23) + s0
+		rotl(r, 23)
+		VPADDQ(s0, r, r)
+		VPSLLQ(U8(17), s1, t)
+		VPXOR(s0, s2, s2)
+		VPXOR(s1, s3, s3)
+		VPXOR(s2, s1, s1)
+		VPXOR(s3, s0, s0)
+		VPXOR(t, s2, s2)
+		rotl(s3, 45)
+		// e = tab[r>>32 & 0x7f]
+		idx, m, e := YMM(), YMM(), YMM()
+		VPSRLQ(U8(32), r, idx)
+		VPAND(c7f, idx, idx)
+		VPCMPEQQ(m, m, m)
+		VPXOR(e, e, e)
+		VPGATHERQQ(m, Mem{Base: tab, Index: idx, Scale: 8}, e)
+		// the low dwords of r and e (j, kn) and the high dwords of e (wn)
+		// packed into the low 128 bits: VPSHUFD within each 128-bit half,
+		// then VPERMQ takes qwords 0 and 2.
+		j, kn, wn := YMM(), YMM(), YMM()
+		VPSHUFD(U8(0x88), r, j)
+		VPERMQ(U8(0x08), j, j)
+		VPSHUFD(U8(0x88), e, kn)
+		VPERMQ(U8(0x08), kn, kn)
+		VPSHUFD(U8(0xdd), e, wn)
+		VPERMQ(U8(0x08), wn, wn)
+		jd, kd, wd := YMM(), YMM(), YMM()
+		VCVTDQ2PD(j.AsX(), jd)
+		VCVTDQ2PD(kn.AsX(), kd)
+		VCVTPS2PD(wn.AsX(), wd)
+		// accept where |j| < kn, x = float64(j)·float64(wn)
+		acc := YMM()
+		VANDPD(abs, jd, acc)
+		VCMPPD(U8(1), kd, acc, acc) // LT_OS
+		VMULPD(wd, jd, jd)
+		VBLENDVPD(acc, jd, r, jd)
+		VMOVUPD(jd, Mem{Base: buf, Disp: 32 * h})
+		mk := GP32()
+		VMOVMSKPD(acc, mk)
+		XORL(U32(0xf), mk)
+		if h == 1 {
+			SHLL(U8(4), mk)
+		}
+		ORL(mk, bits)
+	}
+	MOVB(bits.As8(), Mem{Base: rej})
+	ADDQ(U8(64), buf)
+	INCQ(rej)
+	DECQ(n)
+	JMP(LabelRef("avx2_loop"))
+	Label("avx2_done")
+	for h := range 2 {
+		for w := range 4 {
+			VMOVDQU(s[h][w], Mem{Base: st, Disp: 64*w + 32*h})
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
