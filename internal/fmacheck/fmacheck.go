@@ -189,18 +189,25 @@ type Platform struct {
 	// CPU, when set, runs the binary under qemu-user emulating that
 	// processor model (qemu's -cpu), on any host.
 	CPU string
+	// RunEnv holds the variables added to the test binary's environment
+	// (GODEBUG=cpu.avx512f=off hides AVX-512 from the run-time choice of
+	// kernels, in the runtime and in golang.org/x/sys/cpu).
+	RunEnv []string
 }
 
 // Platforms are the configurations whose results must agree bit for bit:
 // amd64 at GOAMD64=v1 and v3 (fused multiply-add allowed to the compiler),
 // amd64 on a processor without AVX and FMA (Nehalem, emulated: code that
 // picks a path by processor feature at run time takes its fallback, and
-// math.FMA its software path) and arm64 (always allowed to fuse), run
-// under qemu-user on other hosts.
+// math.FMA its software path), amd64 with AVX-512 hidden (the AVX2 and AVX
+// kernels, where the host has AVX-512; elsewhere the same as v3) and arm64
+// (always allowed to fuse), run under qemu-user on other hosts.
 var Platforms = []Platform{
 	{Name: "amd64 GOAMD64=v1", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"}, Arch: "amd64"},
 	{Name: "amd64 GOAMD64=v1 without AVX or FMA (qemu -cpu Nehalem)", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"}, Arch: "amd64", CPU: "Nehalem"},
 	{Name: "amd64 GOAMD64=v3", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v3"}, Arch: "amd64"},
+	{Name: "amd64 GOAMD64=v3 without AVX-512 (GODEBUG=cpu.avx512f=off)", Env: []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v3"}, Arch: "amd64",
+		RunEnv: []string{"GODEBUG=cpu.avx512f=off"}},
 	{Name: "arm64", Env: []string{"GOOS=linux", "GOARCH=arm64"}, Arch: "arm64"},
 }
 
@@ -255,6 +262,9 @@ func RunTest(t *testing.T, dir string, p Platform, run string) {
 	args := append(prefix, bin, "-test.run", run, "-test.count", "1", "-test.v")
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
+	if len(p.RunEnv) > 0 {
+		cmd.Env = append(os.Environ(), p.RunEnv...)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil && bytes.Contains(out, []byte("microarchitecture support")) {
 		t.Skipf("%s: this processor cannot run it: %s", p.Name, firstLines(string(out), 2))
