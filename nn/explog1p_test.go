@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestExpLog1pKernelAgrees: the kernel chosen at start-up (AVX-512 where
-// the CPU has it) gives detmath's bits for e = Exp(−|z|) and
+// TestExpLog1pKernelAgrees: the kernels of every instruction set this
+// machine runs (AVX-512, AVX2 with FMA) give detmath's bits for e = Exp(−|z|) and
 // l = Log1p(e) on a dense sweep of |z| over [0, 800] (every branch of
 // Log1p: e < 2⁻⁵⁴, e < 2⁻²⁹, e below and above √2 − 1, e = 1; subnormal
 // and zero e near and past |z| = 708), on the boundaries of those branches
@@ -17,6 +17,17 @@ import (
 func TestExpLog1pKernelAgrees(t *testing.T) {
 	if reflect.ValueOf(expLog1p).Pointer() == reflect.ValueOf(expLog1pGo).Pointer() {
 		t.Skip("no vector kernel on this machine")
+	}
+	check := func(t *testing.T, z []float64) {
+		eA, lA := make([]float64, len(z)), make([]float64, len(z))
+		eB, lB := make([]float64, len(z)), make([]float64, len(z))
+		expLog1pGo(z, eA, lA)
+		expLog1p(z, eB, lB)
+		for i := range z {
+			if math.Float64bits(eA[i]) != math.Float64bits(eB[i]) || math.Float64bits(lA[i]) != math.Float64bits(lB[i]) {
+				t.Fatalf("z = %v (%#x): Go e = %v, l = %v; kernel e = %v, l = %v", z[i], math.Float64bits(z[i]), eA[i], lA[i], eB[i], lB[i])
+			}
+		}
 	}
 	var z []float64
 	for k := range 800_000 {
@@ -39,19 +50,13 @@ func TestExpLog1pKernelAgrees(t *testing.T) {
 		z = append(z, r.NormFloat64()*math.Pow(10, float64(r.IntN(8)-4)))
 	}
 	z = append(z, 0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), 1e300, -1e-320)
-	check := func(z []float64) {
-		eA, lA := make([]float64, len(z)), make([]float64, len(z))
-		eB, lB := make([]float64, len(z)), make([]float64, len(z))
-		expLog1pGo(z, eA, lA)
-		expLog1p(z, eB, lB)
-		for i := range z {
-			if math.Float64bits(eA[i]) != math.Float64bits(eB[i]) || math.Float64bits(lA[i]) != math.Float64bits(lB[i]) {
-				t.Fatalf("z = %v (%#x): Go e = %v, l = %v; kernel e = %v, l = %v", z[i], math.Float64bits(z[i]), eA[i], lA[i], eB[i], lB[i])
+	for _, isa := range expISAs(t) {
+		t.Run(isa, func(t *testing.T) {
+			expAVX512 = isa == "AVX512"
+			check(t, z)
+			for n := range 40 {
+				check(t, z[len(z)-n-300:len(z)-300+n])
 			}
-		}
-	}
-	check(z)
-	for n := range 40 {
-		check(z[len(z)-n-300 : len(z)-300+n])
+		})
 	}
 }

@@ -17,15 +17,22 @@ import (
 var (
 	haveAVX    = cpu.X86.HasAVX
 	haveAVX512 = cpu.X86.HasAVX512F
+	haveAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA // expLog1pAVX2
 )
 
+// expAVX512 chooses expLog1pAVX512 over expLog1pAVX2 (tests switch it to
+// check both on one machine).
+var expAVX512 = haveAVX512
+
 func init() {
+	if haveAVX512 || haveAVX2 {
+		expLog1p = expLog1pVec
+	}
 	switch {
 	case haveAVX512:
 		gemmImpl = gemmAVX512
 		shlpPairs = shlpPairsAVX512
 		shlpBack = shlpBackAVX512
-		expLog1p = expLog1pVec
 	case haveAVX:
 		gemmImpl = gemmAVX
 		shlpPairs = shlpPairsAVX
@@ -238,15 +245,19 @@ func gemmKernels() map[string]func(m, n, k int, a []float64, ars, acs int, b []f
 	return ks
 }
 
-// expLog1pVec is expLog1pGo with the blocks of eight in AVX-512, 256
-// elements per call of the kernel; the lanes the kernel flags and the
-// last len(z) mod 8 elements are done in Go.
+// expLog1pVec is expLog1pGo with the blocks of eight in AVX-512 or AVX2
+// (expAVX512), 256 elements per call of the kernel; the lanes the kernel
+// flags and the last len(z) mod 8 elements are done in Go.
 func expLog1pVec(z, e, l []float64) {
 	e, l = e[:len(z)], l[:len(z)]
 	var flags [32]uint8
 	for start := 0; start+8 <= len(z); start += 256 {
 		blocks := min(32, (len(z)-start)/8)
-		expLog1pAVX512(&z[start], &e[start], &l[start], blocks, &flags[0], &expLog1pConsts)
+		if expAVX512 {
+			expLog1pAVX512(&z[start], &e[start], &l[start], blocks, &flags[0], &expLog1pConsts)
+		} else {
+			expLog1pAVX2(&z[start], &e[start], &l[start], blocks, &flags[0], &expLog1pConsts)
+		}
 		for b, f := range flags[:blocks] {
 			for ; f != 0; f &= f - 1 {
 				i := start + 8*b + bits.TrailingZeros8(f)

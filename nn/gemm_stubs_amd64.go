@@ -65,3 +65,8 @@ func shlpBack4AVX(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx
 //
 //go:noescape
 func expLog1pAVX512(z *float64, e *float64, l *float64, blocks int, flags *uint8, c *[39]uint64)
+
+// expLog1pAVX2 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX2 and FMA).
+//
+//go:noescape
+func expLog1pAVX2(z *float64, e *float64, l *float64, blocks int, flags *uint8, c *[39]uint64)

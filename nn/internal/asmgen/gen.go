@@ -363,6 +363,7 @@ func main() {
 	shlpBackKernel(1, true)
 	shlpBackKernel(1, false)
 	expLog1pKernel()
+	expLog1pKernelAVX2()
 	Generate()
 }
 
@@ -563,6 +564,175 @@ func expLog1pKernel() {
 	DECQ(n)
 	JMP(LabelRef("el_loop"))
 	Label("el_done")
+	VZEROUPPER()
+	RET()
+}
+
+// expLog1pKernelAVX2 generates expLog1pAVX2, expLog1pAVX512's computation
+// for CPUs with AVX2 and FMA: each block of eight as two halves of four
+// (YMM), the masks as vectors (VCMPPD, VPCMPGTQ: the integers compared are
+// below 2⁵³, so signed compares decide as the unsigned ones), blends with
+// VBLENDVPD, the flags from VMOVMSKPD. Sixteen YMM registers do not hold
+// everything at once, so e is read back from memory where Log1p needs it
+// again, and the flags go to a general register as soon as they are known.
+func expLog1pKernelAVX2() {
+	TEXT("expLog1pAVX2", NOSPLIT, "func(z, e, l *float64, blocks int, flags *uint8, c *[39]uint64)")
+	Pragma("noescape")
+	Doc("expLog1pAVX2 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX2 and FMA).")
+	zp := Load(Param("z"), GP64())
+	ep := Load(Param("e"), GP64())
+	lp := Load(Param("l"), GP64())
+	n := Load(Param("blocks"), GP64())
+	fp := Load(Param("flags"), GP64())
+	cp := Load(Param("c"), GP64())
+	c := func(i int) reg.VecVirtual {
+		v := YMM()
+		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * i}, v)
+		return v
+	}
+	Label("el2_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("el2_done"))
+	flags := GP32()
+	XORL(flags, flags)
+	for h := range 2 {
+		d := 32 * h
+		// e = Exp(x), x = −|z|
+		x := YMM()
+		VMOVUPD(Mem{Base: zp, Disp: d}, x)
+		VPAND(c(cAbs), x, x)
+		VPXOR(c(cSign), x, x)
+		bad := YMM()
+		VCMPPD(U8(9), c(cExpMin), x, bad) // NGE_US: x < −708 or NaN
+		fb := GP32()
+		VMOVMSKPD(bad, fb)
+		t, y, kf, ki, r, p := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+		VMULPD(c(cLog2e), x, t)
+		round := c(cRound)
+		VADDPD(round, t, y)
+		VSUBPD(round, y, kf)
+		VPSUBQ(c(cRoundBits), y, ki)
+		VMOVAPD(x, r)
+		VFNMADD231PD(c(cLn2U), kf, r)
+		VFNMADD231PD(c(cLn2L), kf, r)
+		VMULPD(c(cSixteenth), r, r)
+		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cExpP}, p)
+		for i := 1; i < 8; i++ {
+			VFMADD213PD(c(cExpP+i), r, p)
+		}
+		VMULPD(p, r, r)
+		for range 3 {
+			VADDPD(c(cTwo), r, t)
+			VMULPD(t, r, r)
+		}
+		VADDPD(c(cTwo), r, t)
+		VFMADD213PD(c(cOne), t, r)
+		VPADDQ(c(cBias), ki, ki)
+		VPSLLQ(U8(52), ki, ki)
+		e := YMM()
+		VMULPD(ki, r, e)
+		VMOVUPD(e, Mem{Base: ep, Disp: d})
+
+		// Log1p(e): the branch e ≥ √2 − 1 (big).
+		one := c(cOne)
+		big, u, k, cc, t2 := YMM(), YMM(), YMM(), YMM(), YMM()
+		VCMPPD(U8(13), c(cSqrt2M1), e, big) // GE_OS
+		VADDPD(one, e, u)
+		VPSRLQ(U8(52), u, k)
+		VPSUBQ(c(cBias), k, k)
+		zero := YMM()
+		VPXOR(zero, zero, zero)
+		kpos := YMM()
+		VPCMPGTQ(zero, k, kpos) // k > 0
+		VSUBPD(e, u, t)         // c = 1 − (u − e) where k > 0
+		VSUBPD(t, one, cc)
+		VSUBPD(one, u, t) // else c = e − (u − 1)
+		VSUBPD(t, e, t2)
+		VBLENDVPD(kpos, cc, t2, cc)
+		VDIVPD(u, cc, cc)
+		iu := YMM()
+		VPAND(c(cMant), u, iu)
+		low := YMM()
+		VPCMPGTQ(iu, c(cSqrt2Mant), low) // iu < 0x6a09e667f3bcd
+		ua := YMM()
+		VPOR(c(cExpOne), iu, ua)
+		VPOR(c(cExpHalf), iu, u)
+		VBLENDVPD(low, ua, u, u)
+		VPCMPEQQ(t, t, t) // k+1 where not low: k − (−1)
+		VPSUBQ(t, k, t)
+		VBLENDVPD(low, k, t, k)
+		VPSUBQ(iu, c(cUnit), t) // iu = (2⁵² − iu) >> 2 where not low
+		VPSRLQ(U8(2), t, t)
+		VBLENDVPD(low, iu, t, iu)
+		f := YMM()
+		VSUBPD(one, u, f)
+		// e < √2 − 1: f = e, k = 0, c = 0, iu = 1.
+		VBLENDVPD(big, f, e, f)
+		VBLENDVPD(big, k, zero, k)
+		VBLENDVPD(big, cc, zero, cc)
+		VPCMPEQQ(zero, iu, t) // iu == 0 on the big branch: flagged
+		VPAND(big, t, t)
+		fb2 := GP32()
+		VMOVMSKPD(t, fb2)
+		ORL(fb2, fb)
+		if h == 1 {
+			SHLL(U8(4), fb)
+		}
+		ORL(fb, flags)
+		// hfsq, kf, s, z, R
+		hfsq := YMM()
+		VMULPD(c(cHalf), f, hfsq)
+		VMULPD(f, hfsq, hfsq)
+		two52 := c(cTwo52Bits)
+		VPADDQ(two52, k, kf)
+		VSUBPD(two52, kf, kf)
+		kz := YMM()
+		VPCMPEQQ(zero, k, kz)
+		sv, zz, rr := YMM(), YMM(), YMM()
+		VADDPD(c(cTwo), f, t)
+		VDIVPD(t, f, sv)
+		VMULPD(sv, sv, zz)
+		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cLogP}, rr)
+		for i := 1; i < 7; i++ {
+			VMULPD(zz, rr, rr)
+			VADDPD(c(cLogP+i), rr, rr)
+		}
+		VMULPD(rr, zz, rr)
+		a := YMM()
+		VADDPD(rr, hfsq, a)
+		VMULPD(a, sv, a)
+		r0 := YMM()
+		VSUBPD(a, hfsq, r0)
+		VSUBPD(r0, f, r0)
+		r1 := YMM()
+		VMULPD(c(cLn2Lo), kf, r1)
+		VADDPD(cc, r1, r1)
+		VADDPD(r1, a, r1)
+		VSUBPD(r1, hfsq, r1)
+		VSUBPD(f, r1, r1)
+		VMULPD(c(cLn2Hi), kf, t)
+		VSUBPD(r1, t, r1)
+		VBLENDVPD(kz, r0, r1, r0)
+		// e < 2⁻²⁹: e − e·e·0.5, or e itself below 2⁻⁵⁴ (e read back).
+		ev, sr, m := YMM(), YMM(), YMM()
+		VMOVUPD(Mem{Base: ep, Disp: d}, ev)
+		VMULPD(ev, ev, sr)
+		VMULPD(c(cHalf), sr, sr)
+		VSUBPD(sr, ev, sr)
+		VCMPPD(U8(1), c(cTiny), ev, m)
+		VBLENDVPD(m, ev, sr, sr)
+		VCMPPD(U8(1), c(cSmall), ev, m)
+		VBLENDVPD(m, sr, r0, r0)
+		VMOVUPD(r0, Mem{Base: lp, Disp: d})
+	}
+	MOVB(flags.As8(), Mem{Base: fp})
+	ADDQ(U8(64), zp)
+	ADDQ(U8(64), ep)
+	ADDQ(U8(64), lp)
+	INCQ(fp)
+	DECQ(n)
+	JMP(LabelRef("el2_loop"))
+	Label("el2_done")
 	VZEROUPPER()
 	RET()
 }
