@@ -60,3 +60,30 @@ func TestExpLog1pKernelAgrees(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkExpLog1p times Exp(−|z|) and Log1p of it for 256 logits of a
+// spread like a trained network's (N(0, 3²)): each kernel this machine runs,
+// and expLog1pGo.
+func BenchmarkExpLog1p(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	z := make([]float64, 256)
+	for i := range z {
+		z[i] = 3 * r.NormFloat64()
+	}
+	e, l := make([]float64, len(z)), make([]float64, len(z))
+	if reflect.ValueOf(expLog1p).Pointer() != reflect.ValueOf(expLog1pGo).Pointer() {
+		for _, isa := range expISAs(b) {
+			b.Run(isa, func(b *testing.B) {
+				expAVX512 = isa == "AVX512"
+				for b.Loop() {
+					expLog1p(z, e, l)
+				}
+			})
+		}
+	}
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			expLog1pGo(z, e, l)
+		}
+	})
+}
