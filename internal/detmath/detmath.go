@@ -588,8 +588,8 @@ func Normal(r *rand.Rand) float64 {
 
 // NormalFast is the first test of one round of Normal on the draw u (the
 // next r.Uint64()): the variate and true when u lands inside the
-// ziggurat's rectangles (about 97.2% of draws: 2.76% of 10⁷ are rejected), else false, and the round
-// goes on with NormalSlow(u, r). It is small enough to inline, so a loop
+// ziggurat's rectangles (about 97.2% of draws: 2.76% of 10⁷ are
+// rejected), else false, and the round goes on with NormalSlow(u, r). It is small enough to inline, so a loop
 // drawing many variates from a concrete source pays no call on that path.
 func NormalFast(u uint64) (float64, bool) {
 	j := int32(u) // possibly negative
