@@ -180,8 +180,8 @@ func expLog1pGo(z, e, l []float64) {
 	}
 }
 
-// expLog1pConsts are the constants of the vector kernel expLog1pAVX512 in
-// the order nn/internal/asmgen lists them: detmath.Exp's and
+// expLog1pConsts are the constants of the vector kernels expLog1pAVX512
+// and expLog1pAVX2 in the order nn/internal/asmgen lists them: detmath.Exp's and
 // detmath.Log1p's (TestExpLog1pKernelAgrees checks the kernel against
 // them), then bit masks.
 var expLog1pConsts = [39]uint64{

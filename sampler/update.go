@@ -1,7 +1,8 @@
 package sampler
 
-// The element loops of the Langevin move and of the kick, in Go and (where
-// the CPU has it) in AVX-512 assembly with the same bits (kernels_amd64.go).
+// The element loops of the moves (Langevin, overdamped, adaptive) and of
+// the kick, in Go and, where the CPU has it, in AVX-512 or AVX2 assembly
+// with the same bits (kernels_amd64.go).
 // Sums over parameters (Σq² for the kinetic temperature and the adaptive
 // thermostat) run in 32 partial sums, element j of a loop into sum j mod
 // 32, added in index order at the end (sumLanes.total): a vector kernel can
