@@ -63,7 +63,9 @@
 // only across independent outputs, keep each sum in one fixed order, and
 // round every product (no fused multiply-add; TestNoFusedMultiplyAdd checks
 // the compiler's output for GOAMD64=v3 and arm64, TestGemmKernelsAgree the
-// assembly against the pure-Go kernel). NumericsVersion names the order.
+// assembly against the pure-Go kernel). The logistic loss's vector
+// Exp and Log1p fuse exactly the products internal/detmath fuses through
+// math.FMA (TestExpLog1pKernelAgrees). NumericsVersion names the order.
 //
 // # Aliasing and concurrency
 //
