@@ -438,33 +438,10 @@ func expLog1pKernel() {
 	VPXORQ(c(cSign), x, x)
 	bad := K()
 	VCMPPD(U8(9), c(cExpMin), x, bad) // NGE_US: x < −708 or NaN
-	t, y, kf, ki, r, p := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
-	VMULPD(c(cLog2e), x, t) // t = x·log2e
-	round := c(cRound)
-	VADDPD(round, t, y) // kf = (t + 1.5·2⁵²) − 1.5·2⁵², k its integer
-	VSUBPD(round, y, kf)
-	VPSUBQ(c(cRoundBits), y, ki)
-	VMOVAPD(x, r) // r = FMA(−kf, ln2U, x); r = FMA(−kf, ln2L, r)
-	VFNMADD231PD(c(cLn2U), kf, r)
-	VFNMADD231PD(c(cLn2L), kf, r)
-	VMULPD(c(cSixteenth), r, r)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cExpP}, p)
-	for i := 1; i < 8; i++ {
-		VFMADD213PD(c(cExpP+i), r, p) // p = p·r + cᵢ, fused
-	}
-	VMULPD(p, r, r)
-	two, one := c(cTwo), c(cOne)
-	for range 3 {
-		VADDPD(two, r, t) // r = r·(r + 2)
-		VMULPD(t, r, r)
-	}
-	VADDPD(two, r, t) // r = FMA(r, r + 2, 1)
-	VFMADD213PD(one, t, r)
-	VPADDQ(c(cBias), ki, ki) // e = r·2^k, 2^k from its bits (k + 1023) << 52
-	VPSLLQ(U8(52), ki, ki)
-	e := ZMM()
-	VMULPD(ki, r, e)
+	e := expBody(x, c, cp, ZMM)
 	VMOVUPD(e, Mem{Base: ep})
+	t := ZMM()
+	one := c(cOne)
 
 	// l = Log1p(e) (detmath.Log1p for e in (0, 1]).
 	small, tiny, big := K(), K(), K()
@@ -512,41 +489,7 @@ func expLog1pKernel() {
 	VPCMPQ(U8(0), zero, iu, iuz) // iu == 0, on the big branch only
 	KANDW(big, iuz, iuz)
 	KORW(iuz, bad, bad)
-	// hfsq = 0.5·f·f; kf = float64(k) (k ≥ 0) from 2⁵² + k.
-	hfsq := ZMM()
-	VMULPD(c(cHalf), f, hfsq)
-	VMULPD(f, hfsq, hfsq)
-	two52 := c(cTwo52Bits)
-	VPADDQ(two52, k, kf)
-	VSUBPD(two52, kf, kf)
-	// s = f/(2 + f); z = s·s; R = z·horner(z), each step rounded.
-	sv, zz, rr := ZMM(), ZMM(), ZMM()
-	VADDPD(two, f, t)
-	VDIVPD(t, f, sv)
-	VMULPD(sv, sv, zz)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cLogP}, rr)
-	for i := 1; i < 7; i++ {
-		VMULPD(zz, rr, rr)
-		VADDPD(c(cLogP+i), rr, rr)
-	}
-	VMULPD(rr, zz, rr)
-	// a = s·(hfsq + R)
-	a := ZMM()
-	VADDPD(rr, hfsq, a)
-	VMULPD(a, sv, a)
-	// k = 0: f − (hfsq − a)
-	r0 := ZMM()
-	VSUBPD(a, hfsq, r0)
-	VSUBPD(r0, f, r0)
-	// k ≠ 0: kf·Ln2Hi − ((hfsq − (a + (kf·Ln2Lo + c))) − f)
-	r1 := ZMM()
-	VMULPD(c(cLn2Lo), kf, r1)
-	VADDPD(cc, r1, r1)
-	VADDPD(r1, a, r1)
-	VSUBPD(r1, hfsq, r1)
-	VSUBPD(f, r1, r1)
-	VMULPD(c(cLn2Hi), kf, t)
-	VSUBPD(r1, t, r1)
+	r0, r1 := log1pBody(f, k, cc, c, cp, ZMM)
 	kz := K()
 	VPCMPQ(U8(0), zero, k, kz)
 	res := ZMM()
@@ -606,32 +549,9 @@ func expLog1pKernelAVX2() {
 		VCMPPD(U8(9), c(cExpMin), x, bad) // NGE_US: x < −708 or NaN
 		fb := GP32()
 		VMOVMSKPD(bad, fb)
-		t, y, kf, ki, r, p := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
-		VMULPD(c(cLog2e), x, t)
-		round := c(cRound)
-		VADDPD(round, t, y)
-		VSUBPD(round, y, kf)
-		VPSUBQ(c(cRoundBits), y, ki)
-		VMOVAPD(x, r)
-		VFNMADD231PD(c(cLn2U), kf, r)
-		VFNMADD231PD(c(cLn2L), kf, r)
-		VMULPD(c(cSixteenth), r, r)
-		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cExpP}, p)
-		for i := 1; i < 8; i++ {
-			VFMADD213PD(c(cExpP+i), r, p)
-		}
-		VMULPD(p, r, r)
-		for range 3 {
-			VADDPD(c(cTwo), r, t)
-			VMULPD(t, r, r)
-		}
-		VADDPD(c(cTwo), r, t)
-		VFMADD213PD(c(cOne), t, r)
-		VPADDQ(c(cBias), ki, ki)
-		VPSLLQ(U8(52), ki, ki)
-		e := YMM()
-		VMULPD(ki, r, e)
+		e := expBody(x, c, cp, YMM)
 		VMOVUPD(e, Mem{Base: ep, Disp: d})
+		t := YMM()
 
 		// Log1p(e): the branch e ≥ √2 − 1 (big).
 		one := c(cOne)
@@ -679,39 +599,9 @@ func expLog1pKernelAVX2() {
 			SHLL(U8(4), fb)
 		}
 		ORL(fb, flags)
-		// hfsq, kf, s, z, R
-		hfsq := YMM()
-		VMULPD(c(cHalf), f, hfsq)
-		VMULPD(f, hfsq, hfsq)
-		two52 := c(cTwo52Bits)
-		VPADDQ(two52, k, kf)
-		VSUBPD(two52, kf, kf)
 		kz := YMM()
 		VPCMPEQQ(zero, k, kz)
-		sv, zz, rr := YMM(), YMM(), YMM()
-		VADDPD(c(cTwo), f, t)
-		VDIVPD(t, f, sv)
-		VMULPD(sv, sv, zz)
-		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cLogP}, rr)
-		for i := 1; i < 7; i++ {
-			VMULPD(zz, rr, rr)
-			VADDPD(c(cLogP+i), rr, rr)
-		}
-		VMULPD(rr, zz, rr)
-		a := YMM()
-		VADDPD(rr, hfsq, a)
-		VMULPD(a, sv, a)
-		r0 := YMM()
-		VSUBPD(a, hfsq, r0)
-		VSUBPD(r0, f, r0)
-		r1 := YMM()
-		VMULPD(c(cLn2Lo), kf, r1)
-		VADDPD(cc, r1, r1)
-		VADDPD(r1, a, r1)
-		VSUBPD(r1, hfsq, r1)
-		VSUBPD(f, r1, r1)
-		VMULPD(c(cLn2Hi), kf, t)
-		VSUBPD(r1, t, r1)
+		r0, r1 := log1pBody(f, k, cc, c, cp, YMM)
 		VBLENDVPD(kz, r0, r1, r0)
 		// e < 2⁻²⁹: e − e·e·0.5, or e itself below 2⁻⁵⁴ (e read back).
 		ev, sr, m := YMM(), YMM(), YMM()
@@ -735,4 +625,78 @@ func expLog1pKernelAVX2() {
 	Label("el2_done")
 	VZEROUPPER()
 	RET()
+}
+
+// expBody returns e = detmath.Exp(x) for the lanes of x (ZMM or YMM, as
+// vec makes; c broadcasts constant i of the table at cp), the lanes below
+// −708 and NaN excepted: t = x·log2e; kf = (t + 1.5·2⁵²) − 1.5·2⁵² and k
+// its integer (from the bits); r = FMA(−kf, ln2U, x), FMA(−kf, ln2L, r),
+// r/16; p the Taylor polynomial by fused Horner steps; r·p, three times
+// r·(r + 2), FMA(r, r + 2, 1); times 2^k from its bits (k + 1023) << 52.
+func expBody(x reg.VecVirtual, c func(int) reg.VecVirtual, cp reg.Register, vec func() reg.VecVirtual) reg.VecVirtual {
+	t, y, kf, ki, r, p := vec(), vec(), vec(), vec(), vec(), vec()
+	VMULPD(c(cLog2e), x, t)
+	round := c(cRound)
+	VADDPD(round, t, y)
+	VSUBPD(round, y, kf)
+	VPSUBQ(c(cRoundBits), y, ki)
+	VMOVAPD(x, r)
+	VFNMADD231PD(c(cLn2U), kf, r)
+	VFNMADD231PD(c(cLn2L), kf, r)
+	VMULPD(c(cSixteenth), r, r)
+	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cExpP}, p)
+	for i := 1; i < 8; i++ {
+		VFMADD213PD(c(cExpP+i), r, p) // p = p·r + cᵢ, fused
+	}
+	VMULPD(p, r, r)
+	for range 3 {
+		VADDPD(c(cTwo), r, t) // r = r·(r + 2)
+		VMULPD(t, r, r)
+	}
+	VADDPD(c(cTwo), r, t) // r = FMA(r, r + 2, 1)
+	VFMADD213PD(c(cOne), t, r)
+	VPADDQ(c(cBias), ki, ki)
+	VPSLLQ(U8(52), ki, ki)
+	e := vec()
+	VMULPD(ki, r, e)
+	return e
+}
+
+// log1pBody returns detmath.Log1p's two results from the reduced f, the
+// integer k ≥ 0 and the correction c (cc): r0 = f − (hfsq − a) for k = 0
+// and r1 = kf·Ln2Hi − ((hfsq − (a + (kf·Ln2Lo + c))) − f) otherwise, with
+// hfsq = 0.5·f·f, kf = float64(k) (from the bits of 2⁵² + k),
+// s = f/(2 + f), z = s·s, R = z·horner(z) and a = s·(hfsq + R), each step
+// rounded.
+func log1pBody(f, k, cc reg.VecVirtual, c func(int) reg.VecVirtual, cp reg.Register, vec func() reg.VecVirtual) (r0, r1 reg.VecVirtual) {
+	hfsq, kf, t := vec(), vec(), vec()
+	VMULPD(c(cHalf), f, hfsq)
+	VMULPD(f, hfsq, hfsq)
+	two52 := c(cTwo52Bits)
+	VPADDQ(two52, k, kf)
+	VSUBPD(two52, kf, kf)
+	sv, zz, rr := vec(), vec(), vec()
+	VADDPD(c(cTwo), f, t)
+	VDIVPD(t, f, sv)
+	VMULPD(sv, sv, zz)
+	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cLogP}, rr)
+	for i := 1; i < 7; i++ {
+		VMULPD(zz, rr, rr)
+		VADDPD(c(cLogP+i), rr, rr)
+	}
+	VMULPD(rr, zz, rr)
+	a := vec()
+	VADDPD(rr, hfsq, a)
+	VMULPD(a, sv, a)
+	r0, r1 = vec(), vec()
+	VSUBPD(a, hfsq, r0)
+	VSUBPD(r0, f, r0)
+	VMULPD(c(cLn2Lo), kf, r1)
+	VADDPD(cc, r1, r1)
+	VADDPD(r1, a, r1)
+	VSUBPD(r1, hfsq, r1)
+	VSUBPD(f, r1, r1)
+	VMULPD(c(cLn2Hi), kf, t)
+	VSUBPD(r1, t, r1)
+	return r0, r1
 }
