@@ -52,7 +52,7 @@ func TestExpLog1pKernelAgrees(t *testing.T) {
 	z = append(z, 0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), 1e300, -1e-320)
 	for _, isa := range expISAs(t) {
 		t.Run(isa, func(t *testing.T) {
-			expAVX512 = isa == "AVX512"
+			useExpISA(isa)
 			check(t, z)
 			for n := range 40 {
 				check(t, z[len(z)-n-300:len(z)-300+n])
@@ -74,7 +74,7 @@ func BenchmarkExpLog1p(b *testing.B) {
 	if reflect.ValueOf(expLog1p).Pointer() != reflect.ValueOf(expLog1pGo).Pointer() {
 		for _, isa := range expISAs(b) {
 			b.Run(isa, func(b *testing.B) {
-				expAVX512 = isa == "AVX512"
+				useExpISA(isa)
 				for b.Loop() {
 					expLog1p(z, e, l)
 				}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/heatbath/heatbath/internal/detmath"
 	"golang.org/x/sys/cpu"
 )
 
@@ -254,15 +253,14 @@ func expLog1pVec(z, e, l []float64) {
 	for start := 0; start+8 <= len(z); start += 256 {
 		blocks := min(32, (len(z)-start)/8)
 		if expAVX512 {
-			expLog1pAVX512(&z[start], &e[start], &l[start], blocks, &flags[0], &expLog1pConsts)
+			expLog1pAVX512(&z[start], &e[start], &l[start], blocks, &flags[0])
 		} else {
-			expLog1pAVX2(&z[start], &e[start], &l[start], blocks, &flags[0], &expLog1pConsts)
+			expLog1pAVX2(&z[start], &e[start], &l[start], blocks, &flags[0])
 		}
 		for b, f := range flags[:blocks] {
 			for ; f != 0; f &= f - 1 {
 				i := start + 8*b + bits.TrailingZeros8(f)
-				e[i] = detmath.Exp(-math.Abs(z[i]))
-				l[i] = detmath.Log1p(e[i])
+				expLog1pGo(z[i:i+1], e[i:i+1], l[i:i+1])
 			}
 		}
 	}

@@ -64,9 +64,9 @@ func shlpBack4AVX(n int, x0 *float64, x1 *float64, dz *float64, dx0 *float64, dx
 // expLog1pAVX512 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX-512F).
 //
 //go:noescape
-func expLog1pAVX512(z *float64, e *float64, l *float64, blocks int, flags *uint8, c *[39]uint64)
+func expLog1pAVX512(z *float64, e *float64, l *float64, blocks int, flags *uint8)
 
 // expLog1pAVX2 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX2 and FMA).
 //
 //go:noescape
-func expLog1pAVX2(z *float64, e *float64, l *float64, blocks int, flags *uint8, c *[39]uint64)
+func expLog1pAVX2(z *float64, e *float64, l *float64, blocks int, flags *uint8)

@@ -5,8 +5,8 @@ package nn
 import "testing"
 
 // expISAs returns the instruction sets whose expLog1p kernel this machine
-// runs, switching expAVX512 for each as the subtest runs it (the caller's
-// subtests run in order) and back at the end of t.
+// runs, for useExpISA, and restores the kernel chosen at start-up at the
+// end of t.
 func expISAs(t testing.TB) []string {
 	was := expAVX512
 	t.Cleanup(func() { expAVX512 = was })
@@ -19,3 +19,6 @@ func expISAs(t testing.TB) []string {
 	}
 	return isas
 }
+
+// useExpISA selects the expLog1p kernel of isa ("AVX512" or "AVX2").
+func useExpISA(isa string) { expAVX512 = isa == "AVX512" }

@@ -14,6 +14,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -362,13 +363,13 @@ func main() {
 	shlpBackKernel(3, true)
 	shlpBackKernel(1, true)
 	shlpBackKernel(1, false)
+	expLog1pConsts()
 	expLog1pKernel()
 	expLog1pKernelAVX2()
 	Generate()
 }
 
-// The constants of expLog1pAVX512: their index in nn's expLog1pConsts
-// (loss.go), which must list them in this order.
+// The constants of the expLog1p kernels: their index in expLog1pTable.
 const (
 	cLog2e     = 0
 	cRound     = 1 // 1.5·2⁵²
@@ -399,6 +400,73 @@ const (
 	nConsts    = 39
 )
 
+// expLog1pTable holds the constants of the expLog1p kernels, emitted into
+// the assembly as read-only data: detmath.Exp's and detmath.Log1p's
+// (nn's TestExpLog1pKernelAgrees compares the kernels with them bit for
+// bit), then bit masks.
+var expLog1pTable = [nConsts]uint64{
+	cLog2e:     math.Float64bits(1.4426950408889634073599246810018920),
+	cRound:     math.Float64bits(0x1.8p52),
+	cLn2U:      math.Float64bits(0.69314718055966295651160180568695068359375),
+	cLn2L:      math.Float64bits(0.28235290563031577122588448175013436025525412068e-12),
+	cSixteenth: math.Float64bits(0.0625),
+	cExpP:      math.Float64bits(2.4801587301587301587e-5),
+	cExpP + 1:  math.Float64bits(1.9841269841269841270e-4),
+	cExpP + 2:  math.Float64bits(1.3888888888888888889e-3),
+	cExpP + 3:  math.Float64bits(8.3333333333333333333e-3),
+	cExpP + 4:  math.Float64bits(4.1666666666666666667e-2),
+	cExpP + 5:  math.Float64bits(1.6666666666666666667e-1),
+	cExpP + 6:  math.Float64bits(0.5),
+	cExpP + 7:  math.Float64bits(1.0),
+	cTwo:       math.Float64bits(2),
+	cOne:       math.Float64bits(1),
+	cExpMin:    math.Float64bits(-708),
+	cSmall:     math.Float64bits(1.0 / (1 << 29)),
+	cTiny:      math.Float64bits(1.0 / (1 << 54)),
+	cSqrt2M1:   math.Float64bits(4.142135623730950488017e-01),
+	cHalf:      math.Float64bits(0.5),
+	cLogP:      math.Float64bits(1.479819860511658591e-01),
+	cLogP + 1:  math.Float64bits(1.531383769920937332e-01),
+	cLogP + 2:  math.Float64bits(1.818357216161805012e-01),
+	cLogP + 3:  math.Float64bits(2.222219843214978396e-01),
+	cLogP + 4:  math.Float64bits(2.857142874366239149e-01),
+	cLogP + 5:  math.Float64bits(3.999999999940941908e-01),
+	cLogP + 6:  math.Float64bits(6.666666666666735130e-01),
+	cLn2Hi:     math.Float64bits(6.93147180369123816490e-01),
+	cLn2Lo:     math.Float64bits(1.90821492927058770002e-10),
+	cAbs:       1<<63 - 1,
+	cSign:      1 << 63,
+	cRoundBits: 0x4338000000000000,
+	cBias:      1023,
+	cMant:      0x000fffffffffffff,
+	cSqrt2Mant: 0x0006a09e667f3bcd,
+	cExpOne:    0x3ff0000000000000,
+	cExpHalf:   0x3fe0000000000000,
+	cUnit:      0x0010000000000000,
+	cTwo52Bits: 0x4330000000000000,
+}
+
+// expLog1pData is expLog1pTable in the assembly (expLog1pConsts).
+var expLog1pData Mem
+
+// expLog1pConsts emits expLog1pTable as read-only data.
+func expLog1pConsts() {
+	expLog1pData = GLOBL("explog1p", RODATA|NOPTR)
+	for i, v := range expLog1pTable {
+		DATA(8*i, U64(v))
+	}
+}
+
+// broadcaster returns a function that broadcasts constant i of
+// expLog1pTable into a new register made by vec.
+func broadcaster(vec func() reg.VecVirtual) func(int) reg.VecVirtual {
+	return func(i int) reg.VecVirtual {
+		v := vec()
+		VPBROADCASTQ(expLog1pData.Offset(8*i), v)
+		return v
+	}
+}
+
 // expLog1pKernel generates expLog1pAVX512: for eight z at a time,
 // e = detmath.Exp(−|z|) and l = detmath.Log1p(e), each lane the sequence
 // of detmath's operations on the branch its input takes (the products
@@ -409,7 +477,7 @@ const (
 // (e may be subnormal or 0), and e whose log1p takes the branch of an exact
 // power of two (e = 1, i.e. z = 0).
 func expLog1pKernel() {
-	TEXT("expLog1pAVX512", NOSPLIT, "func(z, e, l *float64, blocks int, flags *uint8, c *[39]uint64)")
+	TEXT("expLog1pAVX512", NOSPLIT, "func(z, e, l *float64, blocks int, flags *uint8)")
 	Pragma("noescape")
 	Doc("expLog1pAVX512 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX-512F).")
 	zp := Load(Param("z"), GP64())
@@ -417,13 +485,7 @@ func expLog1pKernel() {
 	lp := Load(Param("l"), GP64())
 	n := Load(Param("blocks"), GP64())
 	fp := Load(Param("flags"), GP64())
-	cp := Load(Param("c"), GP64())
-	// c returns constant i broadcast into a new register.
-	c := func(i int) reg.VecVirtual {
-		v := ZMM()
-		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * i}, v)
-		return v
-	}
+	c := broadcaster(ZMM)
 	zero := ZMM()
 	VPXORQ(zero, zero, zero)
 
@@ -438,7 +500,7 @@ func expLog1pKernel() {
 	VPXORQ(c(cSign), x, x)
 	bad := K()
 	VCMPPD(U8(9), c(cExpMin), x, bad) // NGE_US: x < −708 or NaN
-	e := expBody(x, c, cp, ZMM)
+	e := expBody(x, c, ZMM)
 	VMOVUPD(e, Mem{Base: ep})
 	t := ZMM()
 	one := c(cOne)
@@ -489,7 +551,7 @@ func expLog1pKernel() {
 	VPCMPQ(U8(0), zero, iu, iuz) // iu == 0, on the big branch only
 	KANDW(big, iuz, iuz)
 	KORW(iuz, bad, bad)
-	r0, r1 := log1pBody(f, k, cc, c, cp, ZMM)
+	r0, r1 := log1pBody(f, k, cc, c, ZMM)
 	kz := K()
 	VPCMPQ(U8(0), zero, k, kz)
 	res := ZMM()
@@ -519,7 +581,7 @@ func expLog1pKernel() {
 // everything at once, so e is read back from memory where Log1p needs it
 // again, and the flags go to a general register as soon as they are known.
 func expLog1pKernelAVX2() {
-	TEXT("expLog1pAVX2", NOSPLIT, "func(z, e, l *float64, blocks int, flags *uint8, c *[39]uint64)")
+	TEXT("expLog1pAVX2", NOSPLIT, "func(z, e, l *float64, blocks int, flags *uint8)")
 	Pragma("noescape")
 	Doc("expLog1pAVX2 is expLog1pGo on blocks·8 elements, the lanes it flags excepted (AVX2 and FMA).")
 	zp := Load(Param("z"), GP64())
@@ -527,12 +589,7 @@ func expLog1pKernelAVX2() {
 	lp := Load(Param("l"), GP64())
 	n := Load(Param("blocks"), GP64())
 	fp := Load(Param("flags"), GP64())
-	cp := Load(Param("c"), GP64())
-	c := func(i int) reg.VecVirtual {
-		v := YMM()
-		VPBROADCASTQ(Mem{Base: cp, Disp: 8 * i}, v)
-		return v
-	}
+	c := broadcaster(YMM)
 	Label("el2_loop")
 	TESTQ(n, n)
 	JZ(LabelRef("el2_done"))
@@ -549,7 +606,7 @@ func expLog1pKernelAVX2() {
 		VCMPPD(U8(9), c(cExpMin), x, bad) // NGE_US: x < −708 or NaN
 		fb := GP32()
 		VMOVMSKPD(bad, fb)
-		e := expBody(x, c, cp, YMM)
+		e := expBody(x, c, YMM)
 		VMOVUPD(e, Mem{Base: ep, Disp: d})
 		t := YMM()
 
@@ -601,7 +658,7 @@ func expLog1pKernelAVX2() {
 		ORL(fb, flags)
 		kz := YMM()
 		VPCMPEQQ(zero, k, kz)
-		r0, r1 := log1pBody(f, k, cc, c, cp, YMM)
+		r0, r1 := log1pBody(f, k, cc, c, YMM)
 		VBLENDVPD(kz, r0, r1, r0)
 		// e < 2⁻²⁹: e − e·e·0.5, or e itself below 2⁻⁵⁴ (e read back).
 		ev, sr, m := YMM(), YMM(), YMM()
@@ -628,13 +685,13 @@ func expLog1pKernelAVX2() {
 }
 
 // expBody returns e = detmath.Exp(x) for the lanes of x (ZMM or YMM, as
-// vec makes; c broadcasts constant i of the table at cp), the lanes below
+// vec makes; c broadcasts constant i of expLog1pTable), the lanes below
 // −708 and NaN excepted: t = x·log2e; kf = (t + 1.5·2⁵²) − 1.5·2⁵² and k
 // its integer (from the bits); r = FMA(−kf, ln2U, x), FMA(−kf, ln2L, r),
 // r/16; p the Taylor polynomial by fused Horner steps; r·p, three times
 // r·(r + 2), FMA(r, r + 2, 1); times 2^k from its bits (k + 1023) << 52.
-func expBody(x reg.VecVirtual, c func(int) reg.VecVirtual, cp reg.Register, vec func() reg.VecVirtual) reg.VecVirtual {
-	t, y, kf, ki, r, p := vec(), vec(), vec(), vec(), vec(), vec()
+func expBody(x reg.VecVirtual, c func(int) reg.VecVirtual, vec func() reg.VecVirtual) reg.VecVirtual {
+	t, y, kf, ki, r := vec(), vec(), vec(), vec(), vec()
 	VMULPD(c(cLog2e), x, t)
 	round := c(cRound)
 	VADDPD(round, t, y)
@@ -644,7 +701,7 @@ func expBody(x reg.VecVirtual, c func(int) reg.VecVirtual, cp reg.Register, vec 
 	VFNMADD231PD(c(cLn2U), kf, r)
 	VFNMADD231PD(c(cLn2L), kf, r)
 	VMULPD(c(cSixteenth), r, r)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cExpP}, p)
+	p := c(cExpP)
 	for i := 1; i < 8; i++ {
 		VFMADD213PD(c(cExpP+i), r, p) // p = p·r + cᵢ, fused
 	}
@@ -668,18 +725,18 @@ func expBody(x reg.VecVirtual, c func(int) reg.VecVirtual, cp reg.Register, vec 
 // hfsq = 0.5·f·f, kf = float64(k) (from the bits of 2⁵² + k),
 // s = f/(2 + f), z = s·s, R = z·horner(z) and a = s·(hfsq + R), each step
 // rounded.
-func log1pBody(f, k, cc reg.VecVirtual, c func(int) reg.VecVirtual, cp reg.Register, vec func() reg.VecVirtual) (r0, r1 reg.VecVirtual) {
+func log1pBody(f, k, cc reg.VecVirtual, c func(int) reg.VecVirtual, vec func() reg.VecVirtual) (r0, r1 reg.VecVirtual) {
 	hfsq, kf, t := vec(), vec(), vec()
 	VMULPD(c(cHalf), f, hfsq)
 	VMULPD(f, hfsq, hfsq)
 	two52 := c(cTwo52Bits)
 	VPADDQ(two52, k, kf)
 	VSUBPD(two52, kf, kf)
-	sv, zz, rr := vec(), vec(), vec()
+	sv, zz := vec(), vec()
 	VADDPD(c(cTwo), f, t)
 	VDIVPD(t, f, sv)
 	VMULPD(sv, sv, zz)
-	VPBROADCASTQ(Mem{Base: cp, Disp: 8 * cLogP}, rr)
+	rr := c(cLogP)
 	for i := 1; i < 7; i++ {
 		VMULPD(zz, rr, rr)
 		VADDPD(c(cLogP+i), rr, rr)
