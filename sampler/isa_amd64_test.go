@@ -4,9 +4,9 @@ package sampler
 
 import "testing"
 
-// vectorISAs returns the instruction sets whose loop kernels this machine
-// can run, switching useAVX512 for each as the subtest runs it and back
-// at the end of t.
+// vectorISAs returns the instruction sets whose kernels this machine can
+// run, for useISA, and restores the kernels chosen at start-up at the end
+// of t.
 func vectorISAs(t testing.TB) []string {
 	was := useAVX512
 	t.Cleanup(func() { useAVX512 = was })

@@ -167,11 +167,8 @@ func (ns *noiseSource) UnmarshalBinary(data []byte) error {
 // a multiple of 8, the number of lanes.
 const noiseChunk = 512
 
-// zigTable is detmath.NormalTable, read by the vector kernel.
-var zigTable = detmath.NormalTable()
-
 // fillLanes is fillLanesGo or a vector kernel computing the same bits,
-// chosen at start-up (noise_amd64.go).
+// chosen at start-up (kernels_amd64.go).
 var fillLanes = fillLanesGo
 
 // fillLanesGo runs the ziggurat's first test (detmath.NormalFast) on

@@ -91,11 +91,12 @@ func TestNoiseSourceEncoding(t *testing.T) {
 	}
 }
 
-// step256 is xoshiro256++'s state transition as a 256×256 matrix over
-// GF(2): row r holds the bits of the state words that bit r of the next
-// state XORs together (word w's bit b is index 64w+b).
+// gf2 is a 256×256 matrix over GF(2) acting on xoshiro256++ states: row r
+// holds the bits of the state that bit r of the image XORs together (word
+// w's bit b is index 64w+b).
 type gf2 [256][4]uint64
 
+// transition returns xoshiro256++'s one-step state transition as a gf2.
 func transition() gf2 {
 	var m gf2
 	// Column c of the matrix is the next state of the unit state e_c.
