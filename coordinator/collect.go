@@ -394,7 +394,9 @@ func (l *collectLoop) perform(ctx context.Context, acts []action, msg jetstream.
 			}
 		case readRecord:
 			l.start(ctx, job{msg: msg, run: func(ctx context.Context) func(*collectState) []action {
-				st, _, err := l.c.recs().Get(ctx, l.sweep, a.res.Replica)
+				tctx, cancel := context.WithTimeout(ctx, apiTry)
+				st, _, err := l.c.recs().Get(tctx, l.sweep, a.res.Replica)
+				cancel()
 				return func(s *collectState) []action { return s.recordRead(a.res, st, err) }
 			}})
 		case writeResult:
@@ -564,11 +566,13 @@ func (l *collectLoop) drained(ctx context.Context) consumerState {
 // them (a coordinator collecting a sweep into a new directory).
 func (l *collectLoop) replay(ctx context.Context, id string) error {
 	filter, _ := protocol.ReplicaEventFilter(l.sweep, id)
-	cons, err := l.c.js.OrderedConsumer(ctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	tctx, cancel := context.WithTimeout(ctx, apiTry)
+	defer cancel()
+	cons, err := l.c.js.OrderedConsumer(tctx, protocol.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		return err
 	}
-	info, err := cons.Info(ctx)
+	info, err := cons.Info(tctx)
 	if err != nil {
 		return err
 	}
@@ -616,7 +620,9 @@ func (l *collectLoop) reconcile(ctx context.Context, id string) ([]protocol.Obje
 		if err != nil {
 			return nil, err
 		}
-		info, err := l.c.obs.GetInfo(ctx, name)
+		tctx, cancel := context.WithTimeout(ctx, apiTry)
+		info, err := l.c.obs.GetInfo(tctx, name)
+		cancel()
 		if err != nil {
 			if rundir.OptionalResultFile(f) && errors.Is(err, jetstream.ErrObjectNotFound) {
 				continue

@@ -17,10 +17,12 @@ import (
 const objectGetTry = 15 * time.Second
 
 // apiTry bounds a JetStream API request of the collector (the events
-// consumer's creation and info, the records watch's creation, the prune
-// decisions' reads and writes): a request sent while a stream or consumer
-// elects a leader may never be answered, and the collector's context has
-// no deadline. A variable for tests.
+// consumer's creation and info, the records watch's creation, the record
+// reads that fence results, a replay's consumer, the object lookups of a
+// reconcile, the prune decisions' reads and writes): a request sent while
+// a stream or consumer elects a leader may never be answered, and the
+// collector's context has no deadline. Each failed request is retried by
+// the collector's state. A variable for tests.
 var apiTry = 10 * time.Second
 
 // objectGetRetry is the pause between two tries.
